@@ -1,0 +1,151 @@
+/**
+ * Configuration of every Switchboard function, read from the environment once, at init, and
+ * validated with one clear message. The CDK stack sets these variables on AWS; the local stack
+ * sets the same ones. `ENV` is the single list of names both sides use.
+ */
+import { z } from 'zod';
+import { DEFAULT_CHANNEL_POLICY, type ChannelRule, channelRuleSchema } from '../core/channel-policy.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+
+export const ENV = {
+  tableName: 'SWITCHBOARD_TABLE_NAME',
+  callbackUrl: 'SWITCHBOARD_CALLBACK_URL',
+  dynamodbEndpoint: 'SWITCHBOARD_DYNAMODB_ENDPOINT',
+  authSecret: 'SWITCHBOARD_AUTH_SECRET',
+  authSecretArn: 'SWITCHBOARD_AUTH_SECRET_ARN',
+  authJwksUrl: 'SWITCHBOARD_AUTH_JWKS_URL',
+  authIssuer: 'SWITCHBOARD_AUTH_ISSUER',
+  authAudience: 'SWITCHBOARD_AUTH_AUDIENCE',
+  authMaxTokenLifetimeSeconds: 'SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+  authShortTokenTtlSeconds: 'SWITCHBOARD_AUTH_SHORT_TOKEN_TTL_SECONDS',
+  allowedOrigins: 'SWITCHBOARD_ALLOWED_ORIGINS',
+  allowAnonymous: 'SWITCHBOARD_ALLOW_ANONYMOUS',
+  channelPolicy: 'SWITCHBOARD_CHANNEL_POLICY',
+  maxSubscriptions: 'SWITCHBOARD_MAX_SUBSCRIPTIONS',
+  maxMessageBytes: 'SWITCHBOARD_MAX_MESSAGE_BYTES',
+  idleTimeoutSeconds: 'SWITCHBOARD_IDLE_TIMEOUT_SECONDS',
+  maxConnectionSeconds: 'SWITCHBOARD_MAX_CONNECTION_SECONDS',
+  publishConcurrency: 'SWITCHBOARD_PUBLISH_CONCURRENCY',
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const csv = optionalString.transform((v) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
+
+const schema = z
+  .object({
+    [ENV.tableName]: z.string().min(1),
+    [ENV.callbackUrl]: z.url().optional(),
+    [ENV.dynamodbEndpoint]: z.url().optional(),
+    [ENV.authSecret]: optionalString.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
+      message: 'must be at least 32 bytes (HS256 needs a key as long as its hash)',
+    }),
+    [ENV.authSecretArn]: optionalString,
+    [ENV.authJwksUrl]: z.url().optional(),
+    [ENV.authIssuer]: optionalString,
+    [ENV.authAudience]: optionalString,
+    [ENV.authMaxTokenLifetimeSeconds]: integer(24 * 3600, 60, 30 * 24 * 3600),
+    [ENV.authShortTokenTtlSeconds]: integer(60, 5, 3600),
+    [ENV.allowedOrigins]: csv,
+    [ENV.allowAnonymous]: z.enum(['true', 'false']).default('false'),
+    [ENV.channelPolicy]: optionalString,
+    [ENV.maxSubscriptions]: integer(100, 1, 10_000),
+    [ENV.maxMessageBytes]: integer(DEFAULT_MAX_MESSAGE_BYTES, 256, 128 * 1024),
+    [ENV.idleTimeoutSeconds]: integer(600, 1, 24 * 3600),
+    [ENV.maxConnectionSeconds]: integer(7200, 1, 7 * 24 * 3600),
+    [ENV.publishConcurrency]: integer(32, 1, 1000),
+  })
+  .refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
+    message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
+  });
+
+export interface AuthConfig {
+  /** HS256 secret; when only an ARN is configured it is resolved at init (see `resolveAuthSecret`). */
+  readonly secret?: string;
+  readonly secretArn?: string;
+  readonly jwksUrl?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly maxTokenLifetimeSeconds: number;
+  readonly shortTokenTtlSeconds: number;
+}
+
+export interface Config {
+  readonly tableName: string;
+  readonly callbackUrl?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly auth: AuthConfig;
+  readonly allowedOrigins?: readonly string[];
+  readonly allowAnonymous: boolean;
+  readonly channelPolicy: readonly ChannelRule[];
+  readonly maxSubscriptions: number;
+  readonly maxMessageBytes: number;
+  readonly idleTimeoutSeconds: number;
+  readonly maxConnectionSeconds: number;
+  readonly publishConcurrency: number;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
+}
+
+function parsePolicy(raw: string | undefined): readonly ChannelRule[] {
+  if (raw === undefined) return DEFAULT_CHANNEL_POLICY;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${ENV.channelPolicy} is not valid JSON`);
+  }
+  const result = z.array(channelRuleSchema).min(1).safeParse(json);
+  if (!result.success) throw new ConfigError(`${ENV.channelPolicy}: ${describe(result.error)}`);
+  return result.data;
+}
+
+/** Reads and validates the configuration; throws one `ConfigError` naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) throw new ConfigError(`Switchboard configuration is invalid: ${describe(result.error)}`);
+  const e = result.data;
+  const drop = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return drop({
+    tableName: e[ENV.tableName],
+    callbackUrl: e[ENV.callbackUrl],
+    dynamodbEndpoint: e[ENV.dynamodbEndpoint],
+    auth: drop({
+      secret: e[ENV.authSecret],
+      secretArn: e[ENV.authSecretArn],
+      jwksUrl: e[ENV.authJwksUrl],
+      issuer: e[ENV.authIssuer],
+      audience: e[ENV.authAudience],
+      maxTokenLifetimeSeconds: e[ENV.authMaxTokenLifetimeSeconds],
+      shortTokenTtlSeconds: e[ENV.authShortTokenTtlSeconds],
+    }),
+    allowedOrigins: e[ENV.allowedOrigins],
+    allowAnonymous: e[ENV.allowAnonymous] === 'true',
+    channelPolicy: parsePolicy(e[ENV.channelPolicy]),
+    maxSubscriptions: e[ENV.maxSubscriptions],
+    maxMessageBytes: e[ENV.maxMessageBytes],
+    idleTimeoutSeconds: e[ENV.idleTimeoutSeconds],
+    maxConnectionSeconds: e[ENV.maxConnectionSeconds],
+    publishConcurrency: e[ENV.publishConcurrency],
+  }) as Config;
+}

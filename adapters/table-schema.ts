@@ -1,0 +1,58 @@
+/**
+ * The one definition of Switchboard's DynamoDB table. The CDK stack (`lib/`) and the local
+ * stack (`local/`) both build the table from here, so what runs locally cannot drift from
+ * what is deployed.
+ *
+ * Items (single-table design):
+ * - connection: `pk = conn#{connectionId}`, `sk = conn`; claims, token expiry, liveness, and the
+ *   set of channel keys it subscribes (so `$disconnect` deletes them by key, without a scan).
+ * - subscription: `pk = chan#{tenant}#{channel}`, `sk = {connectionId}`; what fan-out needs
+ *   (user, roles, tenant) so publish is one Query on the channel's partition.
+ * The sparse `sweep` index holds only connection items, sorted by the moment they go stale,
+ * so the sweep reads the stale ones and nothing else.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** DynamoDB TTL attribute (epoch seconds). Expiry is only eventual, so every read also filters on it. */
+  ttlAttribute: 'ttl',
+  sweepIndex: {
+    name: 'sweep',
+    /** `sweep#{n}`: a few shards so a busy fleet does not write one hot index partition. */
+    partitionKey: 'sweepShard',
+    /** Epoch seconds at which the connection goes stale: the earlier of liveness and token expiry. */
+    sortKey: 'sweepAt',
+    shards: 4,
+  },
+} as const;
+
+/** The table as DynamoDB's CreateTable sees it (used by the local stack; CDK maps the same fields). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey, sweepIndex } = TABLE_SCHEMA;
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' },
+      { AttributeName: sortKey, AttributeType: 'S' },
+      { AttributeName: sweepIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: sweepIndex.sortKey, AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: sweepIndex.name,
+        KeySchema: [
+          { AttributeName: sweepIndex.partitionKey, KeyType: 'HASH' },
+          { AttributeName: sweepIndex.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}

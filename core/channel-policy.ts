@@ -1,0 +1,92 @@
+/**
+ * Who may subscribe to which channel. A policy is an ordered list of rules; the first rule whose
+ * pattern matches the channel decides. Checked on every subscribe and again at fan-out.
+ */
+import { z } from 'zod';
+
+/** The role that may read other users' channels and ask for `stats`. */
+export const ADMIN_ROLE = 'admin';
+
+/** The identity a connection was authenticated as. */
+export interface Principal {
+  readonly userId: string;
+  readonly roles: readonly string[];
+  readonly tenant?: string;
+  /** True for connections admitted without a token (when anonymous connections are enabled). */
+  readonly anonymous: boolean;
+}
+
+export const channelRuleSchema = z.object({
+  /** A channel name, a prefix ending in `*`, or a pattern with one `{userId}` placeholder. */
+  pattern: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@{}*-]{1,128}$/, 'pattern must use channel characters, "*" or "{userId}"'),
+  allow: z.union([
+    z.enum(['anyone', 'authenticated', 'owner']),
+    z.object({ roles: z.array(z.string().min(1)).min(1) }),
+  ]),
+});
+export type ChannelRule = z.infer<typeof channelRuleSchema>;
+
+/** PROTOCOL §5's default policy. */
+export const DEFAULT_CHANNEL_POLICY: readonly ChannelRule[] = [
+  { pattern: 'announcements', allow: 'anyone' },
+  { pattern: 'user:{userId}', allow: 'owner' },
+  { pattern: 'system:*', allow: { roles: [ADMIN_ROLE] } },
+  { pattern: '*', allow: 'authenticated' },
+];
+
+const compiled = new WeakMap<ChannelRule, RegExp>();
+
+function ruleRegex(rule: ChannelRule): RegExp {
+  let regex = compiled.get(rule);
+  if (!regex) {
+    const source = rule.pattern
+      .split(/(\{userId\}|\*)/)
+      .map((part) => {
+        if (part === '{userId}') return '(?<owner>.+)';
+        if (part === '*') return '.*';
+        return part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+      })
+      .join('');
+    regex = new RegExp(`^${source}$`);
+    compiled.set(rule, regex);
+  }
+  return regex;
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.roles.includes(ADMIN_ROLE);
+}
+
+function allows(rule: ChannelRule, principal: Principal, owner: string | undefined): boolean {
+  const { allow } = rule;
+  if (allow === 'anyone') return true;
+  if (principal.anonymous) return false;
+  if (allow === 'authenticated') return true;
+  if (allow === 'owner') return owner === principal.userId || isAdmin(principal);
+  return allow.roles.some((role) => principal.roles.includes(role));
+}
+
+/** True when `principal` may subscribe to (and receive events of) `channel`. */
+export function canSubscribe(policy: readonly ChannelRule[], principal: Principal, channel: string): boolean {
+  for (const rule of policy) {
+    const match = ruleRegex(rule).exec(channel);
+    if (match) return allows(rule, principal, match.groups?.owner);
+  }
+  return false;
+}
+
+/** The patterns this principal may subscribe to, as shown by `whoami` and `list_channels`. */
+export function authorizedPatterns(policy: readonly ChannelRule[], principal: Principal): string[] {
+  const patterns: string[] = [];
+  for (const rule of policy) {
+    const hasOwner = rule.pattern.includes('{userId}');
+    if (rule.allow === 'owner' && !principal.anonymous) {
+      patterns.push(rule.pattern.replace('{userId}', isAdmin(principal) ? '*' : principal.userId));
+    } else if (allows(rule, principal, undefined)) {
+      patterns.push(hasOwner ? rule.pattern.replace('{userId}', '*') : rule.pattern);
+    }
+  }
+  return patterns;
+}

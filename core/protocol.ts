@@ -1,0 +1,223 @@
+/**
+ * The Switchboard wire protocol, v1 (see PROTOCOL.md in the shared contract and the README).
+ *
+ * One module owns every message shape, so the Lambdas, the local stack and the client SDK
+ * cannot disagree about it. `parseClientMessage` is the single entry for untrusted input:
+ * it never throws anything but a `ProtocolError`, and each refusal says exactly what is wrong.
+ */
+import { z } from 'zod';
+
+/** Channel names: ASCII `[A-Za-z0-9_.:@-]`, 1 to 128 characters, case-sensitive. */
+export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** Client correlation ids are echoed verbatim, so they are bounded. */
+export const MAX_CLIENT_ID_LENGTH = 64;
+
+/** Default bound on a client message (configurable per deployment). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+
+export const CLIENT_ACTIONS = [
+  'subscribe',
+  'unsubscribe',
+  'ping',
+  'whoami',
+  'list_channels',
+  'refresh',
+  'stats',
+] as const;
+export type ClientAction = (typeof CLIENT_ACTIONS)[number];
+
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'subscription_failed',
+  'rate_limited',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A refusal that becomes an `error` reply; the connection stays open. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { readonly id?: string; readonly channel?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export const channelSchema = z
+  .string({ error: 'channel must be a string' })
+  .regex(CHANNEL_PATTERN, 'channel must be 1-128 characters of [A-Za-z0-9_.:@-]');
+
+const clientIdSchema = z
+  .string({ error: 'id must be a string' })
+  .max(MAX_CLIENT_ID_LENGTH, `id must be at most ${MAX_CLIENT_ID_LENGTH} characters`);
+
+const sinceSchema = z
+  .number({ error: 'since must be a non-negative integer' })
+  .int('since must be a non-negative integer')
+  .nonnegative('since must be a non-negative integer')
+  .max(Number.MAX_SAFE_INTEGER, 'since must be a non-negative integer');
+
+const base = { id: clientIdSchema.optional() };
+
+/** Per-action schemas. Unknown extra fields are ignored (tolerant reader), wrong types are not. */
+const actionSchemas = {
+  subscribe: z.object({ ...base, channel: channelSchema, since: sinceSchema.optional() }),
+  unsubscribe: z.object({ ...base, channel: channelSchema }),
+  ping: z.object(base),
+  whoami: z.object(base),
+  list_channels: z.object(base),
+  refresh: z.object({ ...base, token: z.string({ error: 'token must be a string' }).min(1, 'token is empty') }),
+  stats: z.object(base),
+} as const;
+
+type Parsed<A extends ClientAction> = z.infer<(typeof actionSchemas)[A]> & { action: A };
+
+/** A validated client message, discriminated on `action` (the `type` alias is folded in). */
+export type ClientMessage = { [A in ClientAction]: Parsed<A> }[ClientAction];
+
+function isClientAction(value: unknown): value is ClientAction {
+  return typeof value === 'string' && (CLIENT_ACTIONS as readonly string[]).includes(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The correlation id of a rejected message, when it is itself valid, so the error can carry it. */
+function salvageId(candidate: Record<string, unknown>): { id?: string } {
+  const id = clientIdSchema.safeParse(candidate.id);
+  return id.success ? { id: id.data } : {};
+}
+
+/**
+ * Parses one client text frame. Throws `ProtocolError('invalid_request')` with a precise message
+ * for anything that is not a valid message of protocol v1.
+ */
+export function parseClientMessage(raw: string, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): ClientMessage {
+  const size = Buffer.byteLength(raw, 'utf8');
+  if (size > maxBytes) {
+    throw new ProtocolError('invalid_request', `message is ${size} bytes; the limit is ${maxBytes}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ProtocolError('invalid_request', 'message is not valid JSON');
+  }
+  if (!isPlainObject(json)) {
+    throw new ProtocolError('invalid_request', 'message must be a JSON object');
+  }
+  const details = salvageId(json);
+  const { action, type } = json;
+  if (action !== undefined && type !== undefined && action !== type) {
+    throw new ProtocolError('invalid_request', '"action" and "type" disagree; send one of them', details);
+  }
+  const name = action ?? type;
+  if (name === undefined) {
+    throw new ProtocolError('invalid_request', 'message needs an "action" (or "type")', details);
+  }
+  if (!isClientAction(name)) {
+    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 32)) : typeof name;
+    throw new ProtocolError(
+      'invalid_request',
+      `unknown action ${shown}; expected one of ${CLIENT_ACTIONS.join(', ')}`,
+      details,
+    );
+  }
+  const result = actionSchemas[name].safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || name;
+    const message = issue?.message ?? 'invalid message';
+    throw new ProtocolError('invalid_request', `${name}: ${message} (field "${field}")`, details);
+  }
+  return { ...result.data, action: name } as ClientMessage;
+}
+
+/** The authenticated user, as replied to `whoami`. */
+export interface UserInfo {
+  readonly userId: string;
+  readonly email?: string;
+  readonly roles: readonly string[];
+  readonly tenant?: string;
+}
+
+type Stamped<T> = T & { readonly timestamp: string };
+
+export type EventMessage = Stamped<{
+  type: 'event';
+  id: string;
+  channel: string;
+  event_type: string;
+  data: unknown;
+  seq?: number;
+}>;
+export type SubscribedMessage = Stamped<{ type: 'subscribed'; channel: string; id?: string; seq?: number }>;
+export type UnsubscribedMessage = Stamped<{ type: 'unsubscribed'; channel: string; id?: string }>;
+export type PongMessage = Stamped<{ type: 'pong'; id?: string }>;
+export type ConnectedMessage = Stamped<{
+  type: 'connected';
+  id?: string;
+  connectionId: string;
+  user: UserInfo;
+  authorizedChannels: readonly string[];
+  expiresAt: string;
+}>;
+export type RefreshedMessage = Stamped<{ type: 'refreshed'; id?: string; expiresAt: string }>;
+export type ChannelsMessage = Stamped<{
+  type: 'channels';
+  id?: string;
+  authorized: readonly string[];
+  subscribed: readonly string[];
+}>;
+export type StatsMessage = Stamped<{
+  type: 'stats';
+  id?: string;
+  connections: number;
+  subscriptions: number;
+  channels: number;
+}>;
+export type ErrorMessage = Stamped<{ type: 'error'; code: ErrorCode; message: string; id?: string; channel?: string }>;
+
+export type ServerMessage =
+  | EventMessage
+  | SubscribedMessage
+  | UnsubscribedMessage
+  | PongMessage
+  | ConnectedMessage
+  | RefreshedMessage
+  | ChannelsMessage
+  | StatsMessage
+  | ErrorMessage;
+
+type WithoutStamp<M> = M extends unknown ? Omit<M, 'timestamp'> : never;
+
+/** Adds the ISO 8601 UTC `timestamp` every server message carries, and drops absent optionals. */
+export function serverMessage<M extends WithoutStamp<ServerMessage>>(message: M, now: Date = new Date()) {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message)) {
+    if (value !== undefined) out[key] = value;
+  }
+  out.timestamp = now.toISOString();
+  return out as unknown as Stamped<M>;
+}
+
+/** The `error` reply for a refusal. */
+export function errorMessage(error: ProtocolError, now?: Date): ErrorMessage {
+  return serverMessage(
+    {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      id: error.details.id,
+      channel: error.details.channel,
+    } as WithoutStamp<ErrorMessage>,
+    now,
+  );
+}
