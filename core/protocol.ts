@@ -196,28 +196,24 @@ export type ServerMessage =
   | StatsMessage
   | ErrorMessage;
 
-type WithoutStamp<M> = M extends unknown ? Omit<M, 'timestamp'> : never;
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+/** A message before stamping; optional fields may be passed as `undefined` and are then dropped. */
+type Unstamped<M> = M extends unknown
+  ? Omit<M, 'timestamp' | OptionalKeys<M>> & { [K in OptionalKeys<M>]?: M[K] | undefined }
+  : never;
 
 /** Adds the ISO 8601 UTC `timestamp` every server message carries, and drops absent optionals. */
-export function serverMessage<M extends WithoutStamp<ServerMessage>>(message: M, now: Date = new Date()) {
+export function serverMessage<M extends Unstamped<ServerMessage>>(message: M, now: Date = new Date()) {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(message)) {
     if (value !== undefined) out[key] = value;
   }
   out.timestamp = now.toISOString();
-  return out as unknown as Stamped<M>;
+  return out as unknown as Extract<ServerMessage, { type: M['type'] }>;
 }
 
 /** The `error` reply for a refusal. */
 export function errorMessage(error: ProtocolError, now?: Date): ErrorMessage {
-  return serverMessage(
-    {
-      type: 'error',
-      code: error.code,
-      message: error.message,
-      id: error.details.id,
-      channel: error.details.channel,
-    } as WithoutStamp<ErrorMessage>,
-    now,
-  );
+  const { id, channel } = error.details;
+  return serverMessage({ type: 'error', code: error.code, message: error.message, id, channel }, now);
 }

@@ -1,0 +1,23 @@
+/**
+ * The one place that builds AWS SDK clients. Endpoints come from configuration: unset on AWS
+ * (the SDK's defaults), pointed at the local stack by `npm start`. Handlers never branch on
+ * where they run.
+ */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from './config.js';
+import { ConfigError, ENV } from './config.js';
+
+export function createDocumentClient(config: Pick<Config, 'dynamodbEndpoint'>): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+}
+
+/** The `@connections` client for the stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+export function createManagementClient(config: Pick<Config, 'callbackUrl'>): ApiGatewayManagementApiClient {
+  if (!config.callbackUrl) throw new ConfigError(`${ENV.callbackUrl} is required by this function`);
+  return new ApiGatewayManagementApiClient({ endpoint: config.callbackUrl });
+}

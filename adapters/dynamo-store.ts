@@ -1,0 +1,365 @@
+/**
+ * `ConnectionStore` on one DynamoDB table (schema: `table-schema.ts`).
+ *
+ * Keys are built only from validated parts: channel names and tenants match
+ * `[A-Za-z0-9_.:@-]`, which has no `#`, so no channel can forge another channel's or another
+ * tenant's key. DynamoDB deletes expired items only eventually, so every read also filters on
+ * the TTL attribute.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  DeleteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Identity } from '../core/identity.js';
+import type {
+  AddSubscriptionResult,
+  ConnectionRecord,
+  ConnectionStore,
+  SubscriberRecord,
+} from '../core/ports.js';
+import { TABLE_SCHEMA } from './table-schema.js';
+
+const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex } = TABLE_SCHEMA;
+
+/** Entries outlive the connection's hard end by this much, so the sweep always gets there first. */
+const TTL_GRACE_SECONDS = 60;
+
+export const connectionKey = (connectionId: string) => ({ [PK]: `conn#${connectionId}`, [SK]: 'conn' });
+export const channelPartition = (tenant: string | undefined, channel: string) => `chan#${tenant ?? ''}#${channel}`;
+const subscriptionKey = (tenant: string | undefined, channel: string, connectionId: string) => ({
+  [PK]: channelPartition(tenant, channel),
+  [SK]: connectionId,
+});
+
+/** Spreads connections over a few index partitions; stable per connection. */
+function sweepShard(connectionId: string): string {
+  let hash = 0;
+  for (const char of connectionId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `sweep#${hash % sweepIndex.shards}`;
+}
+
+const sweepAt = (c: Pick<ConnectionRecord, 'liveUntil' | 'tokenExpiresAt' | 'endsAt'>) =>
+  Math.min(c.liveUntil, c.tokenExpiresAt, c.endsAt);
+
+interface ConnectionItem {
+  connectionId: string;
+  userId: string;
+  email?: string;
+  roles: string[];
+  tenant?: string;
+  anonymous: boolean;
+  connectedAt: number;
+  tokenExpiresAt: number;
+  liveUntil: number;
+  endsAt: number;
+  channels?: Set<string>;
+  [TTL]: number;
+}
+
+function identityOf(item: {
+  userId: string;
+  roles?: string[];
+  tenant?: string;
+  email?: string;
+  anonymous?: boolean;
+}): Identity {
+  return {
+    userId: item.userId,
+    roles: item.roles ?? [],
+    anonymous: item.anonymous === true,
+    ...(item.tenant ? { tenant: item.tenant } : {}),
+    ...(item.email ? { email: item.email } : {}),
+  };
+}
+
+function toRecord(item: ConnectionItem): ConnectionRecord {
+  return {
+    connectionId: item.connectionId,
+    identity: identityOf(item),
+    connectedAt: item.connectedAt,
+    tokenExpiresAt: item.tokenExpiresAt,
+    liveUntil: item.liveUntil,
+    endsAt: item.endsAt,
+    channels: [...(item.channels ?? [])],
+  };
+}
+
+function identityAttributes(identity: Identity) {
+  return {
+    userId: identity.userId,
+    roles: [...identity.roles],
+    anonymous: identity.anonymous,
+    ...(identity.tenant ? { tenant: identity.tenant } : {}),
+    ...(identity.email ? { email: identity.email } : {}),
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  return (
+    error instanceof TransactionCanceledException &&
+    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+  );
+}
+
+export class DynamoConnectionStore implements ConnectionStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putConnection(connection: ConnectionRecord): Promise<void> {
+    const item = {
+      ...connectionKey(connection.connectionId),
+      connectionId: connection.connectionId,
+      ...identityAttributes(connection.identity),
+      connectedAt: connection.connectedAt,
+      tokenExpiresAt: connection.tokenExpiresAt,
+      liveUntil: connection.liveUntil,
+      endsAt: connection.endsAt,
+      [sweepIndex.partitionKey]: sweepShard(connection.connectionId),
+      [sweepIndex.sortKey]: sweepAt(connection),
+      [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+    };
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ConsistentRead: true }),
+    );
+    if (!Item || (Item[TTL] as number) <= now) return undefined;
+    return toRecord(Item as ConnectionItem);
+  }
+
+  async touch(connection: ConnectionRecord, liveUntil: number): Promise<boolean> {
+    return this.updateConnection(connection.connectionId, 'SET liveUntil = :live, #at = :at', {
+      ':live': liveUntil,
+      ':at': sweepAt({ ...connection, liveUntil }),
+    });
+  }
+
+  /** Applies one update to a registered connection; false when it is no longer registered. */
+  private async updateConnection(
+    connectionId: string,
+    expression: string,
+    values: Record<string, unknown>,
+    names: Record<string, string> = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(connectionId),
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK, '#at': sweepIndex.sortKey, ...names },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async addSubscription(
+    connection: ConnectionRecord,
+    channel: string,
+    limit: number,
+    liveUntil: number,
+  ): Promise<AddSubscriptionResult> {
+    if (connection.channels.includes(channel)) return 'already_subscribed';
+    const { tenant } = connection.identity;
+    try {
+      // One transaction: the cap is enforced by the condition on the connection entry, and a
+      // disconnect that removed the connection in between makes the whole subscribe fail.
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: connectionKey(connection.connectionId),
+                UpdateExpression: 'ADD channels :channel SET liveUntil = :live, #at = :at',
+                ConditionExpression:
+                  'attribute_exists(#pk) AND (attribute_not_exists(channels) OR contains(channels, :name) OR size(channels) < :limit)',
+                ExpressionAttributeNames: { '#pk': PK, '#at': sweepIndex.sortKey },
+                ExpressionAttributeValues: {
+                  ':channel': new Set([channel]),
+                  ':name': channel,
+                  ':limit': limit,
+                  ':live': liveUntil,
+                  ':at': sweepAt({ ...connection, liveUntil }),
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...subscriptionKey(tenant, channel, connection.connectionId),
+                  connectionId: connection.connectionId,
+                  channel,
+                  ...identityAttributes(connection.identity),
+                  [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return 'added';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const now = Math.floor(Date.now() / 1000);
+      const current = await this.getConnection(connection.connectionId, now);
+      if (!current) return 'connection_gone';
+      return current.channels.includes(channel) ? 'already_subscribed' : 'limit_reached';
+    }
+  }
+
+  async removeSubscription(connection: ConnectionRecord, channel: string): Promise<void> {
+    // Entry first, then the connection's set: a crash in between leaves a name in the set whose
+    // entry is gone, which a later delete by key tolerates.
+    await this.removeSubscriptionEntry(connection.identity.tenant, channel, connection.connectionId);
+    await this.updateConnection(connection.connectionId, 'DELETE channels :channel', {
+      ':channel': new Set([channel]),
+    });
+  }
+
+  async removeSubscriptionEntry(tenant: string | undefined, channel: string, connectionId: string): Promise<void> {
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(tenant, channel, connectionId) }),
+    );
+  }
+
+  async *subscribers(
+    tenant: string | undefined,
+    channel: string,
+    now: number,
+  ): AsyncIterable<readonly SubscriberRecord[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ProjectionExpression: 'connectionId, userId, roles, tenant, anonymous',
+          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
+          ExpressionAttributeValues: { ':pk': channelPartition(tenant, channel), ':now': now },
+          // A subscribe acknowledged just before this publish must be seen.
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      startKey = page.LastEvaluatedKey;
+      const items = (page.Items ?? []) as Array<{ connectionId: string; userId: string }>;
+      if (items.length > 0) {
+        yield items.map((item) => ({ connectionId: item.connectionId, identity: identityOf(item) }));
+      }
+    } while (startKey);
+  }
+
+  async removeConnection(connectionId: string): Promise<void> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ConsistentRead: true }),
+    );
+    if (!Item) return;
+    const item = Item as ConnectionItem;
+    const keys = [
+      ...[...(item.channels ?? [])].map((channel) => subscriptionKey(item.tenant, channel, connectionId)),
+      connectionKey(connectionId),
+    ];
+    await this.deleteAll(keys);
+  }
+
+  /** BatchWrite in chunks of 25, retrying what DynamoDB leaves unprocessed. */
+  private async deleteAll(keys: Record<string, string>[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 2 ** attempt * 25)));
+        if (attempt > 8) throw new Error('DynamoDB left deletes unprocessed after 8 retries');
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  async updateToken(
+    connection: ConnectionRecord,
+    identity: Identity,
+    tokenExpiresAt: number,
+    liveUntil: number,
+  ): Promise<boolean> {
+    return this.updateConnection(
+      connection.connectionId,
+      'SET tokenExpiresAt = :exp, #roles = :roles, email = :email, liveUntil = :live, #at = :at',
+      {
+        ':exp': tokenExpiresAt,
+        ':roles': [...identity.roles],
+        ':email': identity.email ?? null,
+        ':live': liveUntil,
+        ':at': sweepAt({ endsAt: connection.endsAt, tokenExpiresAt, liveUntil }),
+      },
+      { '#roles': 'roles' },
+    );
+  }
+
+  async *staleConnections(now: number): AsyncIterable<string> {
+    for (let shard = 0; shard < sweepIndex.shards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: sweepIndex.name,
+            KeyConditionExpression: '#shard = :shard AND #at <= :now',
+            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey, '#at': sweepIndex.sortKey },
+            ExpressionAttributeValues: { ':shard': `sweep#${shard}`, ':now': now },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        startKey = page.LastEvaluatedKey;
+        for (const item of page.Items ?? []) {
+          yield String(item[PK]).slice('conn#'.length);
+        }
+      } while (startKey);
+    }
+  }
+
+  async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord> {
+    for (let shard = 0; shard < sweepIndex.shards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: sweepIndex.name,
+            KeyConditionExpression: '#shard = :shard AND #at > :now',
+            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey, '#at': sweepIndex.sortKey },
+            ExpressionAttributeValues: { ':shard': `sweep#${shard}`, ':now': now },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        startKey = page.LastEvaluatedKey;
+        for (const item of page.Items ?? []) {
+          const connection = await this.getConnection(String(item[PK]).slice('conn#'.length), now);
+          if (connection && (tenant === null || connection.identity.tenant === tenant)) yield connection;
+        }
+      } while (startKey);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Token verification with jose, per PROTOCOL §2: an explicit algorithm allow-list (HS256 with a
+ * secret of at least 32 bytes, RS256/ES256 from a JWKS URL), `exp` and `sub` required, `iss`/`aud`
+ * when configured, a capped lifetime, at most 30 s of clock tolerance, and a size cap applied
+ * before any parsing. Headers such as `jku`, `x5u` or `kid` never make us fetch anything: keys
+ * come only from the configured secret or JWKS URL.
+ */
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
+import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { type Identity, TokenRejectedError, type TokenVerifier, type VerifiedToken } from '../core/identity.js';
+
+export const MAX_TOKEN_BYTES = 4096;
+export const CLOCK_TOLERANCE_SECONDS = 30;
+const HMAC_ALGORITHMS = ['HS256'];
+const JWKS_ALGORITHMS = ['RS256', 'ES256'];
+
+export interface TokenVerifierOptions {
+  readonly secret?: string;
+  readonly jwksUrl?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+  /** Longest accepted `exp - iat` (or `exp - now` without `iat`), in seconds. */
+  readonly maxTokenLifetimeSeconds: number;
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(256),
+  exp: z.number(),
+  iat: z.number().optional(),
+  email: z.string().max(320).optional(),
+  tenant: z.string().regex(CHANNEL_PATTERN).optional(),
+  roles: z.array(z.string().max(64)).max(50).optional(),
+  role: z.string().max(64).optional(),
+});
+
+/** Maps verified claims to the identity Switchboard stores; `roles` wins over `role`. */
+export function identityFromClaims(payload: JWTPayload): VerifiedToken {
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) throw new TokenRejectedError('claims');
+  const c = parsed.data;
+  const identity: Identity = {
+    userId: c.sub,
+    roles: c.roles ?? (c.role ? [c.role] : []),
+    anonymous: false,
+    ...(c.tenant ? { tenant: c.tenant } : {}),
+    ...(c.email ? { email: c.email } : {}),
+  };
+  return { identity, expiresAt: c.exp };
+}
+
+/**
+ * jose's errors carry the token's payload (`JWTClaimValidationFailed.payload`), so they are
+ * deliberately not kept as `cause`: a rejected token must never reach a log by accident.
+ */
+function mapJoseError(error: unknown): TokenRejectedError {
+  if (error instanceof TokenRejectedError) return error;
+  if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired');
+  if (error instanceof errors.JWTClaimValidationFailed) return new TokenRejectedError('claims');
+  if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRejectedError('algorithm');
+  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
+    return new TokenRejectedError('signature');
+  }
+  return new TokenRejectedError('malformed');
+}
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  if (!options.secret && !options.jwksUrl) throw new Error('a token verifier needs a secret or a JWKS URL');
+  if (options.secret && Buffer.byteLength(options.secret) < 32) {
+    throw new Error('the HS256 secret must be at least 32 bytes');
+  }
+  const secretKey = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+
+  async function verify(token: string): Promise<VerifiedToken> {
+    if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) throw new TokenRejectedError('oversized');
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new TokenRejectedError('malformed');
+    }
+    const verifyOptions = {
+      requiredClaims: ['exp', 'sub'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+      ...(options.audience ? { audience: options.audience } : {}),
+    };
+    let payload: JWTPayload;
+    try {
+      if (typeof alg === 'string' && HMAC_ALGORITHMS.includes(alg) && secretKey) {
+        ({ payload } = await jwtVerify(token, secretKey, { ...verifyOptions, algorithms: HMAC_ALGORITHMS }));
+      } else if (typeof alg === 'string' && JWKS_ALGORITHMS.includes(alg) && jwks) {
+        ({ payload } = await jwtVerify(token, jwks, { ...verifyOptions, algorithms: JWKS_ALGORITHMS }));
+      } else {
+        throw new TokenRejectedError('algorithm');
+      }
+    } catch (error) {
+      throw mapJoseError(error);
+    }
+    const verified = identityFromClaims(payload);
+    const now = Math.floor(Date.now() / 1000);
+    const issuedAt = typeof payload.iat === 'number' ? payload.iat : now;
+    if (issuedAt > now + CLOCK_TOLERANCE_SECONDS) throw new TokenRejectedError('claims');
+    if (verified.expiresAt - issuedAt > options.maxTokenLifetimeSeconds) throw new TokenRejectedError('lifetime');
+    return verified;
+  }
+
+  return { verify };
+}
+
+export interface SignTokenInput {
+  readonly secret: string;
+  readonly identity: Omit<Identity, 'anonymous'>;
+  readonly ttlSeconds: number;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+/** Mints an HS256 token (local `npm run token`, and the token exchange's short-lived tokens). */
+export async function signToken(input: SignTokenInput): Promise<string> {
+  const { identity } = input;
+  const claims: JWTPayload = { roles: [...identity.roles] };
+  if (identity.tenant) claims.tenant = identity.tenant;
+  if (identity.email) claims.email = identity.email;
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(identity.userId)
+    .setIssuedAt()
+    .setExpirationTime(`${input.ttlSeconds}s`);
+  if (input.issuer) jwt = jwt.setIssuer(input.issuer);
+  if (input.audience) jwt = jwt.setAudience(input.audience);
+  return jwt.sign(new TextEncoder().encode(input.secret));
+}

@@ -1,0 +1,33 @@
+/**
+ * What a verified token says about its bearer, and the port that verifies tokens. The jose-based
+ * implementation lives in `adapters/token-verifier.ts`; core only depends on this shape.
+ */
+import type { Principal } from './channel-policy.js';
+
+export interface Identity extends Principal {
+  readonly email?: string;
+}
+
+export interface VerifiedToken {
+  readonly identity: Identity;
+  /** Token expiry, epoch seconds. */
+  readonly expiresAt: number;
+}
+
+export interface TokenVerifier {
+  /** Resolves the token's identity, or rejects with `TokenRejectedError`. */
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+/**
+ * A token was refused. `reason` is a fixed, coarse word safe to log: never the token, its claims
+ * or the library's error (which can quote claim values).
+ */
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError';
+  constructor(
+    readonly reason: 'malformed' | 'oversized' | 'signature' | 'expired' | 'claims' | 'algorithm' | 'lifetime',
+  ) {
+    super(`token rejected (${reason})`);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Client → server messages (PROTOCOL §3): one entry point for every WebSocket route but the
+ * handshake. Whatever the input, it answers with exactly one server message and never throws a
+ * `ProtocolError`: refusals become `error` replies and the connection stays usable.
+ */
+import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
+import { TokenRejectedError, type TokenVerifier } from './identity.js';
+import type { ConnectionRecord, ConnectionStore, Log } from './ports.js';
+import {
+  type ClientMessage,
+  ProtocolError,
+  type ServerMessage,
+  errorMessage,
+  parseClientMessage,
+  serverMessage,
+} from './protocol.js';
+import { type Settings, epochSeconds, liveUntil } from './settings.js';
+
+export interface MessageDeps {
+  readonly store: ConnectionStore;
+  readonly verifier: TokenVerifier;
+  readonly settings: Settings;
+  readonly log: Log;
+  readonly now?: () => number;
+}
+
+export interface IncomingMessage {
+  readonly connectionId: string;
+  readonly body: string | undefined;
+  readonly isBase64Encoded: boolean;
+}
+
+const iso = (epochSecondsValue: number) => new Date(epochSecondsValue * 1000).toISOString();
+
+/** Actions still allowed once the token has expired: the ones that let a client recover. */
+const ALLOWED_AFTER_EXPIRY = new Set<ClientMessage['action']>(['refresh', 'ping']);
+
+export async function handleClientMessage(input: IncomingMessage, deps: MessageDeps): Promise<ServerMessage> {
+  const nowMs = deps.now?.() ?? Date.now();
+  let message: ClientMessage | undefined;
+  try {
+    if (input.isBase64Encoded) throw new ProtocolError('invalid_request', 'binary frames are not supported');
+    message = parseClientMessage(input.body ?? '', deps.settings.maxMessageBytes);
+    const connection = await deps.store.getConnection(input.connectionId, epochSeconds(nowMs));
+    if (!connection) throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+    if (connection.tokenExpiresAt <= epochSeconds(nowMs) && !ALLOWED_AFTER_EXPIRY.has(message.action)) {
+      throw new ProtocolError('unauthorized', 'token expired; send refresh with a new token or reconnect');
+    }
+    return await dispatch(message, connection, deps, nowMs);
+  } catch (error) {
+    const details = {
+      ...(message?.id !== undefined ? { id: message.id } : {}),
+      ...(message && 'channel' in message ? { channel: message.channel } : {}),
+    };
+    if (error instanceof ProtocolError) {
+      return errorMessage(new ProtocolError(error.code, error.message, { ...details, ...error.details }));
+    }
+    deps.log.error('message handling failed', {
+      action: message?.action,
+      error: error instanceof Error ? error.name : typeof error,
+    });
+    return errorMessage(new ProtocolError('internal_error', 'the server could not handle this message', details));
+  }
+}
+
+async function dispatch(
+  message: ClientMessage,
+  connection: ConnectionRecord,
+  deps: MessageDeps,
+  nowMs: number,
+): Promise<ServerMessage> {
+  const { store, settings } = deps;
+  const now = epochSeconds(nowMs);
+  const id = message.id;
+  // API Gateway's idle timer restarts on every client message; keep our liveness in step with it,
+  // but write only when half the window is used up, so chatty clients do not cost a write each.
+  const refreshLiveness = async () => {
+    if (connection.liveUntil - now < settings.idleTimeoutSeconds / 2) {
+      await store.touch(connection, liveUntil(settings, now));
+    }
+  };
+
+  switch (message.action) {
+    case 'subscribe': {
+      const { channel } = message;
+      if (!canSubscribe(settings.channelPolicy, connection.identity, channel)) {
+        throw new ProtocolError('subscription_failed', `not allowed to subscribe to "${channel}"`);
+      }
+      const result = await store.addSubscription(connection, channel, settings.maxSubscriptions, liveUntil(settings, now));
+      if (result === 'limit_reached') {
+        throw new ProtocolError(
+          'subscription_failed',
+          `subscription limit reached (${settings.maxSubscriptions} per connection)`,
+        );
+      }
+      if (result === 'connection_gone') throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+      return serverMessage({ type: 'subscribed', channel, id });
+    }
+    case 'unsubscribe': {
+      await store.removeSubscription(connection, message.channel);
+      await refreshLiveness();
+      return serverMessage({ type: 'unsubscribed', channel: message.channel, id });
+    }
+    case 'ping': {
+      await store.touch(connection, liveUntil(settings, now));
+      return serverMessage({ type: 'pong', id });
+    }
+    case 'whoami': {
+      await refreshLiveness();
+      const { identity } = connection;
+      return serverMessage({
+        type: 'connected',
+        id,
+        connectionId: connection.connectionId,
+        user: {
+          userId: identity.userId,
+          roles: identity.roles,
+          ...(identity.email ? { email: identity.email } : {}),
+          ...(identity.tenant ? { tenant: identity.tenant } : {}),
+        },
+        authorizedChannels: authorizedPatterns(settings.channelPolicy, identity),
+        expiresAt: iso(connection.tokenExpiresAt),
+      });
+    }
+    case 'list_channels': {
+      await refreshLiveness();
+      return serverMessage({
+        type: 'channels',
+        id,
+        authorized: authorizedPatterns(settings.channelPolicy, connection.identity),
+        subscribed: [...connection.channels].sort(),
+      });
+    }
+    case 'refresh':
+      return refresh(message.token, id, connection, deps, now);
+    case 'stats': {
+      if (!isAdmin(connection.identity)) throw new ProtocolError('unauthorized', 'stats requires the admin role');
+      await refreshLiveness();
+      // An admin inside a tenant sees that tenant only; a platform admin (no tenant) sees all.
+      const scope = connection.identity.tenant ?? null;
+      let connections = 0;
+      let subscriptions = 0;
+      const channels = new Set<string>();
+      for await (const live of store.liveConnections(scope, now)) {
+        connections += 1;
+        subscriptions += live.channels.length;
+        for (const channel of live.channels) channels.add(`${live.identity.tenant ?? ''}#${channel}`);
+      }
+      return serverMessage({ type: 'stats', id, connections, subscriptions, channels: channels.size });
+    }
+  }
+}
+
+async function refresh(
+  token: string,
+  id: string | undefined,
+  connection: ConnectionRecord,
+  deps: MessageDeps,
+  now: number,
+): Promise<ServerMessage> {
+  let verified: Awaited<ReturnType<TokenVerifier['verify']>>;
+  try {
+    verified = await deps.verifier.verify(token);
+  } catch (error) {
+    if (error instanceof TokenRejectedError) throw new ProtocolError('unauthorized', 'refresh token rejected');
+    throw error;
+  }
+  const current = connection.identity;
+  if (current.anonymous || verified.identity.userId !== current.userId || verified.identity.tenant !== current.tenant) {
+    throw new ProtocolError('unauthorized', 'refresh token must have the same sub and tenant as the connection');
+  }
+  const live = liveUntil(deps.settings, now);
+  if (!(await deps.store.updateToken(connection, verified.identity, verified.expiresAt, live))) {
+    throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+  }
+  // Roles can shrink on refresh: drop what the new token may no longer read.
+  for (const channel of connection.channels) {
+    if (!canSubscribe(deps.settings.channelPolicy, verified.identity, channel)) {
+      await deps.store.removeSubscription(connection, channel);
+    }
+  }
+  return serverMessage({ type: 'refreshed', id, expiresAt: iso(verified.expiresAt) });
+}

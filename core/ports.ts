@@ -1,0 +1,71 @@
+/**
+ * The ports core needs from the outside world. `adapters/` implements them with DynamoDB and the
+ * API Gateway Management API; core never sees an AWS SDK type.
+ */
+import type { Identity } from './identity.js';
+
+/** A registered WebSocket connection. Times are epoch seconds. */
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  readonly identity: Identity;
+  readonly connectedAt: number;
+  /** When the token expires; the sweep closes the connection after this. */
+  readonly tokenExpiresAt: number;
+  /** When the connection counts as gone if nothing is heard from it (API Gateway's idle timeout). */
+  readonly liveUntil: number;
+  /** Hard end of the connection (API Gateway's 2-hour cap); entries expire with it. */
+  readonly endsAt: number;
+  readonly channels: readonly string[];
+}
+
+/** What fan-out needs to know about one subscriber, to re-check policy and tenant. */
+export interface SubscriberRecord {
+  readonly connectionId: string;
+  readonly identity: Identity;
+}
+
+export type AddSubscriptionResult = 'added' | 'already_subscribed' | 'limit_reached' | 'connection_gone';
+
+export interface ConnectionStore {
+  putConnection(connection: ConnectionRecord): Promise<void>;
+  /** The connection, or undefined when absent or past its end. */
+  getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
+  /** Extends liveness; false when the connection is no longer registered. */
+  touch(connection: ConnectionRecord, liveUntil: number): Promise<boolean>;
+  addSubscription(connection: ConnectionRecord, channel: string, limit: number, liveUntil: number): Promise<AddSubscriptionResult>;
+  removeSubscription(connection: ConnectionRecord, channel: string): Promise<void>;
+  /** Removes one subscription entry by key (also when its connection entry is already gone). */
+  removeSubscriptionEntry(tenant: string | undefined, channel: string, connectionId: string): Promise<void>;
+  /** Pages of the channel's live subscribers (one Query per page, never a Scan). */
+  subscribers(tenant: string | undefined, channel: string, now: number): AsyncIterable<readonly SubscriberRecord[]>;
+  /** Removes the connection and all its subscriptions; idempotent. */
+  removeConnection(connectionId: string): Promise<void>;
+  /** Replaces the token's identity and expiry (`refresh`), and extends liveness. */
+  updateToken(
+    connection: ConnectionRecord,
+    identity: Identity,
+    tokenExpiresAt: number,
+    liveUntil: number,
+  ): Promise<boolean>;
+  /** Connections whose liveness or token ran out by `now` (read from the sweep index only). */
+  staleConnections(now: number): AsyncIterable<string>;
+  /** Live connections (all tenants when `tenant` is null), for admin stats. */
+  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord>;
+}
+
+export type PostResult = 'delivered' | 'gone';
+
+/** The API Gateway Management API (`@connections`), as core needs it. */
+export interface ConnectionGateway {
+  /** Sends one text message; 'gone' when the connection no longer exists (HTTP 410). */
+  post(connectionId: string, data: string): Promise<PostResult>;
+  /** Closes the connection; 'gone' when it no longer exists. */
+  close(connectionId: string): Promise<PostResult>;
+}
+
+/** The subset of a structured logger core uses (Powertools' Logger satisfies it). */
+export interface Log {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}

@@ -1,0 +1,50 @@
+/**
+ * `POST /api/v1/auth`: exchanges a main token for a short-lived one (PROTOCOL §2), so browsers can
+ * put a token in a URL that is useless a minute later.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { createVerifierFromConfig, resolveAuthSecret } from '../adapters/auth.js';
+import { ConfigError, loadConfig } from '../adapters/config.js';
+import { createLogger, errorSummary } from '../adapters/observability.js';
+import { signToken } from '../adapters/token-verifier.js';
+import { TokenRejectedError } from '../core/identity.js';
+
+const config = loadConfig();
+const logger = createLogger();
+const secret = await resolveAuthSecret(config.auth);
+if (!secret) throw new ConfigError('token exchange needs the HS256 secret to sign short-lived tokens');
+const verifier = await createVerifierFromConfig(config.auth);
+const ttlSeconds = config.auth.shortTokenTtlSeconds;
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+const unauthorized = (message: string) =>
+  json(401, { success: false, error: { code: 'unauthorized', message } });
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => {
+  const authorization = event.headers?.authorization ?? event.headers?.Authorization;
+  const match = authorization ? /^Bearer[ ]+(\S+)\s*$/i.exec(authorization) : null;
+  if (!match?.[1]) return unauthorized('send the main token as "Authorization: Bearer <jwt>"');
+  try {
+    const { identity } = await verifier.verify(match[1]);
+    const token = await signToken({
+      secret,
+      identity,
+      ttlSeconds,
+      ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
+      ...(config.auth.audience ? { audience: config.auth.audience } : {}),
+    });
+    return json(200, { success: true, data: { token, expires_in: ttlSeconds } });
+  } catch (error) {
+    if (error instanceof TokenRejectedError) {
+      logger.info('token exchange refused', { reason: error.reason });
+      return unauthorized('token is missing, invalid or expired');
+    }
+    logger.error('token exchange failed', errorSummary(error));
+    return json(500, { success: false, error: { code: 'internal_error', message: 'internal error' } });
+  }
+};

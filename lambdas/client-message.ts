@@ -1,0 +1,35 @@
+/**
+ * The handler behind every message route (`subscribe`, `unsubscribe`, `ping`, `$default`).
+ * API Gateway picks the route from `action`; messages in the `type` style land on `$default`, so
+ * every route must understand every message. The reply is the route response (two-way route).
+ */
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { createVerifierFromConfig } from '../adapters/auth.js';
+import { createDocumentClient } from '../adapters/aws-clients.js';
+import { loadConfig } from '../adapters/config.js';
+import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { METRIC, createLogger, createMetrics } from '../adapters/observability.js';
+import { settingsFrom } from '../adapters/settings.js';
+import { handleClientMessage } from '../core/messages.js';
+
+const config = loadConfig();
+const logger = createLogger();
+const metrics = createMetrics();
+const deps = {
+  store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
+  verifier: await createVerifierFromConfig(config.auth),
+  settings: settingsFrom(config),
+  log: logger,
+};
+
+export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+  const reply = await handleClientMessage(
+    { connectionId: event.requestContext.connectionId, body: event.body, isBase64Encoded: event.isBase64Encoded },
+    deps,
+  );
+  if (reply.type === 'subscribed') {
+    metrics.addMetric(METRIC.subscriptions, 'Count', 1);
+    metrics.publishStoredMetrics();
+  }
+  return { statusCode: 200, body: JSON.stringify(reply) };
+};

@@ -1,0 +1,47 @@
+/**
+ * EventBridge → fan-out. Invoked asynchronously by the rule in `adapters/event-pattern.ts`:
+ * throwing makes Lambda retry the event (then the dead-letter queue), which is safe because
+ * clients drop duplicates by (`channel`, `id`).
+ */
+import type { EventBridgeEvent } from 'aws-lambda';
+import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
+import { loadConfig } from '../adapters/config.js';
+import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { ManagementApiGateway } from '../adapters/management-gateway.js';
+import { METRIC, createLogger, createMetrics } from '../adapters/observability.js';
+import { settingsFrom } from '../adapters/settings.js';
+import { DeliveryError, InvalidEventError, publishEvent } from '../core/publish.js';
+
+const config = loadConfig();
+const logger = createLogger();
+const metrics = createMetrics();
+const deps = {
+  store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
+  gateway: new ManagementApiGateway(createManagementClient(config)),
+  settings: settingsFrom(config),
+  log: logger,
+};
+
+export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
+  const started = Date.now();
+  metrics.addMetric(METRIC.eventsIn, 'Count', 1);
+  try {
+    const report = await publishEvent(event, deps);
+    metrics.addMetric(METRIC.deliveries, 'Count', report.deliveries);
+    metrics.addMetric(METRIC.gone, 'Count', report.gone);
+    if (report.oversized > 0) metrics.addMetric(METRIC.oversizedEvents, 'Count', report.oversized);
+    metrics.addMetric(METRIC.fanoutLatency, 'Milliseconds', Date.now() - started);
+    logger.info('event published', { eventId: event.id, ...report });
+  } catch (error) {
+    if (error instanceof InvalidEventError) {
+      // Retrying cannot fix a malformed detail: record it and let the event go.
+      metrics.addMetric(METRIC.invalidEvents, 'Count', 1);
+      logger.warn('event ignored', { eventId: event.id, reason: error.message });
+      return;
+    }
+    if (error instanceof DeliveryError) metrics.addMetric(METRIC.deliveryErrors, 'Count', 1);
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
