@@ -1,0 +1,94 @@
+/**
+ * `npm run publish -- --channel C [--channel D] --type T --data '{...}' [--tenant X]`
+ * publishes through the EventBridge API with the real SDK client: to the local stack by default
+ * (`http://127.0.0.1:$SWITCHBOARD_PORT`), or to AWS with `--aws` (default credentials and region).
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { parseArgs } from 'node:util';
+import { CHANNEL_PATTERN } from '../core/protocol.js';
+
+const usage =
+  "usage: npm run publish -- --channel <name> [--channel <name> ...] --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+let values: ReturnType<typeof parse>['values'];
+function parse() {
+  return parseArgs({
+    options: {
+      channel: { type: 'string', multiple: true },
+      type: { type: 'string' },
+      data: { type: 'string', default: 'null' },
+      tenant: { type: 'string' },
+      source: { type: 'string', default: 'switchboard.cli' },
+      bus: { type: 'string', default: process.env.SWITCHBOARD_EVENT_BUS_NAME ?? 'default' },
+      endpoint: { type: 'string' },
+      aws: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+}
+try {
+  ({ values } = parse());
+} catch (error) {
+  fail((error as Error).message);
+}
+if (values.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+const channels = values.channel ?? [];
+if (channels.length === 0) fail('--channel is required');
+const bad = channels.find((c) => !CHANNEL_PATTERN.test(c));
+if (bad !== undefined) fail(`channel "${bad}" must match [A-Za-z0-9_.:@-]{1,128}`);
+if (!values.type) fail('--type is required');
+let data: unknown;
+try {
+  data = JSON.parse(values.data);
+} catch {
+  fail(`--data must be JSON, got ${values.data}`);
+}
+
+const endpoint = values.aws ? undefined : (values.endpoint ?? `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`);
+const client = new EventBridgeClient(
+  endpoint
+    ? {
+        endpoint,
+        region: process.env.AWS_REGION ?? 'local',
+        credentials: {
+          accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+          secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+        },
+      }
+    : {},
+);
+const detail = {
+  ...(channels.length === 1 ? { channel: channels[0] } : { channels }),
+  data,
+  ...(values.tenant ? { tenant: values.tenant } : {}),
+};
+try {
+  const result = await client.send(
+    new PutEventsCommand({
+      Entries: [
+        { Source: values.source, DetailType: values.type, Detail: JSON.stringify(detail), EventBusName: values.bus },
+      ],
+    }),
+  );
+  const entry = result.Entries?.[0];
+  if (result.FailedEntryCount || !entry?.EventId) {
+    fail(`PutEvents refused the entry: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`);
+  }
+  process.stdout.write(`published ${entry.EventId} to ${channels.join(', ')}\n`);
+} catch (error) {
+  const message = (error as Error).message;
+  fail(
+    endpoint && /ECONNREFUSED/.test(String((error as { code?: string }).code ?? message))
+      ? `nothing listens on ${endpoint}: start the local stack with npm start`
+      : `PutEvents failed: ${message}`,
+  );
+}
