@@ -254,8 +254,8 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           KeyConditionExpression: '#pk = :pk',
           FilterExpression: '#ttl > :now',
-          ProjectionExpression: 'connectionId, userId, roles, tenant, anonymous',
-          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
+          ProjectionExpression: 'connectionId, userId, #roles, tenant, anonymous',
+          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL, '#roles': 'roles' },
           ExpressionAttributeValues: { ':pk': channelPartition(tenant, channel), ':now': now },
           // A subscribe acknowledged just before this publish must be seen.
           ConsistentRead: true,
