@@ -74,7 +74,7 @@ describe('the DynamoDB connection store', () => {
     // Assess
     expect(results).toEqual(['added', 'added', 'limit_reached']);
     expect(again).not.toBe('limit_reached');
-    expect((await store.getConnection('cap', now))?.channels.sort()).toEqual(['a', 'b']);
+    expect([...((await store.getConnection('cap', now))?.channels ?? [])].sort()).toEqual(['a', 'b']);
   });
 
   it('refuses a subscription for a connection that is gone', async () => {
