@@ -4,7 +4,7 @@
  * sets the same ones. `ENV` is the single list of names both sides use.
  */
 import { z } from 'zod';
-import { DEFAULT_CHANNEL_POLICY, type ChannelRule, channelRuleSchema } from '../core/channel-policy.js';
+import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 
 export const ENV = {
@@ -122,7 +122,8 @@ function parsePolicy(raw: string | undefined): readonly ChannelRule[] {
 /** Reads and validates the configuration; throws one `ConfigError` naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);
-  if (!result.success) throw new ConfigError(`Switchboard configuration is invalid: ${describe(result.error)}`);
+  if (!result.success)
+    throw new ConfigError(`Switchboard configuration is invalid: ${describe(result.error)}`);
   const e = result.data;
   const drop = <T extends object>(o: T) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

@@ -9,13 +9,13 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-  DeleteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Identity } from '../core/identity.js';
 import type {
@@ -32,7 +32,8 @@ const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex } = TABLE_S
 const TTL_GRACE_SECONDS = 60;
 
 export const connectionKey = (connectionId: string) => ({ [PK]: `conn#${connectionId}`, [SK]: 'conn' });
-export const channelPartition = (tenant: string | undefined, channel: string) => `chan#${tenant ?? ''}#${channel}`;
+export const channelPartition = (tenant: string | undefined, channel: string) =>
+  `chan#${tenant ?? ''}#${channel}`;
 const subscriptionKey = (tenant: string | undefined, channel: string, connectionId: string) => ({
   [PK]: channelPartition(tenant, channel),
   [SK]: connectionId,
@@ -236,7 +237,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     });
   }
 
-  async removeSubscriptionEntry(tenant: string | undefined, channel: string, connectionId: string): Promise<void> {
+  async removeSubscriptionEntry(
+    tenant: string | undefined,
+    channel: string,
+    connectionId: string,
+  ): Promise<void> {
     await this.client.send(
       new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(tenant, channel, connectionId) }),
     );

@@ -21,7 +21,9 @@ export class ManagementApiGateway implements ConnectionGateway {
   async post(connectionId: string, data: string): Promise<PostResult> {
     try {
       // Throttling (429) and 5xx are retried by the SDK's standard retry strategy with backoff.
-      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: this.encoder.encode(data) }));
+      await this.client.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: this.encoder.encode(data) }),
+      );
       return 'delivered';
     } catch (error) {
       return goneOrThrow(error);

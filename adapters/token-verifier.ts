@@ -5,10 +5,15 @@
  * before any parsing. Headers such as `jku`, `x5u` or `kid` never make us fetch anything: keys
  * come only from the configured secret or JWKS URL.
  */
-import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import {
+  type Identity,
+  TokenRejectedError,
+  type TokenVerifier,
+  type VerifiedToken,
+} from '../core/identity.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
-import { type Identity, TokenRejectedError, type TokenVerifier, type VerifiedToken } from '../core/identity.js';
 
 export const MAX_TOKEN_BYTES = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 30;
@@ -102,7 +107,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const now = Math.floor(Date.now() / 1000);
     const issuedAt = typeof payload.iat === 'number' ? payload.iat : now;
     if (issuedAt > now + CLOCK_TOLERANCE_SECONDS) throw new TokenRejectedError('claims');
-    if (verified.expiresAt - issuedAt > options.maxTokenLifetimeSeconds) throw new TokenRejectedError('lifetime');
+    if (verified.expiresAt - issuedAt > options.maxTokenLifetimeSeconds)
+      throw new TokenRejectedError('lifetime');
     return verified;
   }
 

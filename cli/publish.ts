@@ -3,8 +3,9 @@
  * publishes through the EventBridge API with the real SDK client: to the local stack by default
  * (`http://127.0.0.1:$SWITCHBOARD_PORT`), or to AWS with `--aws` (default credentials and region).
  */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+
 import { parseArgs } from 'node:util';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 
 const usage =
@@ -53,7 +54,9 @@ try {
   fail(`--data must be JSON, got ${values.data}`);
 }
 
-const endpoint = values.aws ? undefined : (values.endpoint ?? `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`);
+const endpoint = values.aws
+  ? undefined
+  : (values.endpoint ?? `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`);
 const client = new EventBridgeClient(
   endpoint
     ? {
@@ -75,7 +78,12 @@ try {
   const result = await client.send(
     new PutEventsCommand({
       Entries: [
-        { Source: values.source, DetailType: values.type, Detail: JSON.stringify(detail), EventBusName: values.bus },
+        {
+          Source: values.source,
+          DetailType: values.type,
+          Detail: JSON.stringify(detail),
+          EventBusName: values.bus,
+        },
       ],
     }),
   );

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { signToken } from '../adapters/token-verifier.js';
-import { localAuthSecret } from '../local/local-secret.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { localAuthSecret } from '../local/local-secret.js';
 
 const usage = 'usage: npm run token -- --sub <user> [--roles a,b] [--tenant t] [--email e] [--ttl seconds]';
 
@@ -39,11 +39,13 @@ if (values.help) {
 const sub = values.sub;
 if (typeof sub !== 'string' || sub === '') fail('--sub is required');
 const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl <= 0) fail(`--ttl must be a positive number of seconds, got "${values.ttl}"`);
+if (!Number.isInteger(ttl) || ttl <= 0)
+  fail(`--ttl must be a positive number of seconds, got "${values.ttl}"`);
 const maxLifetime = Number(process.env.SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS ?? 86400);
 if (ttl > maxLifetime) fail(`--ttl ${ttl} exceeds the accepted token lifetime (${maxLifetime} s)`);
 const tenant = typeof values.tenant === 'string' ? values.tenant : undefined;
-if (tenant !== undefined && !CHANNEL_PATTERN.test(tenant)) fail(`--tenant must match [A-Za-z0-9_.:@-]{1,128}, got "${tenant}"`);
+if (tenant !== undefined && !CHANNEL_PATTERN.test(tenant))
+  fail(`--tenant must match [A-Za-z0-9_.:@-]{1,128}, got "${tenant}"`);
 const rolesArg = [values.roles, values.role].filter((v): v is string => typeof v === 'string').join(',');
 const roles = rolesArg
   .split(',')

@@ -1,7 +1,7 @@
 /** `$connect` and `$disconnect`: registering and forgetting a connection. */
 import type { AdmittedHandshake } from './handshake.js';
 import type { ConnectionRecord, ConnectionStore } from './ports.js';
-import { type Settings, epochSeconds, liveUntil } from './settings.js';
+import { epochSeconds, liveUntil, type Settings } from './settings.js';
 
 export async function registerConnection(
   connectionId: string,

@@ -65,7 +65,8 @@ function tokensOffered(request: HandshakeRequest, offered: readonly string[]): s
     tokens.push(match[1]);
   }
   for (const protocol of offered) {
-    if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) tokens.push(protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
+    if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
+      tokens.push(protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
   }
   return [...new Set(tokens)];
 }

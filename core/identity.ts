@@ -26,7 +26,14 @@ export interface TokenVerifier {
 export class TokenRejectedError extends Error {
   override readonly name = 'TokenRejectedError';
   constructor(
-    readonly reason: 'malformed' | 'oversized' | 'signature' | 'expired' | 'claims' | 'algorithm' | 'lifetime',
+    readonly reason:
+      | 'malformed'
+      | 'oversized'
+      | 'signature'
+      | 'expired'
+      | 'claims'
+      | 'algorithm'
+      | 'lifetime',
   ) {
     super(`token rejected (${reason})`);
   }

@@ -8,13 +8,13 @@ import { TokenRejectedError, type TokenVerifier } from './identity.js';
 import type { ConnectionRecord, ConnectionStore, Log } from './ports.js';
 import {
   type ClientMessage,
-  ProtocolError,
-  type ServerMessage,
   errorMessage,
+  ProtocolError,
   parseClientMessage,
+  type ServerMessage,
   serverMessage,
 } from './protocol.js';
-import { type Settings, epochSeconds, liveUntil } from './settings.js';
+import { epochSeconds, liveUntil, type Settings } from './settings.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
@@ -59,7 +59,9 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
       action: message?.action,
       error: error instanceof Error ? error.name : typeof error,
     });
-    return errorMessage(new ProtocolError('internal_error', 'the server could not handle this message', details));
+    return errorMessage(
+      new ProtocolError('internal_error', 'the server could not handle this message', details),
+    );
   }
 }
 
@@ -86,14 +88,20 @@ async function dispatch(
       if (!canSubscribe(settings.channelPolicy, connection.identity, channel)) {
         throw new ProtocolError('subscription_failed', `not allowed to subscribe to "${channel}"`);
       }
-      const result = await store.addSubscription(connection, channel, settings.maxSubscriptions, liveUntil(settings, now));
+      const result = await store.addSubscription(
+        connection,
+        channel,
+        settings.maxSubscriptions,
+        liveUntil(settings, now),
+      );
       if (result === 'limit_reached') {
         throw new ProtocolError(
           'subscription_failed',
           `subscription limit reached (${settings.maxSubscriptions} per connection)`,
         );
       }
-      if (result === 'connection_gone') throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+      if (result === 'connection_gone')
+        throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
       return serverMessage({ type: 'subscribed', channel, id });
     }
     case 'unsubscribe': {
@@ -134,7 +142,8 @@ async function dispatch(
     case 'refresh':
       return refresh(message.token, id, connection, deps, now);
     case 'stats': {
-      if (!isAdmin(connection.identity)) throw new ProtocolError('unauthorized', 'stats requires the admin role');
+      if (!isAdmin(connection.identity))
+        throw new ProtocolError('unauthorized', 'stats requires the admin role');
       await refreshLiveness();
       // An admin inside a tenant sees that tenant only; a platform admin (no tenant) sees all.
       const scope = connection.identity.tenant ?? null;
@@ -162,12 +171,20 @@ async function refresh(
   try {
     verified = await deps.verifier.verify(token);
   } catch (error) {
-    if (error instanceof TokenRejectedError) throw new ProtocolError('unauthorized', 'refresh token rejected');
+    if (error instanceof TokenRejectedError)
+      throw new ProtocolError('unauthorized', 'refresh token rejected');
     throw error;
   }
   const current = connection.identity;
-  if (current.anonymous || verified.identity.userId !== current.userId || verified.identity.tenant !== current.tenant) {
-    throw new ProtocolError('unauthorized', 'refresh token must have the same sub and tenant as the connection');
+  if (
+    current.anonymous ||
+    verified.identity.userId !== current.userId ||
+    verified.identity.tenant !== current.tenant
+  ) {
+    throw new ProtocolError(
+      'unauthorized',
+      'refresh token must have the same sub and tenant as the connection',
+    );
   }
   const live = liveUntil(deps.settings, now);
   if (!(await deps.store.updateToken(connection, verified.identity, verified.expiresAt, live))) {

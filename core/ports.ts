@@ -32,12 +32,21 @@ export interface ConnectionStore {
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
   /** Extends liveness; false when the connection is no longer registered. */
   touch(connection: ConnectionRecord, liveUntil: number): Promise<boolean>;
-  addSubscription(connection: ConnectionRecord, channel: string, limit: number, liveUntil: number): Promise<AddSubscriptionResult>;
+  addSubscription(
+    connection: ConnectionRecord,
+    channel: string,
+    limit: number,
+    liveUntil: number,
+  ): Promise<AddSubscriptionResult>;
   removeSubscription(connection: ConnectionRecord, channel: string): Promise<void>;
   /** Removes one subscription entry by key (also when its connection entry is already gone). */
   removeSubscriptionEntry(tenant: string | undefined, channel: string, connectionId: string): Promise<void>;
   /** Pages of the channel's live subscribers (one Query per page, never a Scan). */
-  subscribers(tenant: string | undefined, channel: string, now: number): AsyncIterable<readonly SubscriberRecord[]>;
+  subscribers(
+    tenant: string | undefined,
+    channel: string,
+    now: number,
+  ): AsyncIterable<readonly SubscriberRecord[]>;
   /** Removes the connection and all its subscriptions; idempotent. */
   removeConnection(connectionId: string): Promise<void>;
   /** Replaces the token's identity and expiry (`refresh`), and extends liveness. */

@@ -72,7 +72,10 @@ const actionSchemas = {
   ping: z.object(base),
   whoami: z.object(base),
   list_channels: z.object(base),
-  refresh: z.object({ ...base, token: z.string({ error: 'token must be a string' }).min(1, 'token is empty') }),
+  refresh: z.object({
+    ...base,
+    token: z.string({ error: 'token must be a string' }).min(1, 'token is empty'),
+  }),
   stats: z.object(base),
 } as const;
 
@@ -183,7 +186,13 @@ export type StatsMessage = Stamped<{
   subscriptions: number;
   channels: number;
 }>;
-export type ErrorMessage = Stamped<{ type: 'error'; code: ErrorCode; message: string; id?: string; channel?: string }>;
+export type ErrorMessage = Stamped<{
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  id?: string;
+  channel?: string;
+}>;
 
 export type ServerMessage =
   | EventMessage
@@ -196,7 +205,9 @@ export type ServerMessage =
   | StatsMessage
   | ErrorMessage;
 
-type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+type OptionalKeys<T> = {
+  [K in keyof T]-?: undefined extends T[K] ? K : Record<never, never> extends Pick<T, K> ? K : never;
+}[keyof T];
 /** A message before stamping; optional fields may be passed as `undefined` and are then dropped. */
 type Unstamped<M> = M extends unknown
   ? Omit<M, 'timestamp' | OptionalKeys<M>> & { [K in OptionalKeys<M>]?: M[K] | undefined }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
 import type { ConnectionGateway, ConnectionStore, Log } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
-import { type Settings, epochSeconds } from './settings.js';
+import { epochSeconds, type Settings } from './settings.js';
 
 /** API Gateway refuses WebSocket messages over 128 KB. */
 export const MAX_EVENT_BYTES = 128 * 1024;
@@ -19,7 +19,10 @@ export const publishDetailSchema = z
     channels: z.array(z.string()).max(MAX_CHANNELS_PER_EVENT).optional(),
     data: z.unknown().optional(),
     event_type: z.string().min(1).max(128).optional(),
-    tenant: z.string().regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]').optional(),
+    tenant: z
+      .string()
+      .regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')
+      .optional(),
   })
   .refine((d) => d.channel !== undefined || d.channels !== undefined, 'detail needs "channel" or "channels"');
 
@@ -66,7 +69,9 @@ export async function publishEvent(event: BusEvent, deps: PublishDeps): Promise<
     throw new InvalidEventError(`event ${event.id}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   }
   const detail = parsed.data;
-  const requested = [...new Set([...(detail.channel !== undefined ? [detail.channel] : []), ...(detail.channels ?? [])])];
+  const requested = [
+    ...new Set([...(detail.channel !== undefined ? [detail.channel] : []), ...(detail.channels ?? [])]),
+  ];
   const channels = requested.filter((c) => CHANNEL_PATTERN.test(c));
   const report = { channels: channels.length, deliveries: 0, gone: 0, failed: 0, oversized: 0, refused: 0 };
   if (channels.length < requested.length) {

@@ -8,7 +8,7 @@ import { createVerifierFromConfig } from '../adapters/auth.js';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
-import { METRIC, createLogger, createMetrics } from '../adapters/observability.js';
+import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { settingsFrom } from '../adapters/settings.js';
 import { handleClientMessage } from '../core/messages.js';
 
@@ -24,7 +24,11 @@ const deps = {
 
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
   const reply = await handleClientMessage(
-    { connectionId: event.requestContext.connectionId, body: event.body, isBase64Encoded: event.isBase64Encoded },
+    {
+      connectionId: event.requestContext.connectionId,
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+    },
     deps,
   );
   if (reply.type === 'subscribed') {

@@ -7,10 +7,10 @@ import { createVerifierFromConfig } from '../adapters/auth.js';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
-import { METRIC, createLogger, createMetrics, errorSummary } from '../adapters/observability.js';
+import { createLogger, createMetrics, errorSummary, METRIC } from '../adapters/observability.js';
 import { settingsFrom } from '../adapters/settings.js';
 import { registerConnection } from '../core/connections.js';
-import { HandshakeRefusedError, admitHandshake } from '../core/handshake.js';
+import { admitHandshake, HandshakeRefusedError } from '../core/handshake.js';
 
 /** `$connect` carries the handshake's headers and query string (only this route does). */
 export type WebSocketConnectEvent = APIGatewayProxyWebsocketEventV2 & {

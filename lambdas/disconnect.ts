@@ -3,7 +3,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'a
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
-import { METRIC, createLogger, createMetrics, errorSummary } from '../adapters/observability.js';
+import { createLogger, createMetrics, errorSummary, METRIC } from '../adapters/observability.js';
 import { forgetConnection } from '../core/connections.js';
 
 const config = loadConfig();

@@ -8,7 +8,7 @@ import { createDocumentClient, createManagementClient } from '../adapters/aws-cl
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { METRIC, createLogger, createMetrics } from '../adapters/observability.js';
+import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { settingsFrom } from '../adapters/settings.js';
 import { DeliveryError, InvalidEventError, publishEvent } from '../core/publish.js';
 

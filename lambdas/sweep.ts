@@ -3,7 +3,7 @@ import { createDocumentClient, createManagementClient } from '../adapters/aws-cl
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { METRIC, createLogger, createMetrics } from '../adapters/observability.js';
+import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { sweep } from '../core/sweep.js';
 
 const config = loadConfig();

@@ -1,9 +1,9 @@
 /** The DynamoDB store against DynamoDB Local: key design, caps, TTL filtering, the sweep index. */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoConnectionStore, channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
+import { channelPartition, connectionKey, DynamoConnectionStore } from '../../adapters/dynamo-store.js';
 import type { ConnectionRecord } from '../../core/ports.js';
-import { type TestTable, createTestTable } from '../support/dynamodb.js';
+import { createTestTable, type TestTable } from '../support/dynamodb.js';
 
 let table: TestTable;
 let store: DynamoConnectionStore;
@@ -37,7 +37,9 @@ afterAll(() => table.drop());
 describe('the DynamoDB connection store', () => {
   it('stores a connection and reads it back', async () => {
     // Prepare
-    const c = connection('a1', { identity: { userId: 'alice', roles: ['admin'], tenant: 'acme', email: 'a@x', anonymous: false } });
+    const c = connection('a1', {
+      identity: { userId: 'alice', roles: ['admin'], tenant: 'acme', email: 'a@x', anonymous: false },
+    });
     // Act
     await store.putConnection(c);
     // Assess
@@ -47,15 +49,21 @@ describe('the DynamoDB connection store', () => {
   it('returns subscribers of a channel from one partition, per tenant', async () => {
     // Prepare
     const plain = connection('s1');
-    const acme = connection('s2', { identity: { userId: 'u2', roles: [], tenant: 'acme', anonymous: false } });
+    const acme = connection('s2', {
+      identity: { userId: 'u2', roles: [], tenant: 'acme', anonymous: false },
+    });
     await store.putConnection(plain);
     await store.putConnection(acme);
     // Act
     await store.addSubscription(plain, 'news', 100, now + 660);
     await store.addSubscription(acme, 'news', 100, now + 660);
     // Assess
-    expect((await collect(store.subscribers(undefined, 'news', now))).map((s) => s.connectionId)).toEqual(['s1']);
-    expect((await collect(store.subscribers('acme', 'news', now))).map((s) => s.connectionId)).toEqual(['s2']);
+    expect((await collect(store.subscribers(undefined, 'news', now))).map((s) => s.connectionId)).toEqual([
+      's1',
+    ]);
+    expect((await collect(store.subscribers('acme', 'news', now))).map((s) => s.connectionId)).toEqual([
+      's2',
+    ]);
     expect((await store.getConnection('s1', now))?.channels).toEqual(['news']);
   });
 
@@ -78,7 +86,9 @@ describe('the DynamoDB connection store', () => {
   });
 
   it('refuses a subscription for a connection that is gone', async () => {
-    expect(await store.addSubscription(connection('never-stored'), 'a', 10, now + 660)).toBe('connection_gone');
+    expect(await store.addSubscription(connection('never-stored'), 'a', 10, now + 660)).toBe(
+      'connection_gone',
+    );
   });
 
   it('removes a connection and every subscription entry without scanning', async () => {
@@ -103,7 +113,14 @@ describe('the DynamoDB connection store', () => {
     await table.client.send(
       new PutCommand({
         TableName: table.name,
-        Item: { pk: channelPartition(undefined, 'stale'), sk: 'old', connectionId: 'old', userId: 'u', roles: [], ttl: now - 10 },
+        Item: {
+          pk: channelPartition(undefined, 'stale'),
+          sk: 'old',
+          connectionId: 'old',
+          userId: 'u',
+          roles: [],
+          ttl: now - 10,
+        },
       }),
     );
     // Act / Assess
@@ -138,10 +155,17 @@ describe('the DynamoDB connection store', () => {
     const c = connection('r1', { tokenExpiresAt: now + 10 });
     await store.putConnection(c);
     // Act
-    const ok = await store.updateToken(c, { userId: c.identity.userId, roles: ['ops'], anonymous: false }, now + 900, now + 660);
+    const ok = await store.updateToken(
+      c,
+      { userId: c.identity.userId, roles: ['ops'], anonymous: false },
+      now + 900,
+      now + 660,
+    );
     // Assess
     expect(ok).toBe(true);
-    const { Item } = await table.client.send(new GetCommand({ TableName: table.name, Key: connectionKey('r1') }));
+    const { Item } = await table.client.send(
+      new GetCommand({ TableName: table.name, Key: connectionKey('r1') }),
+    );
     expect(Item).toMatchObject({ tokenExpiresAt: now + 900, roles: ['ops'], sweepAt: now + 660 });
     expect(await store.updateToken(connection('nope'), c.identity, now, now)).toBe(false);
   });

@@ -4,8 +4,8 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET, type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
-import { TestClient, handshakeStatus } from '../support/ws-client.js';
+import { type RunningStack, startStack, TEST_SECRET, tokenFor } from '../support/local-stack.js';
+import { handshakeStatus, TestClient } from '../support/ws-client.js';
 
 let stack: RunningStack;
 const ALLOWED = 'https://app.example.com';
@@ -29,14 +29,18 @@ describe('authenticating a connection', () => {
 
   it('accepts a token in an Authorization Bearer header', async () => {
     const t = await token({ sub: 'h' });
-    expect(await handshakeStatus(stack.websocketUrl, { headers: { Authorization: `Bearer ${t}` } })).toBe(101);
+    expect(await handshakeStatus(stack.websocketUrl, { headers: { Authorization: `Bearer ${t}` } })).toBe(
+      101,
+    );
   });
 
   it('accepts a token as an offered subprotocol and answers with the non-token offer', async () => {
     // Prepare
     const t = await token({ sub: 'p' });
     // Act
-    const client = await TestClient.connect(stack.websocketUrl, { protocols: [`token-${t}`, 'switchboard.v1'] });
+    const client = await TestClient.connect(stack.websocketUrl, {
+      protocols: [`token-${t}`, 'switchboard.v1'],
+    });
     // Assess
     expect(client.socket.protocol).toBe('switchboard.v1');
     expect(await client.request({ action: 'whoami' })).toMatchObject({ user: { userId: 'p' } });
@@ -71,13 +75,22 @@ describe('authenticating a connection', () => {
   it('refuses two different tokens in two places with 401', async () => {
     const a = await token({ sub: 'a' });
     const b = await token({ sub: 'b' });
-    expect(await handshakeStatus(stack.websocketUrl, { token: a, headers: { Authorization: `Bearer ${b}` } })).toBe(401);
+    expect(
+      await handshakeStatus(stack.websocketUrl, { token: a, headers: { Authorization: `Bearer ${b}` } }),
+    ).toBe(401);
   });
 
   it('refuses a forbidden or look-alike Origin with 403, and admits an allowed one', async () => {
     const t = await token({ sub: 'o' });
-    expect(await handshakeStatus(stack.websocketUrl, { token: t, headers: { Origin: 'https://evil.example.com' } })).toBe(403);
-    expect(await handshakeStatus(stack.websocketUrl, { token: t, headers: { Origin: `${ALLOWED}.evil.io` } })).toBe(403);
+    expect(
+      await handshakeStatus(stack.websocketUrl, {
+        token: t,
+        headers: { Origin: 'https://evil.example.com' },
+      }),
+    ).toBe(403);
+    expect(
+      await handshakeStatus(stack.websocketUrl, { token: t, headers: { Origin: `${ALLOWED}.evil.io` } }),
+    ).toBe(403);
     expect(await handshakeStatus(stack.websocketUrl, { token: t, headers: { Origin: ALLOWED } })).toBe(101);
   });
 });
@@ -109,7 +122,10 @@ describe('the token exchange', () => {
       headers: { Authorization: 'Bearer nope' },
     });
     expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ success: false, error: { code: 'unauthorized', message: expect.any(String) } });
+    expect(await response.json()).toMatchObject({
+      success: false,
+      error: { code: 'unauthorized', message: expect.any(String) },
+    });
   });
 });
 
@@ -130,6 +146,8 @@ describe('logs', () => {
       expect(logs).not.toContain(t.split('.')[1]);
     }
     expect(logs).not.toMatch(/leak-sub-9f2c|leak@claims\.io|leak-role/);
-    expect(logs).not.toMatch(/JWTExpired|JWTClaimValidationFailed|JWSSignatureVerificationFailed|"exp" claim/);
+    expect(logs).not.toMatch(
+      /JWTExpired|JWTClaimValidationFailed|JWSSignatureVerificationFailed|"exp" claim/,
+    );
   });
 });

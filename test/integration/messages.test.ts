@@ -36,12 +36,18 @@ describe('client messages in the action style', () => {
   it('unsubscribe answers unsubscribed, also for a channel never subscribed', async () => {
     const client = await connect({ sub: 'alice' });
     await client.request({ action: 'subscribe', channel: 'a' });
-    expect(await client.request({ action: 'unsubscribe', channel: 'a' })).toMatchObject({ type: 'unsubscribed', channel: 'a' });
+    expect(await client.request({ action: 'unsubscribe', channel: 'a' })).toMatchObject({
+      type: 'unsubscribed',
+      channel: 'a',
+    });
     expect(await client.request({ action: 'unsubscribe', channel: 'never' })).toMatchObject({
       type: 'unsubscribed',
       channel: 'never',
     });
-    expect(await client.request({ action: 'list_channels' })).toMatchObject({ type: 'channels', subscribed: [] });
+    expect(await client.request({ action: 'list_channels' })).toMatchObject({
+      type: 'channels',
+      subscribed: [],
+    });
   });
 
   it('ping answers pong with the id', async () => {
@@ -89,10 +95,17 @@ describe('client messages in the action style', () => {
   it('refresh refuses a token of another user, or a bad token, as unauthorized', async () => {
     const client = await connect({ sub: 'carol' });
     const other = await tokenFor({ sub: 'mallory' });
-    expect(await client.request({ action: 'refresh', token: other })).toMatchObject({ type: 'error', code: 'unauthorized' });
+    expect(await client.request({ action: 'refresh', token: other })).toMatchObject({
+      type: 'error',
+      code: 'unauthorized',
+    });
     const otherTenant = await tokenFor({ sub: 'carol', tenant: 'acme' });
-    expect(await client.request({ action: 'refresh', token: otherTenant })).toMatchObject({ code: 'unauthorized' });
-    expect(await client.request({ action: 'refresh', token: 'x.y.z' })).toMatchObject({ code: 'unauthorized' });
+    expect(await client.request({ action: 'refresh', token: otherTenant })).toMatchObject({
+      code: 'unauthorized',
+    });
+    expect(await client.request({ action: 'refresh', token: 'x.y.z' })).toMatchObject({
+      code: 'unauthorized',
+    });
     expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
   });
 
@@ -120,8 +133,13 @@ describe('client messages in the type style', () => {
       channel: 'apps:created',
     });
     expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
-    expect(await client.request({ type: 'whoami' })).toMatchObject({ type: 'connected', user: { userId: 'dave' } });
-    expect(await client.request({ type: 'unsubscribe', channel: 'apps:created' })).toMatchObject({ type: 'unsubscribed' });
+    expect(await client.request({ type: 'whoami' })).toMatchObject({
+      type: 'connected',
+      user: { userId: 'dave' },
+    });
+    expect(await client.request({ type: 'unsubscribe', channel: 'apps:created' })).toMatchObject({
+      type: 'unsubscribed',
+    });
   });
 });
 
@@ -134,14 +152,22 @@ describe('channel policy and limits', () => {
       channel: 'user:bob',
       id: 'u',
     });
-    expect(await client.request({ action: 'subscribe', channel: 'system:ops' })).toMatchObject({ code: 'subscription_failed' });
-    expect(await client.request({ action: 'subscribe', channel: 'user:erin' })).toMatchObject({ type: 'subscribed' });
+    expect(await client.request({ action: 'subscribe', channel: 'system:ops' })).toMatchObject({
+      code: 'subscription_failed',
+    });
+    expect(await client.request({ action: 'subscribe', channel: 'user:erin' })).toMatchObject({
+      type: 'subscribed',
+    });
   });
 
   it('lets an admin read other users and system channels', async () => {
     const admin = await connect({ sub: 'root', roles: ['admin'] });
-    expect(await admin.request({ action: 'subscribe', channel: 'user:bob' })).toMatchObject({ type: 'subscribed' });
-    expect(await admin.request({ action: 'subscribe', channel: 'system:ops' })).toMatchObject({ type: 'subscribed' });
+    expect(await admin.request({ action: 'subscribe', channel: 'user:bob' })).toMatchObject({
+      type: 'subscribed',
+    });
+    expect(await admin.request({ action: 'subscribe', channel: 'system:ops' })).toMatchObject({
+      type: 'subscribed',
+    });
   });
 
   it('caps subscriptions per connection (configured to 3 here) and still accepts a repeat', async () => {
@@ -188,7 +214,10 @@ describe('bad messages', () => {
     // Assess
     expect(reply).toMatchObject({ type: 'error', code: 'invalid_request' });
     expect(reply.message).toEqual(expect.any(String));
-    expect(await client.request({ action: 'ping', id: 'after' })).toMatchObject({ type: 'pong', id: 'after' });
+    expect(await client.request({ action: 'ping', id: 'after' })).toMatchObject({
+      type: 'pong',
+      id: 'after',
+    });
   });
 
   it('a binary frame gets invalid_request and the connection stays usable', async () => {

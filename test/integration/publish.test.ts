@@ -2,13 +2,14 @@
  * PROTOCOL §5–§6 end to end: events published with the real EventBridge SDK client (and the
  * `npm run publish` CLI) reach the subscribed clients, per channel and per tenant, and nobody else.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
 import { createDocumentClient } from '../../adapters/aws-clients.js';
+import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';
 import { type Message, TestClient } from '../support/ws-client.js';
@@ -17,7 +18,10 @@ let stack: RunningStack;
 let bus: EventBridgeClient;
 const clients: TestClient[] = [];
 
-async function subscriber(claims: Parameters<typeof tokenFor>[0], ...channels: string[]): Promise<TestClient> {
+async function subscriber(
+  claims: Parameters<typeof tokenFor>[0],
+  ...channels: string[]
+): Promise<TestClient> {
   const client = await TestClient.connect(stack.websocketUrl, { token: await tokenFor(claims) });
   clients.push(client);
   for (const channel of channels) {
@@ -164,7 +168,14 @@ describe('publishing through EventBridge PutEvents', () => {
     await db.send(
       new PutCommand({
         TableName: stack.tableName,
-        Item: { pk: channelPartition(undefined, 'haunted'), sk: ghost, connectionId: ghost, userId: 'ghost', roles: [], ttl: now + 7260 },
+        Item: {
+          pk: channelPartition(undefined, 'haunted'),
+          sk: ghost,
+          connectionId: ghost,
+          userId: 'ghost',
+          roles: [],
+          ttl: now + 7260,
+        },
       }),
     );
     const live = await subscriber({ sub: 'frank' }, 'haunted');
@@ -173,10 +184,16 @@ describe('publishing through EventBridge PutEvents', () => {
     // Assess
     expect(await live.next(eventOn('haunted', id))).toMatchObject({ data: 'boo' });
     await expect
-      .poll(async () => (await db.send(new GetCommand({ TableName: stack.tableName, Key: connectionKey(ghost) }))).Item)
+      .poll(
+        async () =>
+          (await db.send(new GetCommand({ TableName: stack.tableName, Key: connectionKey(ghost) }))).Item,
+      )
       .toBeUndefined();
     const sub = await db.send(
-      new GetCommand({ TableName: stack.tableName, Key: { pk: channelPartition(undefined, 'haunted'), sk: ghost } }),
+      new GetCommand({
+        TableName: stack.tableName,
+        Key: { pk: channelPartition(undefined, 'haunted'), sk: ghost },
+      }),
     );
     expect(sub.Item).toBeUndefined();
     db.destroy();
@@ -189,11 +206,27 @@ describe('publishing through EventBridge PutEvents', () => {
     // Act
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'cli/publish.ts', '--channel', 'cli-channel', '--type', 'hello', '--data', '{"hi":1}', '--tenant', 'acme'],
+      [
+        '--import',
+        'tsx',
+        'cli/publish.ts',
+        '--channel',
+        'cli-channel',
+        '--type',
+        'hello',
+        '--data',
+        '{"hi":1}',
+        '--tenant',
+        'acme',
+      ],
       { env: { ...process.env, SWITCHBOARD_PORT: port } },
     );
     // Assess
     const eventId = /published (\S+)/.exec(stdout)?.[1];
-    expect(await client.next(eventOn('cli-channel'))).toMatchObject({ id: eventId, event_type: 'hello', data: { hi: 1 } });
+    expect(await client.next(eventOn('cli-channel'))).toMatchObject({
+      id: eventId,
+      event_type: 'hello',
+      data: { hi: 1 },
+    });
   });
 });

@@ -27,7 +27,9 @@ const item = async (key: Record<string, string>) =>
 describe('the sweep', () => {
   it('closes a connection whose token expired and removes its entries', async () => {
     // Prepare
-    const client = await TestClient.connect(stack.websocketUrl, { token: await tokenFor({ sub: 'brief', ttlSeconds: 2 }) });
+    const client = await TestClient.connect(stack.websocketUrl, {
+      token: await tokenFor({ sub: 'brief', ttlSeconds: 2 }),
+    });
     await client.request({ action: 'subscribe', channel: 'ticking' });
     const { connectionId } = await client.request({ action: 'whoami' });
     // Act: the token expires; the server closes within a sweep period or two.
@@ -35,7 +37,9 @@ describe('the sweep', () => {
     // Assess
     expect(closed.code).toBeGreaterThanOrEqual(1000);
     await expect.poll(() => item(connectionKey(String(connectionId))), { timeout: 5000 }).toBeUndefined();
-    expect(await item({ pk: channelPartition(undefined, 'ticking'), sk: String(connectionId) })).toBeUndefined();
+    expect(
+      await item({ pk: channelPartition(undefined, 'ticking'), sk: String(connectionId) }),
+    ).toBeUndefined();
   });
 
   it('removes entries of a connection that went silent without a $disconnect', async () => {
@@ -65,7 +69,14 @@ describe('the sweep', () => {
     await db.send(
       new PutCommand({
         TableName: stack.tableName,
-        Item: { pk: channelPartition(undefined, 'quiet'), sk: id, connectionId: id, userId: 'silent', roles: [], ttl: now + 6060 },
+        Item: {
+          pk: channelPartition(undefined, 'quiet'),
+          sk: id,
+          connectionId: id,
+          userId: 'silent',
+          roles: [],
+          ttl: now + 6060,
+        },
       }),
     );
     // Act / Assess

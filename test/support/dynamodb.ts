@@ -1,7 +1,13 @@
 /** A fresh table in the suite's DynamoDB Local for each test file (see global-setup.ts). */
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 import { randomUUID } from 'node:crypto';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTableInput } from '../../adapters/table-schema.js';
 
@@ -19,7 +25,11 @@ export interface TestTable {
 }
 
 export async function createTestTable(): Promise<TestTable> {
-  const raw = new DynamoDBClient({ endpoint: dynamodbEndpoint(), region: 'local', credentials: localCredentials });
+  const raw = new DynamoDBClient({
+    endpoint: dynamodbEndpoint(),
+    region: 'local',
+    credentials: localCredentials,
+  });
   const name = `test-${randomUUID()}`;
   await raw.send(new CreateTableCommand(createTableInput(name)));
   await waitUntilTableExists({ client: raw, maxWaitTime: 30 }, { TableName: name });

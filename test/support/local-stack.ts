@@ -62,7 +62,8 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
     const onData = () => {
       if (output().includes('Switchboard local stack is ready')) done();
     };
-    const onExit = (code: number | null) => fail(new Error(`local stack exited (${code}) before ready:\n${output()}`));
+    const onExit = (code: number | null) =>
+      fail(new Error(`local stack exited (${code}) before ready:\n${output()}`));
     function cleanup() {
       clearTimeout(timer);
       child.stdout?.off('data', onData);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHANNEL_POLICY, type Principal, authorizedPatterns, canSubscribe } from '../../core/channel-policy.js';
+import {
+  authorizedPatterns,
+  canSubscribe,
+  DEFAULT_CHANNEL_POLICY,
+  type Principal,
+} from '../../core/channel-policy.js';
 
 const alice: Principal = { userId: 'alice', roles: [], anonymous: false };
 const admin: Principal = { userId: 'root', roles: ['admin'], anonymous: false };
@@ -49,7 +54,12 @@ describe('the default channel policy', () => {
 
   it('lists the patterns a user may subscribe to', () => {
     expect(authorizedPatterns(DEFAULT_CHANNEL_POLICY, alice)).toEqual(['announcements', 'user:alice', '*']);
-    expect(authorizedPatterns(DEFAULT_CHANNEL_POLICY, admin)).toEqual(['announcements', 'user:*', 'system:*', '*']);
+    expect(authorizedPatterns(DEFAULT_CHANNEL_POLICY, admin)).toEqual([
+      'announcements',
+      'user:*',
+      'system:*',
+      '*',
+    ]);
     expect(authorizedPatterns(DEFAULT_CHANNEL_POLICY, anonymous)).toEqual(['announcements']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HandshakeRefusedError, admitHandshake, type HandshakeRequest } from '../../core/handshake.js';
+import { admitHandshake, HandshakeRefusedError, type HandshakeRequest } from '../../core/handshake.js';
 import { TokenRejectedError, type TokenVerifier } from '../../core/identity.js';
 
 /** A verifier that accepts exactly the token "good" (jose itself is covered by token-verifier.test.ts). */
@@ -48,7 +48,11 @@ describe('admitting a handshake', () => {
   });
 
   it('answers with the token offer when it is the only one, since browsers need one of their offers back', async () => {
-    const admitted = await admitHandshake(request({ headers: { 'sec-websocket-protocol': 'token-good' } }), policy, verifier);
+    const admitted = await admitHandshake(
+      request({ headers: { 'sec-websocket-protocol': 'token-good' } }),
+      policy,
+      verifier,
+    );
     expect(admitted.subprotocol).toBe('token-good');
   });
 
@@ -62,8 +66,14 @@ describe('admitting a handshake', () => {
     ['an invalid token', request({ multiValueQuery: { token: ['bad'] } })],
     ['an empty ?token=', request({ multiValueQuery: { token: [''] } })],
     ['two different ?token= values', request({ multiValueQuery: { token: ['good', 'other'] } })],
-    ['different tokens in query and header', request({ multiValueQuery: { token: ['good'] }, headers: { authorization: 'Bearer other' } })],
-    ['different tokens in query and subprotocol', request({ multiValueQuery: { token: ['good'] }, headers: { 'sec-websocket-protocol': 'token-x' } })],
+    [
+      'different tokens in query and header',
+      request({ multiValueQuery: { token: ['good'] }, headers: { authorization: 'Bearer other' } }),
+    ],
+    [
+      'different tokens in query and subprotocol',
+      request({ multiValueQuery: { token: ['good'] }, headers: { 'sec-websocket-protocol': 'token-x' } }),
+    ],
     ['a non-Bearer Authorization header', request({ headers: { authorization: 'Basic Zm9vOmJhcg==' } })],
   ])('refuses %s with 401', async (_name, req) => {
     expect(await status(req)).toBe(401);
@@ -72,7 +82,8 @@ describe('admitting a handshake', () => {
   it('refuses a forbidden or look-alike Origin with 403 when an allow-list is set', async () => {
     // Prepare
     const strict = { ...policy, allowedOrigins: ['https://app.example.com'] };
-    const withOrigin = (origin: string) => request({ multiValueQuery: { token: ['good'] }, headers: { Origin: origin } });
+    const withOrigin = (origin: string) =>
+      request({ multiValueQuery: { token: ['good'] }, headers: { Origin: origin } });
     // Act / Assess
     expect(await status(withOrigin('https://app.example.com'), strict)).toBe(200);
     expect(await status(withOrigin('https://evil.example.com'), strict)).toBe(403);
@@ -83,10 +94,17 @@ describe('admitting a handshake', () => {
 
   it('admits anonymous connections without a token only when enabled', async () => {
     // Act
-    const admitted = await admitHandshake(request({}), { ...policy, allowAnonymous: true }, verifier, 1_000_000);
+    const admitted = await admitHandshake(
+      request({}),
+      { ...policy, allowAnonymous: true },
+      verifier,
+      1_000_000,
+    );
     // Assess
     expect(admitted.identity).toMatchObject({ anonymous: true, roles: [] });
     expect(admitted.expiresAt).toBe(1000 + 7200);
-    expect(await status(request({ multiValueQuery: { token: ['bad'] } }), { ...policy, allowAnonymous: true })).toBe(401);
+    expect(
+      await status(request({ multiValueQuery: { token: ['bad'] } }), { ...policy, allowAnonymous: true }),
+    ).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, errorMessage, parseClientMessage, serverMessage } from '../../core/protocol.js';
+import { errorMessage, ProtocolError, parseClientMessage, serverMessage } from '../../core/protocol.js';
 
 function refusal(raw: string, maxBytes?: number): ProtocolError {
   try {
@@ -26,8 +26,14 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('{"action":"whoami"}')).toEqual({ action: 'whoami' });
     expect(parseClientMessage('{"action":"list_channels"}')).toEqual({ action: 'list_channels' });
     expect(parseClientMessage('{"action":"stats"}')).toEqual({ action: 'stats' });
-    expect(parseClientMessage('{"action":"refresh","token":"x.y.z"}')).toEqual({ action: 'refresh', token: 'x.y.z' });
-    expect(parseClientMessage('{"action":"unsubscribe","channel":"a"}')).toEqual({ action: 'unsubscribe', channel: 'a' });
+    expect(parseClientMessage('{"action":"refresh","token":"x.y.z"}')).toEqual({
+      action: 'refresh',
+      token: 'x.y.z',
+    });
+    expect(parseClientMessage('{"action":"unsubscribe","channel":"a"}')).toEqual({
+      action: 'unsubscribe',
+      channel: 'a',
+    });
     expect(parseClientMessage('{"action":"subscribe","channel":"a","since":42}')).toEqual({
       action: 'subscribe',
       channel: 'a',
@@ -56,7 +62,11 @@ describe('parseClientMessage', () => {
     ['a channel with a key delimiter', '{"action":"subscribe","channel":"a#b"}', /1-128 characters of/],
     ['a channel with a NUL', '{"action":"subscribe","channel":"a\\u0000b"}', /1-128 characters of/],
     ['a channel with CR/LF', '{"action":"subscribe","channel":"a\\r\\nb"}', /1-128 characters of/],
-    ['a unicode look-alike channel', '{"action":"subscribe","channel":"аnnouncements"}', /1-128 characters of/],
+    [
+      'a unicode look-alike channel',
+      '{"action":"subscribe","channel":"аnnouncements"}',
+      /1-128 characters of/,
+    ],
     ['a lone surrogate channel', '{"action":"subscribe","channel":"a\\ud800"}', /1-128 characters of/],
     ['a long id', `{"action":"ping","id":"${'i'.repeat(65)}"}`, /id must be at most 64/],
     ['a numeric id', '{"action":"ping","id":3}', /id must be a string/],
@@ -92,6 +102,12 @@ describe('server messages', () => {
 
   it('render a refusal as an error reply with its code, id and channel', () => {
     const reply = errorMessage(new ProtocolError('subscription_failed', 'nope', { id: 'x', channel: 'c' }));
-    expect(reply).toMatchObject({ type: 'error', code: 'subscription_failed', message: 'nope', id: 'x', channel: 'c' });
+    expect(reply).toMatchObject({
+      type: 'error',
+      code: 'subscription_failed',
+      message: 'nope',
+      id: 'x',
+      channel: 'c',
+    });
   });
 });

@@ -1,9 +1,9 @@
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenVerifier, MAX_TOKEN_BYTES, signToken } from '../../adapters/token-verifier.js';
 import { TokenRejectedError } from '../../core/identity.js';
-import { MAX_TOKEN_BYTES, createTokenVerifier, signToken } from '../../adapters/token-verifier.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const key = new TextEncoder().encode(SECRET);
@@ -30,11 +30,24 @@ const hs256 = (claims: Record<string, unknown>) =>
 describe('token verification', () => {
   it('accepts a well-formed HS256 token and maps its claims', async () => {
     // Prepare
-    const token = await hs256({ sub: 'alice', exp: now() + 600, iat: now(), roles: ['admin'], tenant: 'acme', email: 'a@x.io' });
+    const token = await hs256({
+      sub: 'alice',
+      exp: now() + 600,
+      iat: now(),
+      roles: ['admin'],
+      tenant: 'acme',
+      email: 'a@x.io',
+    });
     // Act
     const { identity, expiresAt } = await verifier.verify(token);
     // Assess
-    expect(identity).toEqual({ userId: 'alice', roles: ['admin'], tenant: 'acme', email: 'a@x.io', anonymous: false });
+    expect(identity).toEqual({
+      userId: 'alice',
+      roles: ['admin'],
+      tenant: 'acme',
+      email: 'a@x.io',
+      anonymous: false,
+    });
     expect(expiresAt).toBeGreaterThan(now());
   });
 
@@ -57,7 +70,9 @@ describe('token verification', () => {
   });
 
   it('refuses a token whose exp is far ahead when it has no iat', async () => {
-    expect(await reason(verifier.verify(await hs256({ sub: 'alice', exp: now() + 10 * 3600 })))).toBe('lifetime');
+    expect(await reason(verifier.verify(await hs256({ sub: 'alice', exp: now() + 10 * 3600 })))).toBe(
+      'lifetime',
+    );
   });
 
   it('refuses an expired token beyond the 30 s clock tolerance', async () => {
@@ -82,7 +97,9 @@ describe('token verification', () => {
   });
 
   it('refuses HS384/HS512 even with the right secret (explicit allow-list)', async () => {
-    const token = await new SignJWT({ sub: 'alice', exp: now() + 60 }).setProtectedHeader({ alg: 'HS512' }).sign(key);
+    const token = await new SignJWT({ sub: 'alice', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'HS512' })
+      .sign(key);
     expect(await reason(verifier.verify(token))).toBe('algorithm');
   });
 
@@ -95,12 +112,19 @@ describe('token verification', () => {
   });
 
   it('refuses a tenant that could forge storage keys', async () => {
-    expect(await reason(verifier.verify(await hs256({ sub: 'a', exp: now() + 60, tenant: 'acme#x' })))).toBe('claims');
+    expect(await reason(verifier.verify(await hs256({ sub: 'a', exp: now() + 60, tenant: 'acme#x' })))).toBe(
+      'claims',
+    );
   });
 
   it('checks iss and aud when configured', async () => {
     // Prepare
-    const strict = createTokenVerifier({ secret: SECRET, maxTokenLifetimeSeconds: 3600, issuer: 'me', audience: 'sb' });
+    const strict = createTokenVerifier({
+      secret: SECRET,
+      maxTokenLifetimeSeconds: 3600,
+      issuer: 'me',
+      audience: 'sb',
+    });
     const good = await hs256({ sub: 'a', exp: now() + 60, iss: 'me', aud: 'sb' });
     const wrongIss = await hs256({ sub: 'a', exp: now() + 60, iss: 'evil', aud: 'sb' });
     const noAud = await hs256({ sub: 'a', exp: now() + 60, iss: 'me' });
@@ -115,7 +139,11 @@ describe('token verification', () => {
   });
 
   it('round-trips tokens minted by signToken', async () => {
-    const token = await signToken({ secret: SECRET, identity: { userId: 'u', roles: ['r'], tenant: 't' }, ttlSeconds: 60 });
+    const token = await signToken({
+      secret: SECRET,
+      identity: { userId: 'u', roles: ['r'], tenant: 't' },
+      ttlSeconds: 60,
+    });
     expect((await verifier.verify(token)).identity).toMatchObject({ userId: 'u', roles: ['r'], tenant: 't' });
   });
 });
@@ -142,7 +170,9 @@ describe('token verification with a JWKS URL', () => {
 
   it('accepts an RS256 token signed by a key in the set', async () => {
     const jwks = createTokenVerifier({ jwksUrl: url, maxTokenLifetimeSeconds: 3600 });
-    const token = await new SignJWT({ sub: 'carol', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey);
+    const token = await new SignJWT({ sub: 'carol', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .sign(privateKey);
     expect((await jwks.verify(token)).identity.userId).toBe('carol');
   });
 
