@@ -1,0 +1,60 @@
+/**
+ * The Switchboard client SDK: browsers and Node 20+, no runtime dependencies.
+ *
+ * @example
+ * ```ts
+ * import { createClient, SwitchboardError } from './client/index.js';
+ * import WebSocket from 'ws'; // Node 20 only; browsers use their own WebSocket
+ *
+ * const client = createClient({
+ *   url: 'wss://abc123.execute-api.eu-west-1.amazonaws.com/ws',
+ *   // Called before every (re)connection: exchange the main token for a short-lived one.
+ *   token: async () => {
+ *     const response = await fetch('https://api.example.com/api/v1/auth', {
+ *       method: 'POST',
+ *       headers: { authorization: `Bearer ${mainToken}` },
+ *     });
+ *     const body = await response.json();
+ *     return body.data.token;
+ *   },
+ *   WebSocket,
+ * });
+ *
+ * client.on('reconnecting', ({ attempt, delayMs }) => console.log(`retry ${attempt} in ${delayMs} ms`));
+ *
+ * const subscription = client.subscribe('cluster_code_16', {
+ *   workspace_created: (event) => console.log('created', event.data),
+ *   workspace_deleted: (event) => console.log('deleted', event.data),
+ * });
+ * try {
+ *   await subscription; // optional: resolves on `subscribed`
+ * } catch (error) {
+ *   if (error instanceof SwitchboardError && error.code === 'subscription_failed') console.warn(error.message);
+ * }
+ *
+ * console.log((await client.whoami()).user.userId);
+ * await subscription.unsubscribe();
+ * client.close();
+ * ```
+ */
+
+export type { ErrorCode, EventMessage, UserInfo } from '../core/protocol.js';
+export {
+  type Client,
+  type ClientEvents,
+  type ClientState,
+  createClient,
+  type EventHandler,
+  type EventHandlerMap,
+  type Subscription,
+  type WhoAmI,
+} from './client.js';
+export type { Unlisten } from './emitter.js';
+export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
+export {
+  type ClientOptions,
+  ClientOptionsError,
+  type ReconnectOptions,
+  type TokenProvider,
+} from './options.js';
+export type { TokenTransport, WebSocketConstructor, WebSocketLike } from './websocket.js';
