@@ -1,14 +1,18 @@
 /**
  * Starts one DynamoDB Local for the whole suite (a JVM per test file would cost seconds each);
- * every test file then works in its own table.
+ * every test file then works in its own table. `SWITCHBOARD_TEST_DYNAMODB_ENDPOINT` reuses a
+ * running one instead.
  */
 import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fromEnv = process.env.SWITCHBOARD_TEST_DYNAMODB_ENDPOINT;
-  if (fromEnv) {
-    project.provide('dynamodbEndpoint', fromEnv);
-    return async () => {};
-  }
-  throw new Error('DynamoDB Local launcher not wired yet');
+  const dynamodb = await startDynamoDbLocal({
+    tableName: 'suite-probe',
+    port: 0,
+    ...(fromEnv ? { endpoint: fromEnv } : {}),
+  });
+  project.provide('dynamodbEndpoint', dynamodb.endpoint);
+  return () => dynamodb.close();
 }
