@@ -161,7 +161,12 @@ export class DynamoConnectionStore implements ConnectionStore {
           Key: connectionKey(connectionId),
           UpdateExpression: expression,
           ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK, '#at': sweepIndex.sortKey, ...names },
+          // DynamoDB refuses names an expression does not use, so `#at` is only sent with one.
+          ExpressionAttributeNames: {
+            '#pk': PK,
+            ...(expression.includes('#at') ? { '#at': sweepIndex.sortKey } : {}),
+            ...names,
+          },
           ExpressionAttributeValues: values,
         }),
       );

@@ -170,3 +170,17 @@ describe('the DynamoDB connection store', () => {
     expect(await store.updateToken(connection('nope'), c.identity, now, now)).toBe(false);
   });
 });
+
+describe('removing one subscription', () => {
+  it('deletes the entry and the name from the connection', async () => {
+    // Prepare
+    const c = connection('u1');
+    await store.putConnection(c);
+    await store.addSubscription(c, 'gone-soon', 100, now + 660);
+    // Act
+    await store.removeSubscription(c, 'gone-soon');
+    // Assess
+    expect((await store.getConnection('u1', now))?.channels).toEqual([]);
+    expect(await collect(store.subscribers(undefined, 'gone-soon', now))).toEqual([]);
+  });
+});
