@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../adapters/aws-clients.js';
 import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
+import { testDocumentClient } from '../support/dynamodb.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';
 import { type Message, TestClient } from '../support/ws-client.js';
@@ -142,7 +142,7 @@ describe('publishing through EventBridge PutEvents', () => {
 
   it('keeps delivering to others when a subscriber is gone (410), and forgets the gone one', async () => {
     // Prepare: a registered connection with a subscription, whose socket no longer exists.
-    const db = createDocumentClient({ dynamodbEndpoint: stack.dynamodbEndpoint });
+    const db = testDocumentClient();
     const now = Math.floor(Date.now() / 1000);
     const ghost = 'ghostConnId=';
     await db.send(

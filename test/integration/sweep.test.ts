@@ -4,17 +4,17 @@
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../adapters/aws-clients.js';
 import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
+import { testDocumentClient } from '../support/dynamodb.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 
 let stack: RunningStack;
-let db: ReturnType<typeof createDocumentClient>;
+let db: ReturnType<typeof testDocumentClient>;
 
 beforeAll(async () => {
   stack = await startStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: '1' });
-  db = createDocumentClient({ dynamodbEndpoint: stack.dynamodbEndpoint });
+  db = testDocumentClient();
 });
 afterAll(async () => {
   db?.destroy();

@@ -50,3 +50,13 @@ declare module 'vitest' {
     dynamodbEndpoint: string;
   }
 }
+
+/** A document client on the suite's DynamoDB Local, to look at what a local stack stored. */
+export function testDocumentClient(): DynamoDBDocumentClient {
+  const raw = new DynamoDBClient({
+    endpoint: dynamodbEndpoint(),
+    region: 'local',
+    credentials: localCredentials,
+  });
+  return DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+}
