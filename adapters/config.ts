@@ -26,6 +26,8 @@ export const ENV = {
   idleTimeoutSeconds: 'SWITCHBOARD_IDLE_TIMEOUT_SECONDS',
   maxConnectionSeconds: 'SWITCHBOARD_MAX_CONNECTION_SECONDS',
   publishConcurrency: 'SWITCHBOARD_PUBLISH_CONCURRENCY',
+  historySeconds: 'SWITCHBOARD_HISTORY_SECONDS',
+  historyMaxEvents: 'SWITCHBOARD_HISTORY_MAX_EVENTS',
 } as const;
 
 export class ConfigError extends Error {
@@ -71,6 +73,8 @@ const schema = z
     [ENV.idleTimeoutSeconds]: integer(600, 1, 24 * 3600),
     [ENV.maxConnectionSeconds]: integer(7200, 1, 7 * 24 * 3600),
     [ENV.publishConcurrency]: integer(32, 1, 1000),
+    [ENV.historySeconds]: integer(3600, 1, 7 * 24 * 3600),
+    [ENV.historyMaxEvents]: integer(1000, 1, 100_000),
   })
   .refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
     message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
@@ -100,6 +104,8 @@ export interface Config {
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
   readonly publishConcurrency: number;
+  /** How long, and how many, of a channel's events stay replayable with `since`. */
+  readonly history: { readonly seconds: number; readonly maxEvents: number };
 }
 
 function describe(error: z.ZodError): string {
@@ -148,5 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idleTimeoutSeconds: e[ENV.idleTimeoutSeconds],
     maxConnectionSeconds: e[ENV.maxConnectionSeconds],
     publishConcurrency: e[ENV.publishConcurrency],
+    history: { seconds: e[ENV.historySeconds], maxEvents: e[ENV.historyMaxEvents] },
   }) as Config;
 }

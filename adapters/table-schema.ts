@@ -8,6 +8,8 @@
  *   set of channel keys it subscribes (so `$disconnect` deletes them by key, without a scan).
  * - subscription: `pk = chan#{tenant}#{channel}`, `sk = {connectionId}`; what fan-out needs
  *   (user, roles, tenant) so publish is one Query on the channel's partition.
+ * - history: `pk = hist#{tenant}#{channel}`, `sk = seq | e#{seq} | id#{eventId}`; the channel's
+ *   sequence counter and retained events (see `dynamo-history.ts`).
  * The sparse `sweep` index holds only connection items, sorted by the moment they go stale,
  * so the sweep reads the stale ones and nothing else.
  */

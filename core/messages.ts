@@ -5,7 +5,7 @@
  */
 import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
 import { TokenRejectedError, type TokenVerifier } from './identity.js';
-import type { ConnectionRecord, ConnectionStore, Log } from './ports.js';
+import type { ChannelHistory, ConnectionGateway, ConnectionRecord, ConnectionStore, Log } from './ports.js';
 import {
   type ClientMessage,
   errorMessage,
@@ -18,6 +18,9 @@ import { epochSeconds, liveUntil, type Settings } from './settings.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
+  readonly history: ChannelHistory;
+  /** Posts replayed events ahead of the `subscribed` reply. */
+  readonly gateway: ConnectionGateway;
   readonly verifier: TokenVerifier;
   readonly settings: Settings;
   readonly log: Log;
@@ -102,7 +105,7 @@ async function dispatch(
       }
       if (result === 'connection_gone')
         throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
-      return serverMessage({ type: 'subscribed', channel, id });
+      return subscribed(connection, channel, message.since, id, deps, now);
     }
     case 'unsubscribe': {
       await store.removeSubscription(connection, message.channel);
@@ -158,6 +161,29 @@ async function dispatch(
       return serverMessage({ type: 'stats', id, connections, subscriptions, channels: channels.size });
     }
   }
+}
+
+/**
+ * Completes a subscribe. The subscription already exists, so nothing published from here on is
+ * missed; with `since`, the retained events after it are posted first, in order. An event
+ * published meanwhile can arrive both live and replayed, with the same `id`.
+ */
+async function subscribed(
+  connection: ConnectionRecord,
+  channel: string,
+  since: number | undefined,
+  id: string | undefined,
+  deps: MessageDeps,
+  now: number,
+): Promise<ServerMessage> {
+  const { tenant } = connection.identity;
+  const seq = await deps.history.current(tenant, channel);
+  if (since === undefined) return serverMessage({ type: 'subscribed', channel, id, seq });
+  const { events, complete } = await deps.history.replay(tenant, channel, since, seq, now);
+  for (const event of events) {
+    if ((await deps.gateway.post(connection.connectionId, event.payload)) === 'gone') break;
+  }
+  return serverMessage({ type: 'subscribed', channel, id, seq, recovered: complete });
 }
 
 async function refresh(

@@ -78,3 +78,40 @@ export interface Log {
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
 }
+
+/** A stored event as replayed: its channel sequence number and the exact message delivered. */
+export interface StoredEvent {
+  readonly seq: number;
+  readonly payload: string;
+}
+
+export interface ReplayResult {
+  readonly events: readonly StoredEvent[];
+  /** False when events after the requested point are no longer retained. */
+  readonly complete: boolean;
+}
+
+/** Per-channel (per-tenant) sequence numbers and the retained history of events. */
+export interface ChannelHistory {
+  /**
+   * Gives the event its channel sequence number and keeps it. A redelivery of the same event id
+   * gets the same number, so every copy of one event is identical.
+   */
+  append(
+    tenant: string | undefined,
+    channel: string,
+    eventId: string,
+    render: (seq: number) => string,
+    now: number,
+  ): Promise<StoredEvent>;
+  /** The channel's latest sequence number (0 before its first event). */
+  current(tenant: string | undefined, channel: string): Promise<number>;
+  /** The retained events with `after < seq <= upTo`, in order. */
+  replay(
+    tenant: string | undefined,
+    channel: string,
+    after: number,
+    upTo: number,
+    now: number,
+  ): Promise<ReplayResult>;
+}

@@ -161,7 +161,15 @@ export type EventMessage = Stamped<{
   data: unknown;
   seq?: number;
 }>;
-export type SubscribedMessage = Stamped<{ type: 'subscribed'; channel: string; id?: string; seq?: number }>;
+export type SubscribedMessage = Stamped<{
+  type: 'subscribed';
+  channel: string;
+  id?: string;
+  /** The channel's current sequence number: everything up to it was replayed or does not exist. */
+  seq?: number;
+  /** Only with `since`: false when events after `since` are no longer retained. */
+  recovered?: boolean;
+}>;
 export type UnsubscribedMessage = Stamped<{ type: 'unsubscribed'; channel: string; id?: string }>;
 export type PongMessage = Stamped<{ type: 'pong'; id?: string }>;
 export type ConnectedMessage = Stamped<{

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
-import type { ConnectionGateway, ConnectionStore, Log } from './ports.js';
+import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
 
@@ -37,6 +37,7 @@ export interface BusEvent {
 
 export interface PublishDeps {
   readonly store: ConnectionStore;
+  readonly history: ChannelHistory;
   readonly gateway: ConnectionGateway;
   readonly settings: Settings;
   readonly log: Log;
@@ -81,25 +82,30 @@ export async function publishEvent(event: BusEvent, deps: PublishDeps): Promise<
     });
   }
   const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
+  const nowSeconds = epochSeconds(deps.now?.() ?? Date.now());
   for (const channel of channels) {
-    const payload = JSON.stringify(
-      serverMessage(
-        {
-          type: 'event',
-          id: event.id,
-          channel,
-          event_type: detail.event_type ?? event['detail-type'],
-          data: detail.data ?? null,
-        },
-        timestamp,
-      ),
-    );
-    const size = Buffer.byteLength(payload, 'utf8');
+    const render = (seq: number) =>
+      JSON.stringify(
+        serverMessage(
+          {
+            type: 'event',
+            id: event.id,
+            channel,
+            event_type: detail.event_type ?? event['detail-type'],
+            data: detail.data ?? null,
+            seq,
+          },
+          timestamp,
+        ),
+      );
+    // Measured with the largest possible seq, before one is spent on an event that cannot be sent.
+    const size = Buffer.byteLength(render(Number.MAX_SAFE_INTEGER), 'utf8');
     if (size > MAX_EVENT_BYTES) {
       report.oversized += 1;
       deps.log.warn('event too large to deliver; not posted', { eventId: event.id, channel, bytes: size });
       continue;
     }
+    const { payload } = await deps.history.append(detail.tenant, channel, event.id, render, nowSeconds);
     await fanOut(channel, detail.tenant, payload, deps, report);
   }
   if (report.failed > 0) throw new DeliveryError(`event ${event.id}: ${report.failed} deliveries failed`);

@@ -5,9 +5,11 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { createVerifierFromConfig } from '../adapters/auth.js';
-import { createDocumentClient } from '../adapters/aws-clients.js';
+import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
+import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { settingsFrom } from '../adapters/settings.js';
 import { handleClientMessage } from '../core/messages.js';
@@ -15,8 +17,11 @@ import { handleClientMessage } from '../core/messages.js';
 const config = loadConfig();
 const logger = createLogger();
 const metrics = createMetrics();
+const db = createDocumentClient(config);
 const deps = {
-  store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
+  store: new DynamoConnectionStore(db, config.tableName),
+  history: new DynamoChannelHistory(db, config.tableName, config.history),
+  gateway: new ManagementApiGateway(createManagementClient(config)),
   verifier: await createVerifierFromConfig(config.auth),
   settings: settingsFrom(config),
   log: logger,

@@ -6,6 +6,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
+import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
@@ -15,8 +16,10 @@ import { DeliveryError, InvalidEventError, publishEvent } from '../core/publish.
 const config = loadConfig();
 const logger = createLogger();
 const metrics = createMetrics();
+const db = createDocumentClient(config);
 const deps = {
-  store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
+  store: new DynamoConnectionStore(db, config.tableName),
+  history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
   settings: settingsFrom(config),
   log: logger,
