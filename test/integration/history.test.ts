@@ -72,7 +72,9 @@ describe('recovery with since', () => {
     for (const n of [2, 3, 4]) missed.push(await publish(bus, { channel: 'resume', data: n }));
     // PutEvents answers before delivery (as on AWS): wait until all three are processed.
     const probe = await connect();
-    await expect.poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' })).seq).toBe(4);
+    await expect
+      .poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' })).seq)
+      .toBe(4);
     // Act
     const second = await connect();
     second.send({ action: 'subscribe', channel: 'resume', since: 1, id: 'r' });
