@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import type { RateLimit } from '../core/rate-limit.js';
 
 export const ENV = {
   tableName: 'SWITCHBOARD_TABLE_NAME',
@@ -28,6 +29,9 @@ export const ENV = {
   publishConcurrency: 'SWITCHBOARD_PUBLISH_CONCURRENCY',
   historySeconds: 'SWITCHBOARD_HISTORY_SECONDS',
   historyMaxEvents: 'SWITCHBOARD_HISTORY_MAX_EVENTS',
+  rateLimitBurst: 'SWITCHBOARD_RATE_LIMIT_BURST',
+  rateLimitPerSecond: 'SWITCHBOARD_RATE_LIMIT_PER_SECOND',
+  rateLimitCloseAfter: 'SWITCHBOARD_RATE_LIMIT_CLOSE_AFTER',
 } as const;
 
 export class ConfigError extends Error {
@@ -75,6 +79,9 @@ const schema = z
     [ENV.publishConcurrency]: integer(32, 1, 1000),
     [ENV.historySeconds]: integer(3600, 1, 7 * 24 * 3600),
     [ENV.historyMaxEvents]: integer(1000, 1, 100_000),
+    [ENV.rateLimitBurst]: integer(20, 1, 10_000),
+    [ENV.rateLimitPerSecond]: integer(10, 1, 10_000),
+    [ENV.rateLimitCloseAfter]: integer(50, 1, 100_000),
   })
   .refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
     message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
@@ -106,6 +113,7 @@ export interface Config {
   readonly publishConcurrency: number;
   /** How long, and how many, of a channel's events stay replayable with `since`. */
   readonly history: { readonly seconds: number; readonly maxEvents: number };
+  readonly rateLimit: RateLimit;
 }
 
 function describe(error: z.ZodError): string {
@@ -155,5 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnectionSeconds: e[ENV.maxConnectionSeconds],
     publishConcurrency: e[ENV.publishConcurrency],
     history: { seconds: e[ENV.historySeconds], maxEvents: e[ENV.historyMaxEvents] },
+    rateLimit: {
+      burst: e[ENV.rateLimitBurst],
+      perSecond: e[ENV.rateLimitPerSecond],
+      closeAfter: e[ENV.rateLimitCloseAfter],
+    },
   }) as Config;
 }

@@ -24,6 +24,7 @@ import type {
   ConnectionStore,
   SubscriberRecord,
 } from '../core/ports.js';
+import type { Bucket } from '../core/rate-limit.js';
 import { TABLE_SCHEMA } from './table-schema.js';
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex } = TABLE_SCHEMA;
@@ -61,6 +62,7 @@ interface ConnectionItem {
   liveUntil: number;
   endsAt: number;
   channels?: Set<string>;
+  bucket?: Bucket;
   [TTL]: number;
 }
 
@@ -89,6 +91,7 @@ function toRecord(item: ConnectionItem): ConnectionRecord {
     liveUntil: item.liveUntil,
     endsAt: item.endsAt,
     channels: [...(item.channels ?? [])],
+    ...(item.bucket ? { bucket: item.bucket } : {}),
   };
 }
 
@@ -140,11 +143,44 @@ export class DynamoConnectionStore implements ConnectionStore {
     return toRecord(Item as ConnectionItem);
   }
 
-  async touch(connection: ConnectionRecord, liveUntil: number): Promise<boolean> {
-    return this.updateConnection(connection.connectionId, 'SET liveUntil = :live, #at = :at', {
-      ':live': liveUntil,
-      ':at': sweepAt({ ...connection, liveUntil }),
-    });
+  async recordMessage(
+    connection: ConnectionRecord,
+    bucket: Bucket,
+    liveUntil: number,
+  ): Promise<'recorded' | 'conflict' | 'gone'> {
+    const previousAt = connection.bucket?.at;
+    try {
+      // Optimistic concurrency on the bucket: two messages of one connection can run at once.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(connection.connectionId),
+          // BUCKET is a DynamoDB reserved word, hence #bucket.
+          UpdateExpression: 'SET #bucket = :bucket, liveUntil = :live, #at = :at',
+          ConditionExpression:
+            previousAt === undefined
+              ? 'attribute_exists(#pk) AND attribute_not_exists(#bucket)'
+              : 'attribute_exists(#pk) AND #bucket.#bucketAt = :previousAt',
+          ExpressionAttributeNames: {
+            '#pk': PK,
+            '#bucket': 'bucket',
+            '#at': sweepIndex.sortKey,
+            ...(previousAt === undefined ? {} : { '#bucketAt': 'at' }),
+          },
+          ExpressionAttributeValues: {
+            ':bucket': { ...bucket },
+            ':live': liveUntil,
+            ':at': sweepAt({ ...connection, liveUntil }),
+            ...(previousAt === undefined ? {} : { ':previousAt': previousAt }),
+          },
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const now = Math.floor(Date.now() / 1000);
+      return (await this.getConnection(connection.connectionId, now)) ? 'conflict' : 'gone';
+    }
   }
 
   /** Applies one update to a registered connection; false when it is no longer registered. */
@@ -181,7 +217,6 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     channel: string,
     limit: number,
-    liveUntil: number,
   ): Promise<AddSubscriptionResult> {
     if (connection.channels.includes(channel)) return 'already_subscribed';
     const { tenant } = connection.identity;
@@ -195,16 +230,14 @@ export class DynamoConnectionStore implements ConnectionStore {
               Update: {
                 TableName: this.tableName,
                 Key: connectionKey(connection.connectionId),
-                UpdateExpression: 'ADD channels :channel SET liveUntil = :live, #at = :at',
+                UpdateExpression: 'ADD channels :channel',
                 ConditionExpression:
                   'attribute_exists(#pk) AND (attribute_not_exists(channels) OR contains(channels, :name) OR size(channels) < :limit)',
-                ExpressionAttributeNames: { '#pk': PK, '#at': sweepIndex.sortKey },
+                ExpressionAttributeNames: { '#pk': PK },
                 ExpressionAttributeValues: {
                   ':channel': new Set([channel]),
                   ':name': channel,
                   ':limit': limit,
-                  ':live': liveUntil,
-                  ':at': sweepAt({ ...connection, liveUntil }),
                 },
               },
             },

@@ -10,5 +10,6 @@ export function settingsFrom(config: Config): Settings {
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     maxConnectionSeconds: config.maxConnectionSeconds,
     publishConcurrency: config.publishConcurrency,
+    rateLimit: config.rateLimit,
   };
 }

@@ -15,9 +15,11 @@ import type {
   EventMessage,
   RefreshedMessage,
   ServerMessage,
+  SubscribedMessage,
   UserInfo,
 } from '../core/protocol.js';
 import { fullJitterDelay } from './backoff.js';
+import { ChannelSequence, sequenceNumber } from './channel-sequence.js';
 import { Emitter, rethrowLater, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { type ClientOptions, resolveOptions, type Settings, type TokenProvider } from './options.js';
@@ -50,12 +52,57 @@ export interface ClientEvents {
   /**
    * A failure no awaited call reports: every subscription failure (also rejected through the
    * subscription), an unsubscribe failure, an `error` reply matching no request (e.g. `rate_limited`),
-   * or a failed handover.
+   * a failed handover, or a refused request for missed events (followed by a `gap`).
    */
   readonly error: SwitchboardError;
+  /**
+   * Events of a channel may have been missed for good: reload whatever the application built from
+   * them from its own source of truth. See `ChannelGap`; `subscribe(..., { onGap })` is the same,
+   * scoped to one subscription.
+   */
+  readonly gap: ChannelGap;
 }
 
-/** Receives every event of a channel. */
+/**
+ * Why events of a channel may have been missed:
+ * - `not_retained`: the server no longer holds them (it answered a resumption with
+ *   `recovered: false`: they are older than its history window, by default 1 hour or 1,000 events);
+ * - `unconfirmed`: a missing `seq` was never filled and the server could not be asked about it (the
+ *   request failed), so it was stepped over;
+ * - `reset`: the server's numbering went backwards (e.g. a local stack restarted with an empty
+ *   table): counting starts over from `seq`.
+ */
+export type GapReason = 'not_retained' | 'unconfirmed' | 'reset';
+
+/**
+ * A break in a channel's events that the client could not repair. Events numbered above `lastSeq`
+ * and up to `seq` may be missing; it is emitted before the events that follow the break are
+ * delivered. A missing `seq` that the server confirms never existed (a number allocated to an event
+ * that was never stored) is not a gap and is stepped over silently.
+ */
+export interface ChannelGap {
+  readonly channel: string;
+  readonly reason: GapReason;
+  /** The last `seq` delivered on the channel before the break (in the old numbering for `reset`). */
+  readonly lastSeq: number;
+  /** The break reaches up to this `seq`; delivery goes on after it. */
+  readonly seq: number;
+}
+
+/** Per-subscription options of `subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * Called when events of the channel may have been missed for good (see `ChannelGap`), until this
+   * subscription is unsubscribed; the client-wide `gap` event receives the same.
+   * @default undefined
+   */
+  readonly onGap?: (gap: ChannelGap) => void;
+}
+
+/**
+ * Receives every event of a channel, once each: duplicates (same `id`) are dropped, and events that
+ * carry a `seq` arrive in `seq` order (see `ClientOptions.gapTimeoutMs`).
+ */
 export type EventHandler = (event: EventMessage) => void;
 
 /** Receives the events of a channel by `event_type`; other types are ignored. */
@@ -89,9 +136,15 @@ export interface Client {
   readonly state: ClientState;
   /**
    * Subscribes `handler` to `channel`; it stays subscribed across reconnections until
-   * `unsubscribe()` or `close()`. Several handlers may share a channel.
+   * `unsubscribe()` or `close()`. Several handlers may share a channel. Each reconnection (and
+   * handover) resumes the channel after the last `seq` delivered, so what was published meanwhile
+   * is replayed from the server's history; what is no longer there is reported as a `gap`.
    */
-  subscribe(channel: string, handler: EventHandler | EventHandlerMap): Subscription;
+  subscribe(
+    channel: string,
+    handler: EventHandler | EventHandlerMap,
+    options?: SubscribeOptions,
+  ): Subscription;
   /** Asks who the connection is authenticated as (waits for a connection if there is none). */
   whoami(): Promise<WhoAmI>;
   /**
@@ -158,11 +211,15 @@ interface ChannelEntry {
   /** Confirmed on the current connection. */
   confirmed: boolean;
   waiters: Waiter[];
+  /** The `onGap` option of each subscription that gave one, by its listener. */
+  readonly gapListeners: Map<EventHandler, (gap: ChannelGap) => void>;
   /** Consecutive transient refusals (`rate_limited`, `internal_error`), for the retry backoff. */
   failures: number;
   retry: Timer | undefined;
-  // Seam for the history & recovery issue: add `lastSeq?: number` here, record `event.seq` in
-  // `#deliver`, and send it as `since` from `#subscribeMessage`.
+  /** Puts the events back in `seq` order; its `lastSeq` is the `since` of every resubscription. */
+  readonly sequence: ChannelSequence;
+  /** Runs while a missing `seq` holds later events back; then the server is asked for it. */
+  gapTimer: Timer | undefined;
 }
 
 interface SubscribeRequest {
@@ -170,6 +227,12 @@ interface SubscribeRequest {
   readonly id: string;
   readonly link: Link;
   readonly entry: ChannelEntry;
+  /** The `since` sent: the channel's `lastSeq` then; absent before it had one. */
+  readonly since: number | undefined;
+  /** The highest `seq` received when it was sent: the answer's `seq` cannot honestly be lower. */
+  readonly seenBefore: number | undefined;
+  /** Sent on a subscribed channel to have a missing `seq` replayed, not to (re)subscribe it. */
+  readonly repair: boolean;
   timer: Timer | undefined;
 }
 
@@ -239,7 +302,11 @@ class SwitchboardClient implements Client {
     return this.#events.on(event, listener);
   }
 
-  subscribe(channel: string, handler: EventHandler | EventHandlerMap): Subscription {
+  subscribe(
+    channel: string,
+    handler: EventHandler | EventHandlerMap,
+    options: SubscribeOptions = {},
+  ): Subscription {
     // A fresh function per call: the same handler subscribed twice is two subscriptions.
     const listener: EventHandler =
       typeof handler === 'function'
@@ -251,11 +318,23 @@ class SwitchboardClient implements Client {
     let entry = this.#channels.get(channel);
     const isNew = entry === undefined;
     if (entry === undefined) {
-      entry = { channel, listeners: new Set(), confirmed: false, waiters: [], failures: 0, retry: undefined };
+      entry = {
+        channel,
+        listeners: new Set(),
+        gapListeners: new Map(),
+        confirmed: false,
+        waiters: [],
+        failures: 0,
+        retry: undefined,
+        sequence: new ChannelSequence(),
+        gapTimer: undefined,
+      };
       this.#channels.set(channel, entry);
     }
     const current = entry;
     current.listeners.add(listener);
+    const { onGap } = options;
+    if (typeof onGap === 'function') current.gapListeners.set(listener, (gap) => onGap(gap));
     let waiter: Waiter | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       if (current.confirmed) resolve();
@@ -563,6 +642,7 @@ class SwitchboardClient implements Client {
     const reason = error ?? closedError();
     for (const entry of this.#channels.values()) {
       clearTimeout(entry.retry);
+      clearTimeout(entry.gapTimer);
       for (const waiter of entry.waiters.splice(0)) waiter.reject(reason);
     }
     this.#channels.clear();
@@ -686,20 +766,35 @@ class SwitchboardClient implements Client {
   }
 
   /**
-   * The subscribe request for a channel. Seam for the history & recovery issue: once `seq` is
-   * tracked per channel, add `since: entry.lastSeq` here so that every resubscription (reconnect
-   * or handover) resumes where the channel left off. Until then the server ignores `since`.
+   * The subscribe request for a channel. With `since` (the last `seq` delivered, or the baseline
+   * of the first `subscribed`), every resubscription (reconnection, handover, or a request for a
+   * missing `seq`) has the server replay what came after it, before it answers.
    */
-  #subscribeMessage(entry: ChannelEntry, id: string): Record<string, unknown> {
-    return { action: 'subscribe', channel: entry.channel, id };
+  #subscribeMessage(request: SubscribeRequest): Record<string, unknown> {
+    const { entry, id, since } = request;
+    return since === undefined
+      ? { action: 'subscribe', channel: entry.channel, id }
+      : { action: 'subscribe', channel: entry.channel, id, since };
   }
 
-  #sendSubscribe(link: Link, entry: ChannelEntry): void {
-    const request: SubscribeRequest = { kind: 'subscribe', id: this.#newId(), link, entry, timer: undefined };
+  #sendSubscribe(link: Link, entry: ChannelEntry, repair = false): void {
+    const request: SubscribeRequest = {
+      kind: 'subscribe',
+      id: this.#newId(),
+      link,
+      entry,
+      since: entry.sequence.lastSeq,
+      seenBefore: entry.sequence.highestSeen,
+      repair,
+      timer: undefined,
+    };
     request.timer = startTimer(() => this.#subscribeTimedOut(request), this.#settings.requestTimeoutMs);
     this.#pending.set(request.id, request);
     if (link === this.#standby) link.awaiting.add(request.id);
-    this.#send(link, this.#subscribeMessage(entry, request.id));
+    // A request in flight answers for the gap timer: its reply settles what is held.
+    clearTimeout(entry.gapTimer);
+    entry.gapTimer = undefined;
+    this.#send(link, this.#subscribeMessage(request));
   }
 
   #sendUnsubscribe(link: Link, channel: string): Promise<void> {
@@ -730,6 +825,7 @@ class SwitchboardClient implements Client {
   #removeListener(entry: ChannelEntry, listener: EventHandler): Promise<void> {
     if (this.#channels.get(entry.channel) !== entry || !entry.listeners.delete(listener))
       return Promise.resolve();
+    entry.gapListeners.delete(listener);
     if (entry.listeners.size > 0) return Promise.resolve();
     this.#forget(entry);
     const sent = this.#liveLinks().map((link) => this.#sendUnsubscribe(link, entry.channel));
@@ -745,6 +841,8 @@ class SwitchboardClient implements Client {
   #forget(entry: ChannelEntry): void {
     clearTimeout(entry.retry);
     entry.retry = undefined;
+    clearTimeout(entry.gapTimer);
+    entry.gapTimer = undefined;
     this.#channels.delete(entry.channel);
     this.#recent.delete(entry.channel);
   }
@@ -797,10 +895,10 @@ class SwitchboardClient implements Client {
     if (message === undefined) return;
     switch (message.type) {
       case 'event':
-        this.#deliver(message);
+        this.#onEvent(message);
         break;
       case 'subscribed':
-        this.#onSubscribed(link, message.id, message.channel);
+        this.#onSubscribed(link, message);
         break;
       case 'unsubscribed': {
         const request = this.#take(link, message.id, 'unsubscribe', message.channel);
@@ -850,14 +948,17 @@ class SwitchboardClient implements Client {
     return found;
   }
 
-  #onSubscribed(link: Link, id: string | undefined, channel: string): void {
-    const request = this.#take(link, id, 'subscribe', channel);
+  #onSubscribed(link: Link, message: SubscribedMessage): void {
+    const request = this.#take(link, message.id, 'subscribe', message.channel);
     if (request?.kind !== 'subscribe') return;
     const { entry } = request;
     if (this.#channels.get(entry.channel) === entry) {
       entry.failures = 0;
       entry.confirmed = true;
       for (const waiter of entry.waiters.splice(0)) waiter.resolve();
+      // `recovered` is read tolerantly: the protocol module may not declare it yet.
+      const { recovered } = message as { readonly recovered?: unknown };
+      this.#resumed(request, sequenceNumber(message.seq), recovered === false);
     }
     this.#answered(request);
   }
@@ -872,9 +973,15 @@ class SwitchboardClient implements Client {
       this.#events.emit('error', error);
       return;
     }
-    if (request.kind === 'subscribe') {
+    if (request.kind === 'subscribe' && request.repair) {
+      // The channel is still subscribed; only the missing events are out of reach.
+      this.#events.emit('error', error);
+      this.#answered(request);
+      this.#repairFailed(request.entry);
+    } else if (request.kind === 'subscribe') {
       this.#subscribeRefused(request, error);
       this.#answered(request);
+      this.#settle(request.entry);
     } else {
       if (request.kind === 'unsubscribe') this.#events.emit('error', error);
       request.reject(error);
@@ -920,6 +1027,8 @@ class SwitchboardClient implements Client {
       this.#failWaiters(entry, error);
     }
     this.#answered(request);
+    if (request.repair) this.#repairFailed(entry);
+    else this.#settle(entry);
   }
 
   #failWaiters(entry: ChannelEntry, error: SwitchboardError): void {
@@ -927,21 +1036,141 @@ class SwitchboardClient implements Client {
     this.#events.emit('error', error);
   }
 
-  #deliver(event: EventMessage): void {
+  // Ordering and recovery ---------------------------------------------------------------------
+  //
+  // Per channel: an event without `seq` (a server without history) is delivered at once. One with
+  // `seq` goes through the channel's `ChannelSequence`: at or below `lastSeq` it is stale and
+  // dropped; the next number is delivered with whatever held events follow on; anything further is
+  // held. Held events wait `gapTimeoutMs` for the missing number, then a subscribe with `since`
+  // asks the server to replay it. A `subscribed` reply with `seq` S settles everything up to S: the
+  // server replays before it answers, so a number up to S still missing does not exist (allocated,
+  // never stored) and is stepped over. Every released event is finally deduplicated by id, which
+  // drops a redelivery that came back under a new number.
+
+  #onEvent(event: EventMessage): void {
     const entry = this.#channels.get(event.channel);
     // Not (or no longer) subscribed: an event in flight while unsubscribing.
     if (entry === undefined) return;
-    let recent = this.#recent.get(event.channel);
-    if (recent === undefined) {
-      recent = new RecentIds(this.#settings.dedupeWindow);
-      this.#recent.set(event.channel, recent);
+    const seq = sequenceNumber(event.seq);
+    if (seq === undefined) {
+      this.#deliver(entry, [event]);
+      return;
     }
-    if (!recent.remember(event.id)) return;
-    for (const listener of [...entry.listeners]) {
+    this.#deliver(entry, entry.sequence.accept(seq, event));
+    this.#settle(entry);
+  }
+
+  /** Calls the handlers with each event not delivered before (by id). */
+  #deliver(entry: ChannelEntry, events: readonly EventMessage[]): void {
+    for (const event of events) {
+      // A handler may unsubscribe the channel's last listener mid-way.
+      if (this.#channels.get(entry.channel) !== entry) return;
+      let recent = this.#recent.get(entry.channel);
+      if (recent === undefined) {
+        recent = new RecentIds(this.#settings.dedupeWindow);
+        this.#recent.set(entry.channel, recent);
+      }
+      if (!recent.remember(event.id)) continue;
+      for (const listener of [...entry.listeners]) {
+        try {
+          listener(event);
+        } catch (error) {
+          // One failing handler must not starve the others or break the client.
+          rethrowLater(error);
+        }
+      }
+    }
+  }
+
+  /** A subscribe reply (or its timeout, or a refusal) will come and settle what is held. */
+  #replyComing(entry: ChannelEntry): boolean {
+    return entry.retry !== undefined || this.#inFlight(entry);
+  }
+
+  #isOpen(link: Link | undefined): link is Link {
+    return link?.opened === true && !link.ended;
+  }
+
+  /** Decides what to do about held events: nothing, wait for a reply, arm the gap timer, or release. */
+  #settle(entry: ChannelEntry): void {
+    if (this.#channels.get(entry.channel) !== entry) return;
+    if (entry.sequence.heldCount === 0 || this.#replyComing(entry)) {
+      clearTimeout(entry.gapTimer);
+      entry.gapTimer = undefined;
+      return;
+    }
+    if (entry.sequence.lastSeq === undefined) {
+      // Held for want of a baseline, which no reply is coming to give: go from what arrived.
+      // Offline, the resubscription on the next connection gives one.
+      if (this.#isOpen(this.#active)) this.#deliver(entry, entry.sequence.release().events);
+      return;
+    }
+    if (entry.gapTimer === undefined) {
+      entry.gapTimer = setTimeout(() => this.#gapTimedOut(entry), this.#settings.gapTimeoutMs);
+    }
+  }
+
+  #gapTimedOut(entry: ChannelEntry): void {
+    entry.gapTimer = undefined;
+    if (this.#channels.get(entry.channel) !== entry || this.#replyComing(entry)) return;
+    const link = this.#active;
+    // Offline: the resubscription on the next connection carries `since` and settles the gap.
+    if (!this.#isOpen(link)) return;
+    // On a channel not confirmed here (its resubscription timed out), this is the resubscription.
+    this.#sendSubscribe(link, entry, entry.confirmed);
+  }
+
+  /** A `subscribed` reply carrying the channel's sequence `seq` (undefined from an older server). */
+  #resumed(request: SubscribeRequest, seq: number | undefined, notRetained: boolean): void {
+    const { entry, since, seenBefore } = request;
+    const { sequence } = entry;
+    const lastSeq = sequence.lastSeq;
+    if (seq === undefined) {
+      // A server without history says nothing about what exists: go from what arrived.
+      this.#releaseUnconfirmed(entry);
+    } else if (since !== undefined && lastSeq !== undefined && seq < since) {
+      // Behind a number delivered before asking (live events that overtook the reply may be
+      // ahead of it; those are not): the server lost its sequence (DynamoDB Local runs in memory,
+      // so restarting the local stack does this). Waiting for it to catch up would drop every
+      // event until it does.
+      sequence.reset(seq);
+      this.#gap(entry, { channel: entry.channel, reason: 'reset', lastSeq, seq });
+    } else {
+      const released = sequence.release(seq);
+      if (notRetained && lastSeq !== undefined) {
+        this.#gap(entry, { channel: entry.channel, reason: 'not_retained', lastSeq, seq });
+      }
+      this.#deliver(entry, released.events);
+      // Events received before asking were numbered before the server answered, so its `seq` should
+      // cover them; if it does not, waiting for another answer may never end.
+      if (seenBefore !== undefined && seenBefore > seq) this.#releaseUnconfirmed(entry, seenBefore);
+    }
+    this.#settle(entry);
+  }
+
+  /** The request for a missing `seq` was refused or went unanswered: step over it. */
+  #repairFailed(entry: ChannelEntry): void {
+    if (this.#channels.get(entry.channel) !== entry) return;
+    this.#releaseUnconfirmed(entry);
+    this.#settle(entry);
+  }
+
+  /** Releases what is held up to `upTo` (all of it by default); a missing `seq` stepped over is a gap. */
+  #releaseUnconfirmed(entry: ChannelEntry, upTo?: number): void {
+    const lastSeq = entry.sequence.lastSeq;
+    const { events, skippedTo } = entry.sequence.release(upTo);
+    if (lastSeq !== undefined && skippedTo !== undefined) {
+      this.#gap(entry, { channel: entry.channel, reason: 'unconfirmed', lastSeq, seq: skippedTo });
+    }
+    this.#deliver(entry, events);
+  }
+
+  #gap(entry: ChannelEntry, gap: ChannelGap): void {
+    this.#events.emit('gap', gap);
+    for (const onGap of [...entry.gapListeners.values()]) {
       try {
-        listener(event);
+        onGap(gap);
       } catch (error) {
-        // One failing handler must not starve the others or break the client.
         rethrowLater(error);
       }
     }

@@ -22,10 +22,15 @@
  *
  * client.on('reconnecting', ({ attempt, delayMs }) => console.log(`retry ${attempt} in ${delayMs} ms`));
  *
- * const subscription = client.subscribe('cluster_code_16', {
- *   workspace_created: (event) => console.log('created', event.data),
- *   workspace_deleted: (event) => console.log('deleted', event.data),
- * });
+ * const subscription = client.subscribe(
+ *   'cluster_code_16',
+ *   {
+ *     workspace_created: (event) => console.log('created', event.seq, event.data),
+ *     workspace_deleted: (event) => console.log('deleted', event.seq, event.data),
+ *   },
+ *   // Events were missed for good (older than the server's history): reload from the source of truth.
+ *   { onGap: ({ reason }) => void reloadWorkspaces(reason) },
+ * );
  * try {
  *   await subscription; // optional: resolves on `subscribed`
  * } catch (error) {
@@ -40,12 +45,15 @@
 
 export type { ErrorCode, EventMessage, UserInfo } from '../core/protocol.js';
 export {
+  type ChannelGap,
   type Client,
   type ClientEvents,
   type ClientState,
   createClient,
   type EventHandler,
   type EventHandlerMap,
+  type GapReason,
+  type SubscribeOptions,
   type Subscription,
   type WhoAmI,
 } from './client.js';

@@ -83,6 +83,14 @@ export interface ClientOptions {
    * @default 1000
    */
   readonly dedupeWindow?: number;
+  /**
+   * How long events that arrive after a missing `seq` are held back, waiting for it, before the
+   * client asks the server to replay it (a subscribe with `since`). Events are delivered in `seq`
+   * order, so this is the most a lost event delays the ones after it, plus one round trip.
+   * `0` asks at once.
+   * @default 1000
+   */
+  readonly gapTimeoutMs?: number;
 }
 
 /** The options with every default applied, validated once at `createClient`. */
@@ -97,6 +105,7 @@ export interface Settings {
   readonly maxConnectionAgeMs: number;
   readonly requestTimeoutMs: number;
   readonly dedupeWindow: number;
+  readonly gapTimeoutMs: number;
 }
 
 export const DEFAULTS = {
@@ -112,6 +121,9 @@ export const DEFAULTS = {
   maxConnectionAgeMs: 115 * 60_000,
   requestTimeoutMs: 10_000,
   dedupeWindow: 1000,
+  // Events on one channel are usually reordered by milliseconds (parallel fan-out invocations);
+  // a second covers that without holding a channel back noticeably when an event is truly lost.
+  gapTimeoutMs: 1000,
 } as const;
 
 // Larger delays overflow setTimeout, which then fires at once (browsers and Node alike).
@@ -249,6 +261,11 @@ export function resolveOptions(options: ClientOptions): Settings {
     dedupeWindow: checkNumber('dedupeWindow', options.dedupeWindow, DEFAULTS.dedupeWindow, {
       min: 1,
       integer: true,
+    }),
+    // No Infinity: a lost event would then hold its channel back until the next reconnection.
+    gapTimeoutMs: checkNumber('gapTimeoutMs', options.gapTimeoutMs, DEFAULTS.gapTimeoutMs, {
+      min: 0,
+      ...timer,
     }),
   };
 }

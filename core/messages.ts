@@ -14,6 +14,7 @@ import {
   type ServerMessage,
   serverMessage,
 } from './protocol.js';
+import { takeToken } from './rate-limit.js';
 import { epochSeconds, liveUntil, type Settings } from './settings.js';
 
 export interface MessageDeps {
@@ -42,10 +43,18 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
   const nowMs = deps.now?.() ?? Date.now();
   let message: ClientMessage | undefined;
   try {
-    if (input.isBase64Encoded) throw new ProtocolError('invalid_request', 'binary frames are not supported');
-    message = parseClientMessage(input.body ?? '', deps.settings.maxMessageBytes);
-    const connection = await deps.store.getConnection(input.connectionId, epochSeconds(nowMs));
-    if (!connection) throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+    // Parsing needs no I/O; a malformed message still counts against the rate limit below.
+    let malformed: ProtocolError | undefined;
+    try {
+      if (input.isBase64Encoded)
+        throw new ProtocolError('invalid_request', 'binary frames are not supported');
+      message = parseClientMessage(input.body ?? '', deps.settings.maxMessageBytes);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      malformed = error;
+    }
+    const connection = await admit(input.connectionId, deps, nowMs);
+    if (malformed || !message) throw malformed;
     if (connection.tokenExpiresAt <= epochSeconds(nowMs) && !ALLOWED_AFTER_EXPIRY.has(message.action)) {
       throw new ProtocolError('unauthorized', 'token expired; send refresh with a new token or reconnect');
     }
@@ -68,6 +77,33 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
   }
 }
 
+/**
+ * Loads the connection and takes a token from its rate bucket, recording the message (and with it
+ * liveness: API Gateway's idle timer restarts on every client message) in one write.
+ */
+async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Promise<ConnectionRecord> {
+  const { store, settings } = deps;
+  const now = epochSeconds(nowMs);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const connection = await store.getConnection(connectionId, now);
+    if (!connection) break;
+    const take = takeToken(settings.rateLimit, connection.bucket, nowMs);
+    const recorded = await store.recordMessage(connection, take.next, liveUntil(settings, now));
+    if (recorded === 'gone') break;
+    if (recorded === 'conflict') continue;
+    if (take.allowed) return connection;
+    if (take.abusive) {
+      deps.log.warn('closing a connection for sustained message abuse', { connectionId });
+      await deps.gateway.close(connectionId);
+    }
+    throw new ProtocolError(
+      'rate_limited',
+      `too many messages: at most ${settings.rateLimit.burst} at once and ${settings.rateLimit.perSecond} per second`,
+    );
+  }
+  throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+}
+
 async function dispatch(
   message: ClientMessage,
   connection: ConnectionRecord,
@@ -77,13 +113,6 @@ async function dispatch(
   const { store, settings } = deps;
   const now = epochSeconds(nowMs);
   const id = message.id;
-  // API Gateway's idle timer restarts on every client message; keep our liveness in step with it,
-  // but write only when half the window is used up, so chatty clients do not cost a write each.
-  const refreshLiveness = async () => {
-    if (connection.liveUntil - now < settings.idleTimeoutSeconds / 2) {
-      await store.touch(connection, liveUntil(settings, now));
-    }
-  };
 
   switch (message.action) {
     case 'subscribe': {
@@ -91,12 +120,7 @@ async function dispatch(
       if (!canSubscribe(settings.channelPolicy, connection.identity, channel)) {
         throw new ProtocolError('subscription_failed', `not allowed to subscribe to "${channel}"`);
       }
-      const result = await store.addSubscription(
-        connection,
-        channel,
-        settings.maxSubscriptions,
-        liveUntil(settings, now),
-      );
+      const result = await store.addSubscription(connection, channel, settings.maxSubscriptions);
       if (result === 'limit_reached') {
         throw new ProtocolError(
           'subscription_failed',
@@ -109,15 +133,12 @@ async function dispatch(
     }
     case 'unsubscribe': {
       await store.removeSubscription(connection, message.channel);
-      await refreshLiveness();
       return serverMessage({ type: 'unsubscribed', channel: message.channel, id });
     }
-    case 'ping': {
-      await store.touch(connection, liveUntil(settings, now));
+    case 'ping':
+      // Its liveness was recorded on admission.
       return serverMessage({ type: 'pong', id });
-    }
     case 'whoami': {
-      await refreshLiveness();
       const { identity } = connection;
       return serverMessage({
         type: 'connected',
@@ -134,7 +155,6 @@ async function dispatch(
       });
     }
     case 'list_channels': {
-      await refreshLiveness();
       return serverMessage({
         type: 'channels',
         id,
@@ -147,7 +167,6 @@ async function dispatch(
     case 'stats': {
       if (!isAdmin(connection.identity))
         throw new ProtocolError('unauthorized', 'stats requires the admin role');
-      await refreshLiveness();
       // An admin inside a tenant sees that tenant only; a platform admin (no tenant) sees all.
       const scope = connection.identity.tenant ?? null;
       let connections = 0;

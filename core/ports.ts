@@ -3,6 +3,7 @@
  * API Gateway Management API; core never sees an AWS SDK type.
  */
 import type { Identity } from './identity.js';
+import type { Bucket } from './rate-limit.js';
 
 /** A registered WebSocket connection. Times are epoch seconds. */
 export interface ConnectionRecord {
@@ -16,6 +17,8 @@ export interface ConnectionRecord {
   /** Hard end of the connection (API Gateway's 2-hour cap); entries expire with it. */
   readonly endsAt: number;
   readonly channels: readonly string[];
+  /** The message rate bucket; absent until the first message. */
+  readonly bucket?: Bucket;
 }
 
 /** What fan-out needs to know about one subscriber, to re-check policy and tenant. */
@@ -30,13 +33,19 @@ export interface ConnectionStore {
   putConnection(connection: ConnectionRecord): Promise<void>;
   /** The connection, or undefined when absent or past its end. */
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
-  /** Extends liveness; false when the connection is no longer registered. */
-  touch(connection: ConnectionRecord, liveUntil: number): Promise<boolean>;
+  /**
+   * Records a client message: the new rate bucket and liveness, in one write. 'conflict' when
+   * another message of the same connection changed the bucket since `connection` was read.
+   */
+  recordMessage(
+    connection: ConnectionRecord,
+    bucket: Bucket,
+    liveUntil: number,
+  ): Promise<'recorded' | 'conflict' | 'gone'>;
   addSubscription(
     connection: ConnectionRecord,
     channel: string,
     limit: number,
-    liveUntil: number,
   ): Promise<AddSubscriptionResult>;
   removeSubscription(connection: ConnectionRecord, channel: string): Promise<void>;
   /** Removes one subscription entry by key (also when its connection entry is already gone). */

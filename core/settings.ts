@@ -1,5 +1,6 @@
 /** Behaviour settings core needs, resolved from configuration by the adapters. */
 import type { ChannelRule } from './channel-policy.js';
+import type { RateLimit } from './rate-limit.js';
 
 export interface Settings {
   readonly channelPolicy: readonly ChannelRule[];
@@ -8,6 +9,7 @@ export interface Settings {
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
   readonly publishConcurrency: number;
+  readonly rateLimit: RateLimit;
 }
 
 /**

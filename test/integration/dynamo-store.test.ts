@@ -56,8 +56,8 @@ describe('the DynamoDB connection store', () => {
     await store.putConnection(plain);
     await store.putConnection(acme);
     // Act
-    await store.addSubscription(plain, 'news', 100, now + 660);
-    await store.addSubscription(acme, 'news', 100, now + 660);
+    await store.addSubscription(plain, 'news', 100);
+    await store.addSubscription(acme, 'news', 100);
     // Assess
     expect((await collect(store.subscribers(undefined, 'news', now))).map((s) => s.connectionId)).toEqual([
       's1',
@@ -75,11 +75,11 @@ describe('the DynamoDB connection store', () => {
     // Act
     const results = [];
     for (const channel of ['a', 'b', 'c']) {
-      results.push(await store.addSubscription(c, channel, 2, now + 660));
+      results.push(await store.addSubscription(c, channel, 2));
       c = (await store.getConnection('cap', now)) as ConnectionRecord;
     }
     // A repeat of an existing subscription (here from a stale view of the connection) is no new one.
-    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2, now + 660);
+    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2);
     // Assess
     expect(results).toEqual(['added', 'added', 'limit_reached']);
     expect(again).not.toBe('limit_reached');
@@ -87,17 +87,15 @@ describe('the DynamoDB connection store', () => {
   });
 
   it('refuses a subscription for a connection that is gone', async () => {
-    expect(await store.addSubscription(connection('never-stored'), 'a', 10, now + 660)).toBe(
-      'connection_gone',
-    );
+    expect(await store.addSubscription(connection('never-stored'), 'a', 10)).toBe('connection_gone');
   });
 
   it('removes a connection and every subscription entry without scanning', async () => {
     // Prepare
     const c = connection('d1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'x', 100, now + 660);
-    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100, now + 660);
+    await store.addSubscription(c, 'x', 100);
+    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100);
     // Act
     await store.removeConnection('d1');
     // Assess
@@ -135,7 +133,7 @@ describe('the DynamoDB connection store', () => {
     expect(connectionKey('abc=')).toEqual({ pk: 'conn#abc=', sk: 'conn' });
   });
 
-  it('lists only stale connections from the sweep index, and a touch revives one', async () => {
+  it('lists only stale connections from the sweep index, and a message revives one', async () => {
     // Prepare
     const silent = connection('silent', { liveUntil: now - 5 });
     const expired = connection('expired', { tokenExpiresAt: now - 5 });
@@ -144,7 +142,9 @@ describe('the DynamoDB connection store', () => {
     // Act
     const mine = (ids: string[]) => ids.filter((id) => ['silent', 'expired', 'healthy'].includes(id));
     const stale = mine(await collect(store.staleConnections(now)));
-    await store.touch(silent, now + 600);
+    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600)).toBe(
+      'recorded',
+    );
     const afterTouch = mine(await collect(store.staleConnections(now)));
     // Assess
     expect(stale.sort()).toEqual(['expired', 'silent']);
@@ -177,7 +177,7 @@ describe('removing one subscription', () => {
     // Prepare
     const c = connection('u1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'gone-soon', 100, now + 660);
+    await store.addSubscription(c, 'gone-soon', 100);
     // Act
     await store.removeSubscription(c, 'gone-soon');
     // Assess
@@ -236,5 +236,23 @@ describe('channel history', () => {
     await history().append(undefined, 'h4', 'new', render('new'), now);
     const result = await history().replay(undefined, 'h4', 0, 2, now);
     expect(result).toEqual({ events: [{ seq: 2, payload: render('new')(2) }], complete: false });
+  });
+});
+
+describe('recording a message', () => {
+  it('detects a concurrent change of the rate bucket, and a connection that is gone', async () => {
+    // Prepare
+    const c = connection('rate');
+    await store.putConnection(c);
+    const bucket = { tokens: 4, at: 1000, strikes: 0 };
+    // Act
+    const first = await store.recordMessage(c, bucket, now + 600);
+    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600);
+    const fresh = (await store.getConnection('rate', now)) as ConnectionRecord;
+    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600);
+    // Assess
+    expect([first, stale, second]).toEqual(['recorded', 'conflict', 'recorded']);
+    expect((await store.getConnection('rate', now))?.bucket).toEqual({ tokens: 3, at: 2000, strikes: 0 });
+    expect(await store.recordMessage(connection('absent'), bucket, now)).toBe('gone');
   });
 });

@@ -73,7 +73,7 @@ describe('recovery with since', () => {
     // PutEvents answers before delivery (as on AWS): wait until all three are processed.
     const probe = await connect();
     await expect
-      .poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' })).seq)
+      .poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' }, 'subscribed')).seq)
       .toBe(4);
     // Act
     const second = await connect();
@@ -96,12 +96,14 @@ describe('recovery with since', () => {
     // Prepare: 8 events on a stack that retains the latest 5.
     const ids = [];
     for (let n = 1; n <= 8; n++) ids.push(await publish(bus, { channel: 'long-gone', data: n }));
-    const client = await connect();
+    const probe = await connect();
     await expect
-      .poll(async () => (await client.request({ action: 'subscribe', channel: 'long-gone' })).seq)
+      .poll(
+        async () => (await probe.request({ action: 'subscribe', channel: 'long-gone' }, 'subscribed')).seq,
+      )
       .toBe(8);
-    await client.request({ action: 'unsubscribe', channel: 'long-gone' });
     // Act
+    const client = await connect();
     client.send({ action: 'subscribe', channel: 'long-gone', since: 1 });
     const replayed: Message[] = [];
     let reply = await client.next();

@@ -561,6 +561,42 @@ describe('reconnecting', () => {
     await vi.waitFor(() => expect(events).toEqual(['after']), WAIT);
   });
 
+  it('resumes a channel after the last seq delivered, delivering the replay once and in order', async () => {
+    // Prepare: a server with history, answering subscribe with the channel's sequence.
+    const server = await ScriptedServer.start();
+    const frame = (id: string, seq: number) => ({
+      type: 'event',
+      id,
+      channel: 'news',
+      event_type: 'created',
+      data: {},
+      seq,
+      timestamp: now(),
+    });
+    server.respond = (message, connection) => {
+      if (message.action !== 'subscribe') return happyPath(message, connection);
+      const confirm = { type: 'subscribed', channel: 'news', id: message.id, timestamp: now() };
+      // The replay after `since`, one event of it also arriving live, then the reply.
+      return message.since === undefined
+        ? [{ ...confirm, seq: 0 }]
+        : [frame('e3', 3), frame('e2', 2), frame('e3', 3), { ...confirm, seq: 3, recovered: true }];
+    };
+    const client = connect(server);
+    const seen: string[] = [];
+    await client.subscribe('news', (event) => seen.push(`${event.id}@${event.seq}`));
+    (await server.connection(0)).send(frame('e1', 1));
+    await vi.waitFor(() => expect(seen).toEqual(['e1@1']), WAIT);
+
+    // Act
+    (await server.connection(0)).socket.terminate();
+    const second = await server.connection(1);
+
+    // Assess
+    const resubscribe = await server.received(second, { action: 'subscribe' });
+    expect(resubscribe).toEqual({ action: 'subscribe', channel: 'news', id: expect.any(String), since: 1 });
+    await vi.waitFor(() => expect(seen).toEqual(['e1@1', 'e2@2', 'e3@3']), WAIT);
+  });
+
   it('doubles the delay ceiling on each failed attempt and gives up after maxAttempts', async () => {
     // Prepare
     const server = await ScriptedServer.start();

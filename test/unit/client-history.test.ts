@@ -1,0 +1,549 @@
+/**
+ * Ordering and recovery in the client SDK (`seq`, `since`, `recovered`), against an in-memory
+ * WebSocket and a scripted server, under fake timers: each test decides exactly which frame arrives
+ * when, and time (the gap timeout, the reconnection delay, a handover) passes only when it says so.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type ChannelGap,
+  type Client,
+  type ClientOptions,
+  createClient,
+  type EventMessage,
+  type SwitchboardError,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from '../../client/index.js';
+
+type Json = Record<string, unknown>;
+
+const stamp = '2026-11-21T12:00:00.000Z';
+
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  onopen: WebSocketLike['onopen'] = null;
+  onmessage: WebSocketLike['onmessage'] = null;
+  onclose: WebSocketLike['onclose'] = null;
+  onerror: WebSocketLike['onerror'] = null;
+  /** Every frame the client sent, parsed. */
+  readonly sent: Json[] = [];
+
+  constructor(private readonly server: FakeServer) {
+    server.sockets.push(this);
+    queueMicrotask(() => {
+      if (this.readyState !== 0) return;
+      this.readyState = 1;
+      this.onopen?.({});
+    });
+  }
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error('not open');
+    const message = JSON.parse(data) as Json;
+    this.sent.push(message);
+    const replies = this.server.respond(message, this);
+    // Replies travel like frames do: later, never inside the client's own send().
+    queueMicrotask(() => this.receive(...replies));
+  }
+
+  /** Frames from the server, in this order. */
+  receive(...messages: Json[]): void {
+    for (const message of messages) {
+      if (this.readyState === 1) this.onmessage?.({ data: JSON.stringify(message) });
+    }
+  }
+
+  /** The connection drops without a closing handshake. */
+  drop(): void {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: '' });
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+
+  /** The subscribe frames sent so far. */
+  get subscribes(): Json[] {
+    return this.sent.filter((message) => message.action === 'subscribe');
+  }
+}
+
+function event(channel: string, id: string, seq?: number): Json {
+  return { type: 'event', id, channel, event_type: 'created', data: {}, timestamp: stamp, seq };
+}
+
+/**
+ * A Switchboard with history: it retains what `publish` stores and, for a subscribe with `since`,
+ * replays the retained events after it before answering `subscribed` with the channel's sequence.
+ */
+class FakeServer {
+  readonly sockets: FakeSocket[] = [];
+  /** The current sequence of each channel. */
+  readonly current = new Map<string, number>();
+  /** The retained events of each channel. */
+  readonly retained = new Map<string, Json[]>();
+  /** A `since` below this is older than the retention window: `recovered: false`. */
+  oldestRecoverable = 0;
+  respond: (message: Json, socket: FakeSocket) => Json[] = (message) => this.answer(message);
+
+  readonly WebSocket: WebSocketConstructor = (() => {
+    const server = this;
+    return class extends FakeSocket {
+      constructor() {
+        super(server);
+      }
+    };
+  })();
+
+  /** Numbers and retains an event, and returns its frame (which no connection has received yet). */
+  publish(channel: string, id: string): Json {
+    const seq = (this.current.get(channel) ?? 0) + 1;
+    this.current.set(channel, seq);
+    const frame = event(channel, id, seq);
+    this.retained.set(channel, [...(this.retained.get(channel) ?? []), frame]);
+    return frame;
+  }
+
+  /** What a healthy server answers. */
+  answer(message: Json): Json[] {
+    const channel = String(message.channel);
+    const id = message.id === undefined ? {} : { id: message.id };
+    switch (message.action) {
+      case 'subscribe': {
+        const seq = this.current.get(channel) ?? 0;
+        const subscribed = { type: 'subscribed', channel, ...id, seq, timestamp: stamp };
+        if (typeof message.since !== 'number') return [subscribed];
+        const since = message.since;
+        const replay = (this.retained.get(channel) ?? []).filter((frame) => Number(frame.seq) > since);
+        return [...replay, { ...subscribed, recovered: since >= this.oldestRecoverable }];
+      }
+      case 'unsubscribe':
+        return [{ type: 'unsubscribed', channel, ...id, timestamp: stamp }];
+      default:
+        return [{ type: 'pong', ...id, timestamp: stamp }];
+    }
+  }
+
+  socket(index: number): FakeSocket {
+    const socket = this.sockets[index];
+    if (socket === undefined) throw new Error(`no connection #${index}`);
+    return socket;
+  }
+}
+
+const clients: Client[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+});
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  vi.useRealTimers();
+});
+
+/**
+ * Lets whatever is due run: zero-delay timers, then every chain of microtasks (the fake sockets open
+ * and reply on microtasks; `setImmediate` is a real macrotask, so it waits for all of them).
+ */
+async function flush(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(0);
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+interface Setup {
+  readonly server: FakeServer;
+  readonly client: Client;
+  /** What the application saw, in order: `id@seq` per event, `gap:reason:lastSeq-seq` per gap. */
+  readonly log: string[];
+  readonly gaps: ChannelGap[];
+  readonly errors: SwitchboardError[];
+}
+
+/** A client subscribed to `news` over a fresh fake server, once the subscription is confirmed. */
+async function subscribed(options: Partial<ClientOptions> = {}, server = new FakeServer()): Promise<Setup> {
+  const client = createClient({
+    url: 'wss://switchboard.test/ws',
+    token: 'jwt',
+    WebSocket: server.WebSocket,
+    reconnect: { baseDelayMs: 10, maxDelayMs: 10 },
+    ...options,
+  });
+  clients.push(client);
+  const log: string[] = [];
+  const gaps: ChannelGap[] = [];
+  const errors: SwitchboardError[] = [];
+  client.on('gap', (gap) => gaps.push(gap));
+  client.on('error', (error) => errors.push(error));
+  const subscription = client.subscribe('news', (received: EventMessage) => log.push(seen(received)), {
+    onGap: ({ reason, lastSeq, seq }) => log.push(`gap:${reason}:${lastSeq}-${seq}`),
+  });
+  await flush();
+  await subscription;
+  return { server, client, log, gaps, errors };
+}
+
+const seen = (received: EventMessage) => `${received.id}@${received.seq ?? '-'}`;
+
+describe('delivering in seq order', () => {
+  it('delivers events that arrive in order at once', async () => {
+    // Prepare
+    const { server, log } = await subscribed();
+
+    // Act
+    server
+      .socket(0)
+      .receive(server.publish('news', 'a'), server.publish('news', 'b'), server.publish('news', 'c'));
+
+    // Assess
+    expect(log).toEqual(['a@1', 'b@2', 'c@3']);
+  });
+
+  it('reorders events that arrive out of order, without asking the server', async () => {
+    // Prepare
+    const { server, log } = await subscribed();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => server.publish('news', id)) as [Json, Json, Json];
+    const socket = server.socket(0);
+
+    // Act
+    socket.receive(b, c);
+    const beforeTheFirst = [...log];
+    socket.receive(a);
+    await vi.advanceTimersByTimeAsync(5000);
+
+    // Assess
+    expect(beforeTheFirst).toEqual([]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3']);
+    expect(socket.subscribes).toHaveLength(1);
+  });
+
+  it('drops a duplicate by id, also when a retry redelivered it under a new seq', async () => {
+    // Prepare
+    const { server, log } = await subscribed();
+    const socket = server.socket(0);
+    const a = server.publish('news', 'a');
+    server.publish('news', 'a'); // the retry's copy, numbered 2
+
+    // Act
+    socket.receive(a, event('news', 'a', 2), server.publish('news', 'b'));
+    await vi.advanceTimersByTimeAsync(5000);
+
+    // Assess: number 2 is taken by the copy, so b (3) follows on and nothing waits.
+    expect(log).toEqual(['a@1', 'b@3']);
+    expect(socket.subscribes).toHaveLength(1);
+  });
+
+  it('drops an event whose seq is at or below the last one delivered', async () => {
+    // Prepare
+    const { server, log } = await subscribed();
+    const socket = server.socket(0);
+    socket.receive(server.publish('news', 'a'), server.publish('news', 'b'));
+
+    // Act
+    socket.receive(event('news', 'late', 2), event('news', 'older', 1), server.publish('news', 'c'));
+
+    // Assess
+    expect(log).toEqual(['a@1', 'b@2', 'c@3']);
+  });
+
+  it('delivers events without seq (a server without history) at once, dropping duplicates by id', async () => {
+    // Prepare
+    const server = new FakeServer();
+    server.respond = (message) =>
+      server.answer(message).map(({ seq: _none, recovered: _either, ...older }) => older);
+    const { log } = await subscribed({}, server);
+
+    // Act
+    server.socket(0).receive(event('news', 'x'), event('news', 'y'), event('news', 'x'), event('news', 'z'));
+
+    // Assess
+    expect(log).toEqual(['x@-', 'y@-', 'z@-']);
+  });
+
+  it('holds events that overtake the first subscribed reply, then delivers them in seq order', async () => {
+    // Prepare: two events published while the subscription is processed reach the client first.
+    const server = new FakeServer();
+    server.current.set('news', 5);
+    server.respond = (message) => [event('news', 'g', 7), event('news', 'f', 6), ...server.answer(message)];
+
+    // Act
+    const { log } = await subscribed({}, server);
+
+    // Assess: the reply says 5, so 6 and 7 are the next ones.
+    expect(log).toEqual(['f@6', 'g@7']);
+  });
+});
+
+describe('filling a gap', () => {
+  it('waits for a missing seq that arrives within gapTimeoutMs', async () => {
+    // Prepare
+    const { server, log } = await subscribed({ gapTimeoutMs: 1000 });
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => server.publish('news', id)) as [Json, Json, Json];
+    const socket = server.socket(0);
+
+    // Act
+    socket.receive(a, c);
+    await vi.advanceTimersByTimeAsync(999);
+    const whileWaiting = [...log];
+    socket.receive(b);
+    await vi.advanceTimersByTimeAsync(5000);
+
+    // Assess
+    expect(whileWaiting).toEqual(['a@1']);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3']);
+    expect(socket.subscribes).toHaveLength(1);
+  });
+
+  it('asks for a seq still missing after gapTimeoutMs with a subscribe since the last one, and delivers the replay', async () => {
+    // Prepare
+    const { server, log, gaps } = await subscribed({ gapTimeoutMs: 1000 });
+    const [a, , c] = ['a', 'b', 'c'].map((id) => server.publish('news', id)) as [Json, Json, Json];
+    const socket = server.socket(0);
+    socket.receive(a, c);
+
+    // Act
+    await vi.advanceTimersByTimeAsync(1000);
+    await flush();
+
+    // Assess: the replay (b, and c again) precedes the reply; c is delivered once.
+    expect(socket.subscribes[1]).toEqual({
+      action: 'subscribe',
+      channel: 'news',
+      id: expect.any(String),
+      since: 1,
+    });
+    expect(log).toEqual(['a@1', 'b@2', 'c@3']);
+    expect(gaps).toEqual([]);
+  });
+
+  it('steps over a seq that the reply to its request shows never existed, and goes on', async () => {
+    // Prepare: number 2 was allocated, but its event was never stored.
+    const { server, log, gaps } = await subscribed({ gapTimeoutMs: 1000 });
+    const a = server.publish('news', 'a');
+    server.current.set('news', 2);
+    const c = server.publish('news', 'c');
+    const socket = server.socket(0);
+
+    // Act
+    socket.receive(a, c);
+    await vi.advanceTimersByTimeAsync(999);
+    const whileWaiting = [...log];
+    await vi.advanceTimersByTimeAsync(1);
+    await flush();
+    socket.receive(server.publish('news', 'd'));
+
+    // Assess
+    expect(whileWaiting).toEqual(['a@1']);
+    expect(log).toEqual(['a@1', 'c@3', 'd@4']);
+    expect(gaps).toEqual([]);
+    expect(socket.subscribes).toHaveLength(2);
+  });
+
+  it('steps over the missing seq and reports an unconfirmed gap when the server refuses the request', async () => {
+    // Prepare
+    const server = new FakeServer();
+    server.respond = (message) =>
+      message.since === undefined
+        ? server.answer(message)
+        : [{ type: 'error', code: 'rate_limited', message: 'slow down', id: message.id, timestamp: stamp }];
+    const { log, gaps, errors } = await subscribed({ gapTimeoutMs: 1000 }, server);
+    const socket = server.socket(0);
+    socket.receive(server.publish('news', 'a'));
+    server.publish('news', 'b');
+    socket.receive(server.publish('news', 'c'));
+
+    // Act
+    await vi.advanceTimersByTimeAsync(1000);
+    await flush();
+    socket.receive(server.publish('news', 'd'));
+
+    // Assess: the gap is reported before what follows it, and the channel stays subscribed.
+    expect(log).toEqual(['a@1', 'gap:unconfirmed:1-2', 'c@3', 'd@4']);
+    expect(gaps).toEqual([{ channel: 'news', reason: 'unconfirmed', lastSeq: 1, seq: 2 }]);
+    expect(errors).toMatchObject([{ code: 'rate_limited' }]);
+    expect(socket.sent.filter((message) => message.action === 'unsubscribe')).toEqual([]);
+  });
+});
+
+describe('when the request for a missing seq fails', () => {
+  it('steps over it with an unconfirmed gap when the request goes unanswered', async () => {
+    // Prepare
+    const server = new FakeServer();
+    server.respond = (message) => (message.since === undefined ? server.answer(message) : []);
+    const { log } = await subscribed({ gapTimeoutMs: 1000, requestTimeoutMs: 500 }, server);
+    const socket = server.socket(0);
+    socket.receive(server.publish('news', 'a'));
+    server.publish('news', 'b');
+    socket.receive(server.publish('news', 'c'));
+
+    // Act
+    await vi.advanceTimersByTimeAsync(1499);
+    const whileAsking = [...log];
+    await vi.advanceTimersByTimeAsync(1);
+
+    // Assess
+    expect(whileAsking).toEqual(['a@1']);
+    expect(log).toEqual(['a@1', 'gap:unconfirmed:1-2', 'c@3']);
+  });
+
+  it('stops calling onGap once its subscription is unsubscribed, while the gap event goes on', async () => {
+    // Prepare
+    const server = new FakeServer();
+    server.respond = (message) => (message.since === undefined ? server.answer(message) : []);
+    const { client, log, gaps } = await subscribed({ gapTimeoutMs: 10, requestTimeoutMs: 10 }, server);
+    const other: ChannelGap[] = [];
+    const second = client.subscribe('news', () => {}, { onGap: (gap) => other.push(gap) });
+    await second.unsubscribe();
+    const socket = server.socket(0);
+    socket.receive(server.publish('news', 'a'));
+    server.publish('news', 'b');
+
+    // Act
+    socket.receive(server.publish('news', 'c'));
+    await vi.advanceTimersByTimeAsync(20);
+
+    // Assess
+    expect(log).toEqual(['a@1', 'gap:unconfirmed:1-2', 'c@3']);
+    expect(gaps).toHaveLength(1);
+    expect(other).toEqual([]);
+  });
+});
+
+describe('resuming after a reconnection', () => {
+  it('resubscribes with since the last seq delivered, and delivers the replay once', async () => {
+    // Prepare
+    const { server, log } = await subscribed();
+    const first = server.socket(0);
+    first.receive(server.publish('news', 'a'), server.publish('news', 'b'));
+    server.publish('news', 'c');
+    server.publish('news', 'd');
+
+    // Act
+    first.drop();
+    await vi.advanceTimersByTimeAsync(50);
+
+    // Assess
+    expect(server.socket(1).sent).toEqual([
+      { action: 'subscribe', channel: 'news', id: expect.any(String), since: 2 },
+    ]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'd@4']);
+  });
+
+  it('resumes from the first subscribed seq when no event was received yet', async () => {
+    // Prepare
+    const server = new FakeServer();
+    server.current.set('news', 41);
+    const { log } = await subscribed({}, server);
+    server.publish('news', 'missed');
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+
+    // Assess
+    expect(server.socket(1).subscribes).toEqual([
+      { action: 'subscribe', channel: 'news', id: expect.any(String), since: 41 },
+    ]);
+    expect(log).toEqual(['missed@42']);
+  });
+
+  it('resubscribes a handover connection with since, and delivers the overlap once', async () => {
+    // Prepare
+    const { server, log } = await subscribed({ maxConnectionAgeMs: 60_000 });
+    const old = server.socket(0);
+    old.receive(server.publish('news', 'a'));
+    const b = server.publish('news', 'b');
+    server.respond = (message, socket) => {
+      // b reaches the old connection live while the new one replays it.
+      if (socket !== old) queueMicrotask(() => old.receive(b));
+      return server.answer(message);
+    };
+
+    // Act
+    await vi.advanceTimersByTimeAsync(60_000);
+    await flush();
+
+    // Assess
+    expect(server.socket(1).subscribes).toEqual([
+      { action: 'subscribe', channel: 'news', id: expect.any(String), since: 1 },
+    ]);
+    expect(old.readyState).toBe(3);
+    expect(log).toEqual(['a@1', 'b@2']);
+  });
+
+  it('does not mistake live events that overtake the reply for a reset', async () => {
+    // Prepare: the reply was computed at 3, but 4 and 5 were published meanwhile and overtake it.
+    const { server, log, gaps } = await subscribed();
+    server.socket(0).receive(server.publish('news', 'a'));
+    server.publish('news', 'b');
+    server.publish('news', 'c');
+    server.respond = (message) => {
+      const replies = server.answer(message);
+      return [
+        ...replies.slice(0, -1),
+        server.publish('news', 'd'),
+        server.publish('news', 'e'),
+        ...replies.slice(-1),
+      ];
+    };
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    server.socket(1).receive(server.publish('news', 'f'));
+
+    // Assess
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'd@4', 'e@5', 'f@6']);
+    expect(gaps).toEqual([]);
+  });
+
+  it('reports recovered: false as a not_retained gap, to the client and to onGap, before what follows', async () => {
+    // Prepare
+    const { server, log, gaps } = await subscribed();
+    server.socket(0).receive(server.publish('news', 'a'));
+    for (const id of ['b', 'c', 'd']) server.publish('news', id);
+    server.retained.set('news', []);
+    server.oldestRecoverable = 4;
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    server.socket(1).receive(server.publish('news', 'e'));
+
+    // Assess
+    expect(gaps).toEqual([{ channel: 'news', reason: 'not_retained', lastSeq: 1, seq: 4 }]);
+    expect(log).toEqual(['a@1', 'gap:not_retained:1-4', 'e@5']);
+  });
+
+  it('starts counting over, with a reset gap, when the server sequence went backwards', async () => {
+    // Prepare
+    const { server, log, gaps } = await subscribed();
+    for (const id of ['a', 'b', 'c']) server.socket(0).receive(server.publish('news', id));
+
+    // Act: the server restarts with an empty table.
+    server.current.clear();
+    server.retained.clear();
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    server.socket(1).receive(server.publish('news', 'fresh'));
+
+    // Assess
+    expect(gaps).toEqual([{ channel: 'news', reason: 'reset', lastSeq: 3, seq: 0 }]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'gap:reset:3-0', 'fresh@1']);
+  });
+});
+
+describe('the gapTimeoutMs option', () => {
+  it('refuses a negative or infinite timeout, naming it', () => {
+    // Prepare
+    const { WebSocket } = new FakeServer();
+    const url = 'wss://switchboard.test/ws';
+
+    // Act, Assess
+    expect(() => createClient({ url, WebSocket, gapTimeoutMs: -1 })).toThrow(/gapTimeoutMs .*received -1/);
+    expect(() => createClient({ url, WebSocket, gapTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(
+      /gapTimeoutMs/,
+    );
+  });
+});

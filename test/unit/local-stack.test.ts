@@ -1,0 +1,95 @@
+/**
+ * `startLocalStack` composed on one loopback port, with stand-in handlers injected (the real ones
+ * are exercised by test/integration through `npm start`), against the suite's DynamoDB Local.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { LocalStackError } from '../../local/errors.js';
+import type { LambdaHandler } from '../../local/lambda-runtime.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { silentLog } from '../../local/log.js';
+import { dynamodbEndpoint } from '../support/dynamodb.js';
+
+const savedEnv = { ...process.env };
+const published: unknown[] = [];
+const handler = (fn: (event: never) => unknown) => fn as LambdaHandler;
+let stack: LocalStack;
+
+beforeAll(async () => {
+  process.env.SWITCHBOARD_AUTH_SECRET = 'a-test-secret-that-is-at-least-32-bytes';
+  stack = await startLocalStack({
+    port: 0,
+    dynamodbEndpoint: dynamodbEndpoint(),
+    tableName: `local-stack-${randomUUID()}`,
+    log: silentLog,
+    handlers: {
+      connect: handler(() => ({ statusCode: 200 })),
+      disconnect: handler(() => ({ statusCode: 200 })),
+      subscribe: handler(() => ({ statusCode: 200, body: 'subscribed' })),
+      unsubscribe: handler(() => ({ statusCode: 200 })),
+      ping: handler(() => ({ statusCode: 200, body: 'pong' })),
+      default: handler((event: { body: string }) => ({ statusCode: 200, body: `default:${event.body}` })),
+      publish: handler((event: unknown) => {
+        published.push(event);
+      }),
+      sweep: handler(() => undefined),
+      auth: handler(() => ({
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: '{"ok":true}',
+      })),
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  process.env = savedEnv;
+});
+
+describe('the local stack on one port', () => {
+  it('gives the handlers the local endpoints in their environment before loading them', () => {
+    expect(process.env.SWITCHBOARD_CALLBACK_URL).toBe(stack.endpoints.management);
+    expect(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT).toBe(stack.endpoints.dynamodb);
+    expect(stack.endpoints.websocket).toBe(`ws://127.0.0.1:${stack.port}/ws`);
+  });
+
+  it('serves the WebSocket API, the token exchange and PutEvents side by side', async () => {
+    // Prepare
+    const socket = new WebSocket(stack.endpoints.websocket);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    const reply = new Promise<string>((resolve) =>
+      socket.once('message', (data) => resolve(data.toString())),
+    );
+    const events = new EventBridgeClient({
+      endpoint: stack.endpoints.eventBridge,
+      region: 'local',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
+    // Act
+    socket.send('{"action":"ping"}');
+    const auth = await fetch(stack.endpoints.auth, { method: 'POST' });
+    const put = await events.send(
+      new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 't', Detail: '{"channel":"news"}' }] }),
+    );
+    await stack.eventBus.settled();
+    const missing = await fetch(`http://127.0.0.1:${stack.port}/nowhere`);
+    // Assess
+    expect(await reply).toBe('pong');
+    expect(await auth.json()).toEqual({ ok: true });
+    expect(published).toMatchObject([{ id: put.Entries?.[0]?.EventId, detail: { channel: 'news' } }]);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ message: 'Not Found' });
+    socket.terminate();
+    events.destroy();
+  });
+
+  it('refuses to start a second stack in the same process', async () => {
+    await expect(startLocalStack({ port: 0, log: silentLog })).rejects.toBeInstanceOf(LocalStackError);
+  });
+});
