@@ -1,0 +1,17 @@
+/**
+ * Errors the local stack reports to the person running it. Each message is one line that says
+ * what is wrong and what to do, because `npm start` prints it as is and exits 1.
+ */
+
+/** A startup problem the user can fix (Java missing, a port in use, a bad variable). */
+export class LocalStackError extends Error {
+  override readonly name = 'LocalStackError';
+}
+
+/** A handler invocation that ran past its function timeout, worded like Lambda's own message. */
+export class LambdaTimeoutError extends Error {
+  override readonly name = 'LambdaTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+  }
+}

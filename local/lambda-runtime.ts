@@ -1,0 +1,114 @@
+/**
+ * Runs a Lambda handler module in-process the way the Node.js runtime calls it: `handler(event,
+ * context)` awaited, with a plausible `context` and the function timeout enforced. The handler
+ * modules are the very files deployed to AWS (`lambdas/{entry}.ts`).
+ */
+import type { Context } from 'aws-lambda';
+import { uuid } from './aws-ids.js';
+import { LambdaTimeoutError, LocalStackError } from './errors.js';
+
+/** Any `export const handler = async (event, context) => result`; `never` accepts every event type. */
+export type LambdaHandler = (event: never, context: Context) => unknown;
+
+/** One deployed function, as the local services see it: a name and an invoke. */
+export interface LocalFunction {
+  readonly name: string;
+  invoke(event: unknown): Promise<unknown>;
+}
+
+export interface LocalFunctionProps {
+  readonly name: string;
+  readonly handler: LambdaHandler;
+  /** @default 30_000 (the stack's function timeout) */
+  readonly timeoutMs?: number;
+  /** @default 'local' */
+  readonly region?: string;
+  /** @default '000000000000' */
+  readonly account?: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** The `context` argument, with `getRemainingTimeInMillis` counting down to `deadline`. */
+export function lambdaContext(props: {
+  readonly functionName: string;
+  readonly requestId: string;
+  readonly deadline: number;
+  readonly region: string;
+  readonly account: string;
+}): Context {
+  const { functionName, requestId, deadline, region, account } = props;
+  const unsupported = () => {
+    throw new Error('callback-style context methods are not supported; return a promise');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+/**
+ * Wraps a handler as a function that rejects like Lambda: with the handler's error, or with
+ * "Task timed out after N seconds". A timed-out handler keeps running in the background (there is
+ * no sandbox to freeze), but its result is discarded.
+ */
+export function createLocalFunction(props: LocalFunctionProps): LocalFunction {
+  const timeoutMs = props.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const region = props.region ?? 'local';
+  const account = props.account ?? LOCAL_ACCOUNT;
+  return {
+    name: props.name,
+    async invoke(event) {
+      const requestId = uuid();
+      const context = lambdaContext({
+        functionName: props.name,
+        requestId,
+        deadline: Date.now() + timeoutMs,
+        region,
+        account,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new LambdaTimeoutError(timeoutMs)), timeoutMs);
+      });
+      try {
+        return await Promise.race([
+          Promise.resolve().then(() => props.handler(event as never, context)),
+          timedOut,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/**
+ * Imports `{dir}/{entry}.ts` and returns its `handler`. The caller must have set the handlers'
+ * environment first: handler modules read their configuration once, at import.
+ */
+export async function importHandler(dir: URL, entry: string): Promise<LambdaHandler> {
+  const file = new URL(`${entry}.ts`, dir);
+  let module: { handler?: unknown };
+  try {
+    module = (await import(file.href)) as { handler?: unknown };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new LocalStackError(`cannot load the handler ${file.pathname}: ${reason}`, { cause: error });
+  }
+  if (typeof module.handler !== 'function') {
+    throw new LocalStackError(`${file.pathname} does not export a function named "handler"`);
+  }
+  return module.handler as LambdaHandler;
+}

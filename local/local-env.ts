@@ -1,0 +1,59 @@
+/**
+ * The one place that knows the handlers run locally: it points the same configuration variables
+ * the CDK stack sets on AWS at the local services. Handlers never branch on where they run; they
+ * read these variables once, at import, which is why this is applied before they are imported.
+ */
+import { ENV } from '../adapters/config.js';
+import { localAuthSecret } from './local-secret.js';
+
+export interface LocalEndpoints {
+  /** The local WebSocket API's callback URL, `http://127.0.0.1:{port}/{stage}`. */
+  readonly callbackUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly tableName: string;
+  /** The gateway's limits, so that the handlers' liveness bookkeeping agrees with it. */
+  readonly idleTimeoutSeconds: number;
+  readonly maxConnectionSeconds: number;
+}
+
+/** Dummy credentials: DynamoDB Local and the local endpoints accept any signature. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+/**
+ * The variables to set for the handlers, given the current environment. The endpoints are always
+ * ours; everything else keeps a value the user set.
+ */
+export function localEnvironment(env: NodeJS.ProcessEnv, endpoints: LocalEndpoints): Record<string, string> {
+  const keep = (name: string, fallback: () => string) => {
+    const value = env[name];
+    return value !== undefined && value.trim() !== '' ? value : fallback();
+  };
+  return {
+    [ENV.tableName]: endpoints.tableName,
+    [ENV.callbackUrl]: endpoints.callbackUrl,
+    [ENV.dynamodbEndpoint]: endpoints.dynamodbEndpoint,
+    [ENV.idleTimeoutSeconds]: String(endpoints.idleTimeoutSeconds),
+    [ENV.maxConnectionSeconds]: String(endpoints.maxConnectionSeconds),
+    // A JWKS URL alone is a valid configuration; otherwise the kept local secret.
+    ...(env[ENV.authJwksUrl] && !env[ENV.authSecret] ? {} : { [ENV.authSecret]: localAuthSecret(env) }),
+    AWS_REGION: keep('AWS_REGION', () => 'local'),
+    AWS_ACCESS_KEY_ID: keep('AWS_ACCESS_KEY_ID', () => LOCAL_CREDENTIALS.accessKeyId),
+    AWS_SECRET_ACCESS_KEY: keep('AWS_SECRET_ACCESS_KEY', () => LOCAL_CREDENTIALS.secretAccessKey),
+    POWERTOOLS_SERVICE_NAME: 'switchboard',
+    POWERTOOLS_METRICS_NAMESPACE: 'Switchboard',
+    // Handlers log at INFO on AWS; locally that would drown the terminal in one line per message.
+    POWERTOOLS_LOG_LEVEL: keep('POWERTOOLS_LOG_LEVEL', () => 'WARN'),
+    // Metrics are EMF lines on stdout, for CloudWatch; locally nothing reads them.
+    POWERTOOLS_METRICS_DISABLED: keep('POWERTOOLS_METRICS_DISABLED', () => 'true'),
+  };
+}
+
+/** Applies `localEnvironment` to `env` (by default `process.env`) and returns what it set. */
+export function applyLocalEnvironment(
+  endpoints: LocalEndpoints,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const values = localEnvironment(env, endpoints);
+  Object.assign(env, values);
+  return values;
+}

@@ -1,0 +1,411 @@
+/**
+ * The local stack that `npm start` runs: the real handler modules of `lambdas/`, in-process,
+ * behind a local API Gateway WebSocket API, its `@connections` API, the HTTP API's token
+ * exchange and an EventBridge `PutEvents` endpoint, all on ONE loopback port, with DynamoDB
+ * Local beside them and the sweep on its schedule.
+ *
+ * Handler modules read their configuration once, at import, so the environment is set first and
+ * the modules are imported after; a process therefore hosts one local stack configuration at a
+ * time (see `startLocalStack`).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { z } from 'zod';
+import { ENV } from '../adapters/config.js';
+import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
+import { LocalStackError } from './errors.js';
+import { EventBridgeEndpoint } from './eventbridge-endpoint.js';
+import { createHttpApi } from './http-api.js';
+import { type RequestHandler, sendJson } from './http-io.js';
+import {
+  createLocalFunction,
+  DEFAULT_TIMEOUT_MS,
+  importHandler,
+  type LambdaHandler,
+  LOCAL_ACCOUNT,
+  type LocalFunction,
+} from './lambda-runtime.js';
+import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
+import { createLocalLog, type LocalLog } from './log.js';
+import { createManagementApi } from './management-api.js';
+import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
+import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
+
+/** Variables the local stack itself reads (beside the handlers' own, see `adapters/config.ts`). */
+export const LOCAL_ENV = {
+  port: 'SWITCHBOARD_PORT',
+  dynamodbPort: 'SWITCHBOARD_DYNAMODB_PORT',
+  dynamodbEndpoint: ENV.dynamodbEndpoint,
+  tableName: ENV.tableName,
+  eventBusName: 'SWITCHBOARD_EVENT_BUS_NAME',
+  sweepIntervalSeconds: 'SWITCHBOARD_SWEEP_INTERVAL_SECONDS',
+  idleTimeoutSeconds: ENV.idleTimeoutSeconds,
+  maxConnectionSeconds: ENV.maxConnectionSeconds,
+  allowedOrigins: ENV.allowedOrigins,
+  verbose: 'SWITCHBOARD_LOCAL_VERBOSE',
+} as const;
+
+export interface LocalStackOptions {
+  /** The one HTTP/WebSocket port on 127.0.0.1; 0 picks a free one. @default SWITCHBOARD_PORT, else 8080 */
+  readonly port?: number;
+  /** DynamoDB Local's port; 0 picks a free one. @default SWITCHBOARD_DYNAMODB_PORT, else 8000 */
+  readonly dynamodbPort?: number;
+  /** An existing DynamoDB to use instead of starting DynamoDB Local. @default SWITCHBOARD_DYNAMODB_ENDPOINT */
+  readonly dynamodbEndpoint?: string;
+  /** @default SWITCHBOARD_TABLE_NAME, else 'switchboard' */
+  readonly tableName?: string;
+  /** The WebSocket stage (URL path). @default 'ws' */
+  readonly stage?: string;
+  /** The bus Switchboard's rule listens on. @default SWITCHBOARD_EVENT_BUS_NAME, else 'default' */
+  readonly eventBusName?: string;
+  /** @default SWITCHBOARD_SWEEP_INTERVAL_SECONDS, else 60 */
+  readonly sweepIntervalSeconds?: number;
+  /** @default SWITCHBOARD_IDLE_TIMEOUT_SECONDS, else 600 */
+  readonly idleTimeoutSeconds?: number;
+  /** @default SWITCHBOARD_MAX_CONNECTION_SECONDS, else 7200 */
+  readonly maxConnectionSeconds?: number;
+  /** Where the handler modules (`{entry}.ts`) are imported from. @default this repository's `lambdas/` */
+  readonly handlersDir?: URL;
+  /** Handlers to use instead of importing modules, by entry name (for tests of the stack itself). */
+  readonly handlers?: Readonly<Record<string, LambdaHandler>>;
+  /** Function timeout. @default 30_000 */
+  readonly functionTimeoutMs?: number;
+  /** Waits before publish retries. @default [1000, 2000] */
+  readonly publishRetryDelaysMs?: readonly number[];
+  /** @default none */
+  readonly faults?: GatewayFaults;
+  /** @default stderr, with debug lines when SWITCHBOARD_LOCAL_VERBOSE=true */
+  readonly log?: LocalLog;
+}
+
+export interface LocalStackEndpoints {
+  /** `ws://127.0.0.1:{port}/ws` */
+  readonly websocket: string;
+  /** `http://127.0.0.1:{port}/api/v1/auth` */
+  readonly auth: string;
+  /** The `@connections` endpoint to give the SDK: `http://127.0.0.1:{port}/ws` (the callback URL). */
+  readonly management: string;
+  /** `http://127.0.0.1:{port}` (PutEvents) */
+  readonly eventBridge: string;
+  /** DynamoDB Local, or the configured endpoint. */
+  readonly dynamodb: string;
+}
+
+export interface LocalStack {
+  readonly port: number;
+  readonly endpoints: LocalStackEndpoints;
+  readonly tableName: string;
+  readonly eventBusName: string;
+  /** The WebSocket API: `connections`, `closeConnection(id, code)`, `faults`. */
+  readonly gateway: WebSocketGateway;
+  /** The event bus: `settled()` waits for deliveries, `deadLetters` holds failed ones. */
+  readonly eventBus: EventBridgeEndpoint;
+  /** The sweep's schedule: `runNow()` runs it without waiting for the next tick. */
+  readonly sweep: Pick<SweepSchedule, 'runNow'>;
+  /** Stops everything this stack started (DynamoDB Local included). Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Settings {
+  readonly port: number;
+  readonly dynamodbPort: number;
+  readonly dynamodbEndpoint: string | undefined;
+  readonly tableName: string;
+  readonly stage: string;
+  readonly eventBusName: string;
+  readonly sweepIntervalSeconds: number;
+  readonly idleTimeoutSeconds: number;
+  readonly maxConnectionSeconds: number;
+  readonly allowedOrigins: readonly string[];
+  readonly verbose: boolean;
+}
+
+const portNumber = z.coerce.number().int().min(0).max(65535);
+const seconds = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 3600);
+
+function fromEnv<T>(
+  name: string,
+  schema: z.ZodType<T>,
+  explicit: T | undefined,
+  env: NodeJS.ProcessEnv,
+  fallback: T,
+  expected: string,
+): T {
+  const raw = explicit ?? (env[name]?.trim() ? env[name]?.trim() : undefined);
+  if (raw === undefined) return fallback;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new LocalStackError(`${name} must be ${expected} (got ${JSON.stringify(raw)})`);
+  return parsed.data;
+}
+
+/** Options, then the environment, then the defaults; each bad value named with what was received. */
+export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessEnv): Settings {
+  const text = (name: string, explicit: string | undefined, fallback: string) =>
+    explicit ?? (env[name]?.trim() || fallback);
+  const endpoint = options.dynamodbEndpoint ?? (env[LOCAL_ENV.dynamodbEndpoint]?.trim() || undefined);
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new LocalStackError(
+      `${LOCAL_ENV.dynamodbEndpoint} must be a URL (got ${JSON.stringify(endpoint)})`,
+    );
+  }
+  const stage = options.stage ?? 'ws';
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage))
+    throw new LocalStackError(`stage must be [A-Za-z0-9_-]+ (got "${stage}")`);
+  return {
+    port: fromEnv(LOCAL_ENV.port, portNumber, options.port, env, 8080, 'a port number from 0 to 65535'),
+    dynamodbPort: fromEnv(
+      LOCAL_ENV.dynamodbPort,
+      portNumber,
+      options.dynamodbPort,
+      env,
+      8000,
+      'a port number from 0 to 65535',
+    ),
+    dynamodbEndpoint: endpoint,
+    tableName: text(LOCAL_ENV.tableName, options.tableName, 'switchboard'),
+    stage,
+    eventBusName: text(LOCAL_ENV.eventBusName, options.eventBusName, 'default'),
+    sweepIntervalSeconds: fromEnv(
+      LOCAL_ENV.sweepIntervalSeconds,
+      seconds,
+      options.sweepIntervalSeconds,
+      env,
+      60,
+      'a whole number of seconds',
+    ),
+    idleTimeoutSeconds: fromEnv(
+      LOCAL_ENV.idleTimeoutSeconds,
+      seconds,
+      options.idleTimeoutSeconds,
+      env,
+      600,
+      'a whole number of seconds',
+    ),
+    maxConnectionSeconds: fromEnv(
+      LOCAL_ENV.maxConnectionSeconds,
+      seconds,
+      options.maxConnectionSeconds,
+      env,
+      7200,
+      'a whole number of seconds',
+    ),
+    allowedOrigins: (env[LOCAL_ENV.allowedOrigins] ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    verbose: env[LOCAL_ENV.verbose] === 'true' || env[LOCAL_ENV.verbose] === '1',
+  };
+}
+
+/** Settings the handler modules of a directory were imported with: they cannot be re-read. */
+const importedWith = new Map<string, string>();
+let running = false;
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new LocalStackError(`port ${port} is in use; set ${LOCAL_ENV.port}`)
+          : new LocalStackError(`cannot listen on 127.0.0.1:${port}: ${error.message}`, { cause: error }),
+      );
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ port, host: '127.0.0.1', exclusive: true });
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function refuseUpgrade(socket: Duplex, status: 404 | 503): void {
+  const text = status === 404 ? 'Not Found' : 'Service Unavailable';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+async function loadHandlers(
+  options: LocalStackOptions,
+  settings: Record<string, string>,
+): Promise<(entry: string) => LambdaHandler> {
+  const entries = [...new Set([...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)])];
+  const injected = options.handlers ?? {};
+  const missing = entries.filter((entry) => injected[entry] === undefined);
+  const handlers = new Map<string, LambdaHandler>(Object.entries(injected));
+  if (missing.length > 0) {
+    const dir = options.handlersDir ?? new URL('../lambdas/', import.meta.url);
+    const snapshot = JSON.stringify(settings);
+    const previous = importedWith.get(dir.href);
+    if (previous !== undefined && previous !== snapshot) {
+      throw new LocalStackError(
+        'the handler modules were already imported in this process with other settings (they read them once, ' +
+          'at import); start this local stack in a new process (e.g. one stack per test file), or reuse the same port',
+      );
+    }
+    importedWith.set(dir.href, snapshot);
+    for (const entry of missing) handlers.set(entry, await importHandler(dir, entry));
+  }
+  return (entry) => {
+    const handler = handlers.get(entry);
+    if (!handler) throw new LocalStackError(`no handler for ${entry}`);
+    return handler;
+  };
+}
+
+/**
+ * Starts the local stack. Explicit options win over the environment (`LOCAL_ENV`), which wins
+ * over the defaults. Rejects with a `LocalStackError` (one line, says what to do) on a port in
+ * use, missing Java, a bad variable or a handler that cannot be loaded, after stopping whatever
+ * it had started. One stack at a time per process.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (running) throw new LocalStackError('a local stack is already running in this process; close it first');
+  const settings = resolveSettings(options, process.env);
+  const log = options.log ?? createLocalLog({ verbose: settings.verbose });
+  running = true;
+
+  let services: RequestHandler[] = [];
+  let gateway: WebSocketGateway | undefined;
+  let eventBus: EventBridgeEndpoint | undefined;
+  let sweep: SweepSchedule | undefined;
+  let dynamodb: DynamoDbLocal | undefined;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      try {
+        if (services.length === 0) return sendJson(res, 503, { message: 'The local stack is starting' });
+        for (const service of services) if (await service(req, res)) return;
+        sendJson(res, 404, { message: 'Not Found' });
+      } catch (error) {
+        log.error(`${req.method} ${req.url} failed`, error);
+        if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+        else res.destroy();
+      }
+    })();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (!gateway) return refuseUpgrade(socket, 503);
+    if (!gateway.handlesPath(req.url)) return refuseUpgrade(socket, 404);
+    gateway.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await sweep?.close();
+      await gateway?.close();
+      await eventBus?.close();
+      services = [];
+      await stopServer(server);
+      await dynamodb?.close();
+      running = false;
+    })();
+    return closing;
+  };
+
+  try {
+    const port = await listen(server, settings.port);
+    const base = `127.0.0.1:${port}`;
+    const callbackUrl = `http://${base}/${settings.stage}`;
+    dynamodb = await startDynamoDbLocal({
+      tableName: settings.tableName,
+      ...(settings.dynamodbEndpoint
+        ? { endpoint: settings.dynamodbEndpoint }
+        : { port: settings.dynamodbPort }),
+      region: process.env.AWS_REGION || 'local',
+      credentials: {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID || LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || LOCAL_CREDENTIALS.secretAccessKey,
+      },
+      log,
+    });
+    const handlerEnv = applyLocalEnvironment({
+      callbackUrl,
+      dynamodbEndpoint: dynamodb.endpoint,
+      tableName: settings.tableName,
+      idleTimeoutSeconds: settings.idleTimeoutSeconds,
+      maxConnectionSeconds: settings.maxConnectionSeconds,
+    });
+    const region = handlerEnv.AWS_REGION ?? 'local';
+    const handlerFor = await loadHandlers(options, handlerEnv);
+    const fn = (entry: string): LocalFunction =>
+      createLocalFunction({
+        name: `switchboard-${entry}`,
+        handler: handlerFor(entry),
+        timeoutMs: options.functionTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        region,
+        account: LOCAL_ACCOUNT,
+      });
+
+    gateway = new WebSocketGateway({
+      functions: new Map(WEBSOCKET_ROUTES.map((route) => [route.routeKey, fn(route.entry)])),
+      twoWayRoutes: new Set(WEBSOCKET_ROUTES.filter((route) => route.twoWay).map((route) => route.routeKey)),
+      stage: settings.stage,
+      idleTimeoutSeconds: settings.idleTimeoutSeconds,
+      maxConnectionSeconds: settings.maxConnectionSeconds,
+      ...(options.faults ? { faults: options.faults } : {}),
+      log,
+    });
+    eventBus = new EventBridgeEndpoint({
+      publish: fn(TRIGGER_ENTRIES.publish),
+      busName: settings.eventBusName,
+      region,
+      account: LOCAL_ACCOUNT,
+      ...(options.publishRetryDelaysMs ? { retryDelaysMs: options.publishRetryDelaysMs } : {}),
+      log,
+    });
+    const httpApi = createHttpApi({
+      routes: new Map([['POST /api/v1/auth', fn(TRIGGER_ENTRIES.auth)]]),
+      ...(settings.allowedOrigins.length > 0 ? { allowedOrigins: settings.allowedOrigins } : {}),
+      account: LOCAL_ACCOUNT,
+      log,
+    });
+    sweep = startSweepSchedule({
+      sweep: fn(TRIGGER_ENTRIES.sweep),
+      intervalSeconds: settings.sweepIntervalSeconds,
+      region,
+      account: LOCAL_ACCOUNT,
+      log,
+    });
+    services = [createManagementApi({ gateway, log }), eventBus.handle, httpApi];
+
+    const stack: LocalStack = {
+      port,
+      endpoints: {
+        websocket: `ws://${base}/${settings.stage}`,
+        auth: `http://${base}/api/v1/auth`,
+        management: callbackUrl,
+        eventBridge: `http://${base}`,
+        dynamodb: dynamodb.endpoint,
+      },
+      tableName: settings.tableName,
+      eventBusName: settings.eventBusName,
+      gateway,
+      eventBus,
+      sweep,
+      close,
+    };
+    return stack;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
