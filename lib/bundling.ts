@@ -1,0 +1,114 @@
+/**
+ * How every Switchboard handler is built, defined once: `HandlerFunction` hands these options to
+ * `NodejsFunction`, and `bin/bundle-report.ts` turns the same options into the esbuild call that
+ * `NodejsFunction` makes, so the sizes and init times it reports are those of what is deployed.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/** The repository root: the project root for bundling and the home of `package-lock.json`. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where the handlers live: `lambdas/{entry}.ts`, each exporting `handler` (see `lambdas/routes.ts`). */
+export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
+
+export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+export const HANDLER_RUNTIME = Runtime.NODEJS_22_X;
+export const HANDLER_ARCHITECTURE = Architecture.ARM_64;
+
+/**
+ * The Lambda Node.js runtimes ship AWS SDK v3, so it stays out of the bundles (smaller bundles,
+ * faster cold starts). Everything else, Powertools and jose included, is bundled.
+ */
+export const EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*'];
+
+/**
+ * Some bundled CommonJS dependencies call `require` for Node built-ins; an ESM bundle has no
+ * `require`, so esbuild's shim would throw "Dynamic require of ... is not supported" at init.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __switchboardCreateRequire } from 'node:module';" +
+  'const require = __switchboardCreateRequire(import.meta.url);';
+
+export const HANDLER_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  externalModules: [...EXTERNAL_MODULES],
+  // Prefer packages' ESM builds, as Node's own resolution of `import` does.
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  // esbuild's per-bundle size summary is noise in `cdk synth`; `npm run bundle-report` has sizes.
+  logLevel: LogLevel.WARNING,
+  // Local esbuild only: synth must work offline and without Docker.
+  forceDockerBundling: false,
+} as const satisfies BundlingOptions;
+
+/** Source maps are only applied to stack traces when Node is told to. */
+export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
+
+/** The handler file for an entry named in `lambdas/routes.ts`. */
+export function handlerEntryPath(entry: string): string {
+  return `${LAMBDAS_DIR}${entry}.ts`;
+}
+
+/** Entries whose handler file does not exist (yet). */
+export function missingHandlerEntries(entries: readonly string[]): string[] {
+  return entries.filter((entry) => !existsSync(handlerEntryPath(entry)));
+}
+
+/**
+ * The esbuild build options equivalent to the command line `NodejsFunction` runs with
+ * `HANDLER_BUNDLING` (`esbuild --bundle {entry} --target=node22 --platform=node --format=esm
+ * --minify --sourcemap --external:@aws-sdk/* --banner:js=... --main-fields=module,main`).
+ */
+export function esbuildOptionsFor(entry: string, outfile: string) {
+  return {
+    entryPoints: [handlerEntryPath(entry)],
+    bundle: true,
+    outfile,
+    platform: 'node' as const,
+    target: HANDLER_BUNDLING.target,
+    format: 'esm' as const,
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourceMap,
+    external: [...HANDLER_BUNDLING.externalModules],
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    banner: { js: HANDLER_BUNDLING.banner },
+    absWorkingDir: PROJECT_ROOT,
+    logLevel: 'warning' as const,
+  };
+}
+
+/**
+ * The adapters that reach AWS, and the permission each needs. A handler whose bundle contains
+ * one of these files (with code in the output, i.e. not tree-shaken away) needs that permission.
+ */
+export const ADAPTER_PERMISSIONS = {
+  'adapters/dynamo-store.ts': 'table',
+  'adapters/dynamo-history.ts': 'table',
+  'adapters/auth.ts': 'secret',
+  'adapters/management-gateway.ts': 'manageConnections',
+} as const;
+
+export type AdapterPermission = (typeof ADAPTER_PERMISSIONS)[keyof typeof ADAPTER_PERMISSIONS];
+
+interface EsbuildMetafile {
+  readonly outputs: Record<string, { readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
+}
+
+/** Which permissions a bundle's code needs, from its esbuild metafile. */
+export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPermission, boolean> {
+  const used = { table: false, secret: false, manageConnections: false };
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const permission = ADAPTER_PERMISSIONS[input as keyof typeof ADAPTER_PERMISSIONS];
+      if (permission && bytesInOutput > 0) used[permission] = true;
+    }
+  }
+  return used;
+}

@@ -1,0 +1,473 @@
+/**
+ * `SwitchboardApi`: everything one Switchboard deployment needs. A WebSocket API (routes from
+ * `lambdas/routes.ts`), the token-exchange HTTP API, the DynamoDB table (from
+ * `adapters/table-schema.ts`), the EventBridge rule (from `adapters/event-pattern.ts`) that feeds
+ * the publish handler, the sweep schedule, alarms and a dashboard.
+ *
+ * Every handler is the very file the local stack runs (`lambdas/{entry}.ts`), configured through
+ * the environment variables of `adapters/config.ts` and nothing else.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogField, AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  WebSocketApi,
+  type WebSocketRoute,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { type Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { switchboardEventPattern } from '../adapters/event-pattern.js';
+import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { missingHandlerEntries } from './bundling.js';
+import { handlerEnvironment } from './handler-environment.js';
+import { HandlerFunction } from './handler-function.js';
+import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
+import {
+  type ResolvedSwitchboardApiProps,
+  resolveSwitchboardApiProps,
+  type SwitchboardApiProps,
+  SwitchboardPropsError,
+} from './switchboard-api-props.js';
+import { SwitchboardMonitoring } from './switchboard-monitoring.js';
+import { tableDefinition } from './table-definition.js';
+
+/** The path of the token exchange on the HTTP API (PROTOCOL §1). */
+export const AUTH_ROUTE_PATH = '/api/v1/auth';
+
+type TableAccess = 'none' | 'write' | 'readWrite';
+
+/** What each handler may touch. The one place to change when a handler's needs change. */
+export interface HandlerAccess {
+  readonly table: TableAccess;
+  /** Reads the HS256 secret (fetched at init by the handlers that verify or sign tokens). */
+  readonly secret: boolean;
+  /** `execute-api:ManageConnections` on this stage's `@connections` (post, get, delete). */
+  readonly manageConnections: boolean;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+}
+
+const ROUTE_SIZING = { timeout: Duration.seconds(10), memorySize: 256 } as const;
+
+/**
+ * Each handler's permissions follow its code (test/infra checks them against the adapters each
+ * bundle contains, see `ADAPTER_PERMISSIONS` in lib/bundling.ts): the DynamoDB adapters need the
+ * table, `adapters/auth.ts` reads the secret at init, `adapters/management-gateway.ts` calls
+ * `@connections`.
+ */
+export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
+  // Verifies the token, then writes the connection item (PutItem only).
+  connect: { table: 'write', secret: true, manageConnections: false, ...ROUTE_SIZING },
+  // Reads the connection item to find its subscriptions, then deletes them all by key.
+  disconnect: { table: 'readWrite', secret: false, manageConnections: false, ...ROUTE_SIZING },
+  // The four message routes run one handler (lambdas/client-message.ts): it builds the token
+  // verifier at init (for `refresh`) and replays history on subscribe through `@connections`.
+  subscribe: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
+  unsubscribe: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
+  ping: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
+  default: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
+  // Fan-out: queries a channel's subscribers, posts to each, removes gone connections.
+  publish: {
+    table: 'readWrite',
+    secret: false,
+    manageConnections: true,
+    timeout: Duration.seconds(60),
+    memorySize: 512,
+  },
+  // Closes stale connections (DeleteConnection) and removes their items.
+  sweep: {
+    table: 'readWrite',
+    secret: false,
+    manageConnections: true,
+    timeout: Duration.minutes(2),
+    memorySize: 256,
+  },
+  // Token exchange: verifies the main token, signs a short one. No table.
+  auth: { table: 'none', secret: true, manageConnections: false, ...ROUTE_SIZING },
+};
+
+/** The JSON access log of the WebSocket stage. No query string: browsers send `?token=` there. */
+export const WEBSOCKET_ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: AccessLogField.contextRequestId(),
+  extendedRequestId: AccessLogField.contextExtendedRequestId(),
+  requestTime: AccessLogField.contextRequestTime(),
+  eventType: AccessLogField.contextEventType(),
+  routeKey: AccessLogField.contextRouteKey(),
+  connectionId: AccessLogField.contextConnectionId(),
+  status: AccessLogField.contextStatus(),
+  sourceIp: AccessLogField.contextIdentitySourceIp(),
+  userAgent: AccessLogField.contextIdentityUserAgent(),
+  integrationLatency: AccessLogField.contextIntegrationLatency(),
+  error: AccessLogField.contextErrorMessage(),
+  integrationError: '$context.integration.error',
+};
+
+/** The JSON access log of the token exchange. The route key, never the path or query string. */
+export const HTTP_ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: AccessLogField.contextRequestId(),
+  requestTime: AccessLogField.contextRequestTime(),
+  routeKey: AccessLogField.contextRouteKey(),
+  status: AccessLogField.contextStatus(),
+  protocol: AccessLogField.contextProtocol(),
+  responseLength: AccessLogField.contextResponseLength(),
+  sourceIp: AccessLogField.contextIdentitySourceIp(),
+  userAgent: AccessLogField.contextIdentityUserAgent(),
+  integrationLatency: AccessLogField.contextIntegrationLatency(),
+  integrationError: '$context.integrationErrorMessage',
+};
+
+/** Why each cdk-nag finding this construct leaves is acceptable (test/infra lists them all). */
+export const NAG_REASONS = {
+  tableIndexes:
+    'CDK table grants cover the table and its indexes (<table>/index/*); the table has one index, `sweep` (keys only), and no other table is reachable.',
+  connections:
+    "ManageConnections on this stage's @connections only: connection ids exist only at run time, and the method segment covers POST (send), GET (status) and DELETE (close).",
+  runtime:
+    'Node.js 22 is pinned on purpose: bundles target node22 and the local stack runs the same handlers; a runtime upgrade is a tested change in lib/bundling.ts, not a drift.',
+  connect:
+    'The $connect handler authenticates: the JWT may come in the query string, the Authorization header or Sec-WebSocket-Protocol, and the handshake must answer the chosen subprotocol and tell 401 from 403, which a Lambda authorizer cannot do.',
+  message:
+    'API Gateway authenticates a WebSocket connection once, at $connect (authorizers attach to $connect only); this route only receives frames from connections the $connect handler admitted.',
+  tokenExchange:
+    'The token exchange is the authentication step: its handler verifies the bearer token (HS256 or JWKS, iss/aud, lifetime cap) and answers 401; an authorizer would only verify the same token twice.',
+  rotation:
+    'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (README).',
+  deadLetterQueue:
+    'This queue is itself the dead-letter queue (EventBridge target DLQ and the publish on-failure destination); a dead-letter queue of its own would have no consumer.',
+  apiGatewayLogsRole:
+    'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the API Gateway account logging role; API Gateway names its log groups itself, so they cannot be listed in advance.',
+} as const;
+
+/** The token exchange is called once per connection: throttle it like `$connect`. */
+const AUTH_API_THROTTLE = { rateLimit: 100, burstLimit: 200 };
+
+/** EventBridge's retries of a failed invoke of the publish handler (before the dead-letter queue). */
+const PUBLISH_TARGET_RETRY_ATTEMPTS = 10;
+/** Lambda's retries of a publish handler that threw (before the failure destination). */
+const PUBLISH_ASYNC_RETRY_ATTEMPTS = 2;
+
+const pascal = (entry: string) => entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
+
+export class SwitchboardApi extends Construct {
+  /** The props after defaults, as deployed. */
+  readonly config: ResolvedSwitchboardApiProps;
+  readonly table: Table;
+  readonly webSocketApi: WebSocketApi;
+  readonly stage: WebSocketStage;
+  /** The WebSocket routes, by route key. */
+  readonly routes: Readonly<Record<string, WebSocketRoute>>;
+  readonly httpApi: HttpApi;
+  readonly httpStage: HttpStage;
+  readonly authSecret: ISecret | Secret;
+  readonly eventBus: IEventBus;
+  readonly publishRule: Rule;
+  readonly sweepRule: Rule;
+  /** Events EventBridge could not deliver, and publish invocations that failed every retry. */
+  readonly deadLetterQueue: Queue;
+  /** Every handler, by entry name (`lambdas/routes.ts`). */
+  readonly handlers: Readonly<Record<string, HandlerFunction>>;
+  /** The environment every handler gets (the `ENV` names of `adapters/config.ts`). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly domainName?: DomainName;
+  readonly monitoring: SwitchboardMonitoring;
+
+  constructor(scope: Construct, id: string, props: SwitchboardApiProps = {}) {
+    // Validated before anything joins the construct tree: a bad prop leaves no half-built construct.
+    const config = resolveSwitchboardApiProps(props);
+    super(scope, id);
+    this.config = config;
+
+    const entries = [...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)];
+    const unknown = entries.filter((entry) => !(entry in HANDLER_ACCESS));
+    if (unknown.length > 0) {
+      throw new SwitchboardPropsError(
+        `SwitchboardApi: lambdas/routes.ts names handlers without an entry in HANDLER_ACCESS (lib/switchboard-api.ts): ${unknown.join(', ')}`,
+      );
+    }
+    const missing = missingHandlerEntries(entries);
+    if (missing.length > 0) {
+      throw new SwitchboardPropsError(
+        `SwitchboardApi: handler files missing under lambdas/ (named in lambdas/routes.ts): ${missing.map((e) => `${e}.ts`).join(', ')}`,
+      );
+    }
+
+    // ---- State: table, secret, dead-letter queue --------------------------------------------
+    const { timeToLiveAttribute, globalSecondaryIndexes, ...keys } = tableDefinition();
+    this.table = new Table(this, 'Table', {
+      ...keys,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: config.removalPolicy !== RemovalPolicy.DESTROY,
+      removalPolicy: config.removalPolicy,
+    });
+    for (const index of globalSecondaryIndexes) this.table.addGlobalSecondaryIndex(index);
+
+    if (config.auth.secret) {
+      this.authSecret = config.auth.secret;
+    } else {
+      const generated = new Secret(this, 'AuthSecret', {
+        description:
+          'Switchboard HS256 key: verifies HS256 tokens and signs the short tokens of /api/v1/auth',
+        // 64 alphanumerics: 64 bytes, twice what HS256 needs, and safe to paste into a shell.
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy: config.removalPolicy,
+      });
+      acknowledge(generated, 'AwsSolutions-SMG4', NAG_REASONS.rotation);
+      this.authSecret = generated;
+    }
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: config.removalPolicy,
+    });
+    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', NAG_REASONS.deadLetterQueue);
+
+    // ---- WebSocket API and stage -------------------------------------------------------------
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
+      description: 'Switchboard WebSocket pub/sub',
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+    });
+    const accessLogGroup = new LogGroup(this, 'WebSocketAccessLogs', {
+      retention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    if (config.domain) {
+      this.domainName = new DomainName(this, 'DomainName', {
+        domainName: config.domain.domainName,
+        certificate: config.domain.certificate,
+      });
+    }
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName: config.stageName,
+      description: 'Switchboard WebSocket stage',
+      autoDeploy: true,
+      throttle: config.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(WEBSOCKET_ACCESS_LOG_FIELDS)),
+      },
+      // Mapped under the stage name, so the path is `/ws` on every endpoint, local one included.
+      ...(this.domainName
+        ? { domainMapping: { domainName: this.domainName, mappingKey: config.stageName } }
+        : {}),
+    });
+
+    // WebSocket access logging needs the account's API Gateway CloudWatch Logs role (HTTP APIs do not).
+    if (config.apiGatewayCloudWatchRole) {
+      const logsRole = new Role(this, 'ApiGatewayCloudWatchRole', {
+        assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+        description: 'Lets API Gateway write access logs to CloudWatch Logs (account setting)',
+        managedPolicies: [
+          ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      const account = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: logsRole.roleArn });
+      // An account-wide setting other APIs may rely on: kept when the stack is deleted.
+      logsRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.stage.node.addDependency(account);
+      acknowledge(
+        logsRole,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        NAG_REASONS.apiGatewayLogsRole,
+      );
+    }
+
+    // ---- Handlers ----------------------------------------------------------------------------
+    const environment = handlerEnvironment({
+      tableName: this.table.tableName,
+      callbackUrl: this.stage.callbackUrl,
+      authSecretArn: this.authSecret.secretArn,
+      config,
+    });
+    this.environment = environment;
+
+    const handlers: Record<string, HandlerFunction> = {};
+    for (const entry of entries) {
+      const access = HANDLER_ACCESS[entry] as HandlerAccess;
+      const handler = new HandlerFunction(this, `${pascal(entry)}Handler`, {
+        entry,
+        environment,
+        logRetention: config.logRetention,
+        removalPolicy: config.removalPolicy,
+        timeout: access.timeout,
+        memorySize: access.memorySize,
+      });
+      const fn = handler.function;
+      if (access.table !== 'none') {
+        const grant =
+          access.table === 'write' ? this.table.grantWriteData(fn) : this.table.grantReadWriteData(fn);
+        acknowledgeGrantWildcards(grant, handler.role, NAG_REASONS.tableIndexes);
+      }
+      if (access.secret) this.authSecret.grantRead(fn);
+      if (access.manageConnections) {
+        acknowledgeGrantWildcards(
+          this.stage.grantManagementApiAccess(fn),
+          handler.role,
+          NAG_REASONS.connections,
+        );
+      }
+      acknowledge(fn, 'AwsSolutions-L1', NAG_REASONS.runtime);
+      handlers[entry] = handler;
+    }
+    this.handlers = handlers;
+    const fn = (entry: string): NodejsFunction => (handlers[entry] as HandlerFunction).function;
+
+    // ---- Routes ------------------------------------------------------------------------------
+    const routes: Record<string, WebSocketRoute> = {};
+    for (const { routeKey, entry, twoWay } of WEBSOCKET_ROUTES) {
+      const integration = new WebSocketLambdaIntegration(`${pascal(entry)}Integration`, fn(entry));
+      const created = this.webSocketApi.addRoute(routeKey, { integration, returnResponse: twoWay });
+      acknowledge(
+        created,
+        'AwsSolutions-APIG4',
+        routeKey === '$connect' ? NAG_REASONS.connect : NAG_REASONS.message,
+      );
+      routes[routeKey] = created;
+    }
+    this.routes = routes;
+    // Route settings name routes that must exist before the stage refers to them.
+    for (const r of Object.values(routes)) this.stage.node.addDependency(r);
+    const routeSettings = Object.fromEntries(
+      Object.entries(config.routeThrottle).map(([routeKey, t]) => [
+        routeKey,
+        {
+          ...(t.rateLimit !== undefined ? { ThrottlingRateLimit: t.rateLimit } : {}),
+          ...(t.burstLimit !== undefined ? { ThrottlingBurstLimit: t.burstLimit } : {}),
+        },
+      ]),
+    );
+    if (Object.keys(routeSettings).length > 0)
+      (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
+
+    // ---- Token exchange (HTTP API) -------------------------------------------------------------
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Switchboard token exchange',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: config.allowedOrigins ? [...config.allowedOrigins] : ['*'],
+        allowMethods: [CorsHttpMethod.POST],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const httpAccessLogGroup = new LogGroup(this, 'HttpAccessLogs', {
+      retention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    this.httpStage = new HttpStage(this, 'HttpStage', {
+      httpApi: this.httpApi,
+      autoDeploy: true,
+      throttle: AUTH_API_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(httpAccessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(HTTP_ACCESS_LOG_FIELDS)),
+      },
+    });
+    for (const authRoute of this.httpApi.addRoutes({
+      path: AUTH_ROUTE_PATH,
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('AuthIntegration', fn(TRIGGER_ENTRIES.auth)),
+    })) {
+      acknowledge(authRoute, 'AwsSolutions-APIG4', NAG_REASONS.tokenExchange);
+    }
+
+    // ---- Publishing: EventBridge rule -> publish handler ---------------------------------------
+    this.eventBus = config.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    const publish = fn(TRIGGER_ENTRIES.publish);
+    this.publishRule = new Rule(this, 'PublishRule', {
+      eventBus: this.eventBus,
+      description: 'Switchboard: events with a channel (or channels) go to the publish handler',
+      // The local PutEvents endpoint applies the same pattern (adapters/event-pattern.ts).
+      eventPattern: switchboardEventPattern(
+        config.eventSources ? { sources: config.eventSources } : {},
+      ) as EventPattern,
+    });
+    this.publishRule.addTarget(
+      new LambdaFunction(publish, {
+        retryAttempts: PUBLISH_TARGET_RETRY_ATTEMPTS,
+        maxEventAge: config.maxEventAge,
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    );
+    publish.configureAsyncInvoke({
+      retryAttempts: PUBLISH_ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: config.maxEventAge,
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+
+    // ---- Sweep schedule ------------------------------------------------------------------------
+    const sweep = fn(TRIGGER_ENTRIES.sweep);
+    this.sweepRule = new Rule(this, 'SweepSchedule', {
+      description: 'Switchboard: close and remove stale connections',
+      schedule: Schedule.rate(config.sweepPeriod),
+    });
+    // A missed sweep is made up by the next one: no retries that could overlap it.
+    this.sweepRule.addTarget(
+      new LambdaFunction(sweep, { retryAttempts: 0, maxEventAge: config.sweepPeriod }),
+    );
+    sweep.configureAsyncInvoke({ retryAttempts: 0 });
+
+    // ---- Monitoring ----------------------------------------------------------------------------
+    this.monitoring = new SwitchboardMonitoring(this, 'Monitoring', {
+      serviceName: config.serviceName,
+      functions: Object.fromEntries(entries.map((entry) => [entry, fn(entry)])),
+      publishFunction: publish,
+      deadLetterQueue: this.deadLetterQueue,
+      webSocketStage: this.stage,
+      httpApi: this.httpApi,
+      ...(config.alarmTopic ? { alarmTopic: config.alarmTopic } : {}),
+    });
+  }
+
+  /** `wss://…/{stage}`: the custom domain when one is configured, the execute-api endpoint otherwise. */
+  get webSocketUrl(): string {
+    return this.config.domain
+      ? `wss://${this.config.domain.domainName}/${this.config.stageName}`
+      : this.stage.url;
+  }
+
+  /** The management API (`@connections`) endpoint: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`. */
+  get callbackUrl(): string {
+    return this.stage.callbackUrl;
+  }
+
+  /** `https://{http-api}.execute-api.{region}.amazonaws.com/api/v1/auth`. */
+  get authUrl(): string {
+    return `${this.httpApi.apiEndpoint}${AUTH_ROUTE_PATH}`;
+  }
+
+  /** The name of the bus to `PutEvents` to. */
+  get eventBusName(): string {
+    return this.eventBus.eventBusName;
+  }
+
+  /**
+   * Lets `grantee` publish: `events:PutEvents` on the bus the publish rule listens to. (Only
+   * entries with a `channel` or `channels`, and an allowed source, reach subscribers.)
+   */
+  grantPublish(grantee: IGrantable): Grant {
+    return this.eventBus.grantPutEventsTo(grantee);
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * `SwitchboardApi` props: each option reaches the template, and bad values are refused at synth
+ * with a message that names the prop and shows the value received.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { AccountRootPrincipal, type CfnRole, Role } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../adapters/config.js';
+import { switchboardEventPattern } from '../../adapters/event-pattern.js';
+import type { ChannelRule } from '../../core/channel-policy.js';
+import { SwitchboardApi } from '../../lib/switchboard-api.js';
+import { type SwitchboardApiProps, SwitchboardPropsError } from '../../lib/switchboard-api-props.js';
+import { SwitchboardStack } from '../../lib/switchboard-stack.js';
+import { newApp, resourcesOfType, synthStack, variablesOf } from './synth.js';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:switchboard-key-AbCdEf';
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000';
+
+function variables(template: ReturnType<typeof synthStack>['template']): Record<string, unknown> {
+  return variablesOf(Object.values(resourcesOfType(template, 'AWS::Lambda::Function'))[0]);
+}
+
+describe('options reach the template', () => {
+  it('configures auth: an existing secret, JWKS, issuer, audience and lifetimes', () => {
+    const { template } = synthStack((stack) => ({
+      auth: {
+        secret: Secret.fromSecretCompleteArn(stack, 'Key', SECRET_ARN),
+        jwksUrl: 'https://id.example.com/.well-known/jwks.json',
+        issuer: 'https://id.example.com/',
+        audience: 'switchboard',
+        maxTokenLifetime: Duration.hours(8),
+        shortTokenLifetime: Duration.seconds(30),
+      },
+    }));
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(variables(template)).toMatchObject({
+      [ENV.authSecretArn]: SECRET_ARN,
+      [ENV.authJwksUrl]: 'https://id.example.com/.well-known/jwks.json',
+      [ENV.authIssuer]: 'https://id.example.com/',
+      [ENV.authAudience]: 'switchboard',
+      [ENV.authMaxTokenLifetimeSeconds]: '28800',
+      [ENV.authShortTokenTtlSeconds]: '30',
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Resource: SECRET_ARN,
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('generates a 64-character secret when none is given', () => {
+    const { template } = synthStack();
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+  });
+
+  it('passes channel policy, origins, anonymous access and limits to every handler', () => {
+    const channelPolicy: ChannelRule[] = [
+      { pattern: 'public:*', allow: 'anyone' },
+      { pattern: '*', allow: { roles: ['member'] } },
+    ];
+    const { template } = synthStack({
+      channelPolicy,
+      allowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      allowAnonymous: true,
+      maxSubscriptions: 20,
+      maxMessageBytes: 4096,
+    });
+    expect(variables(template)).toMatchObject({
+      [ENV.channelPolicy]: JSON.stringify(channelPolicy),
+      [ENV.allowedOrigins]: 'https://app.example.com,http://localhost:5173',
+      [ENV.allowAnonymous]: 'true',
+      [ENV.maxSubscriptions]: '20',
+      [ENV.maxMessageBytes]: '4096',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      }),
+    });
+  });
+
+  it('names the stage, and throttles the stage and the given routes', () => {
+    const { template } = synthStack({
+      stageName: 'live',
+      throttle: { rateLimit: 50, burstLimit: 80 },
+      routeThrottle: { subscribe: { rateLimit: 10, burstLimit: 20 } },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+      RouteSettings: { subscribe: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 } },
+    });
+    expect(JSON.stringify(variables(template)[ENV.callbackUrl])).toContain('/live');
+  });
+
+  it('leaves route settings out when routeThrottle is {}', () => {
+    const { template } = synthStack({ routeThrottle: {} });
+    const stage = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Stage')).find(
+      (s) => s.Properties?.StageName === 'ws',
+    );
+    expect(stage?.Properties?.RouteSettings).toBeUndefined();
+  });
+
+  it('listens on an existing bus, to the allowed sources only', () => {
+    const { template } = synthStack((stack) => ({
+      eventBus: EventBus.fromEventBusName(stack, 'Bus', 'apps'),
+      eventSources: ['cluster-code-service', 'billing'],
+      maxEventAge: Duration.minutes(10),
+    }));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'apps',
+      EventPattern: switchboardEventPattern({ sources: ['cluster-code-service', 'billing'] }),
+      Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 600 }) })],
+    });
+    expect(JSON.stringify(template.findOutputs('PutEventsExample'))).toContain('cluster-code-service');
+    expect(template.findOutputs('EventBusName').EventBusName?.Value).toBe('apps');
+  });
+
+  it('sweeps at the given period', () => {
+    const { template } = synthStack({ sweepPeriod: Duration.minutes(1) });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
+  it('maps a custom domain under the stage name, so the path stays /ws', () => {
+    const { template } = synthStack((stack) => ({
+      domain: {
+        domainName: 'realtime.example.com',
+        certificate: Certificate.fromCertificateArn(stack, 'Certificate', CERTIFICATE_ARN),
+      },
+    }));
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'realtime.example.com',
+      DomainNameConfigurations: [
+        Match.objectLike({ CertificateArn: CERTIFICATE_ARN, EndpointType: 'REGIONAL' }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      ApiMappingKey: 'ws',
+      Stage: Match.anyValue(),
+    });
+    expect(template.findOutputs('WebSocketUrl').WebSocketUrl?.Value).toBe('wss://realtime.example.com/ws');
+    expect(template.findOutputs('CustomDomainTarget').CustomDomainTarget).toBeDefined();
+  });
+
+  it('applies log retention, removal policy, service name and alarm actions', () => {
+    const { template } = synthStack((stack) => ({
+      logRetention: RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+      serviceName: 'realtime-eu',
+      alarmTopic: Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms'),
+    }));
+    for (const group of Object.values(resourcesOfType(template, 'AWS::Logs::LogGroup'))) {
+      expect(group.Properties?.RetentionInDays).toBe(7);
+      expect(group.DeletionPolicy).toBe('Delete');
+    }
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+    expect(variables(template).POWERTOOLS_SERVICE_NAME).toBe('realtime-eu');
+    for (const alarm of Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties?.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:alarms']);
+    }
+  });
+
+  it('grants publishers PutEvents on the bus the rule listens to', () => {
+    const stack = new SwitchboardStack(newApp(), 'Test');
+    const publisher = new Role(stack, 'Publisher', { assumedBy: new AccountRootPrincipal() });
+    stack.switchboard.grantPublish(publisher);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(publisher.node.defaultChild as CfnRole) }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':events:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':event-bus/default',
+                ],
+              ],
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('leaves the account logging role alone when asked', () => {
+    const { template } = synthStack({ apiGatewayCloudWatchRole: false });
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('bad props are refused before anything is built', () => {
+  const cases: [string, SwitchboardApiProps | ((stack: Stack) => SwitchboardApiProps), RegExp][] = [
+    ['stageName', { stageName: 'my stage' }, /stageName must be 1-128 characters .* \(received "my stage"\)/],
+    [
+      'maxSubscriptions',
+      { maxSubscriptions: 0 },
+      /maxSubscriptions must be an integer from 1 to 10000 \(received 0\)/,
+    ],
+    ['maxMessageBytes', { maxMessageBytes: 200_000 }, /maxMessageBytes .* \(received 200000\)/],
+    [
+      'sweepPeriod',
+      { sweepPeriod: Duration.seconds(90) },
+      /sweepPeriod must be whole minutes from 1 to 60 \(received 1 minute 30 seconds\)/,
+    ],
+    ['maxEventAge', { maxEventAge: Duration.hours(12) }, /maxEventAge .* \(received 12 hours\)/],
+    [
+      'channelPolicy rule',
+      { channelPolicy: [{ pattern: 'a b', allow: 'anyone' }] },
+      /channelPolicy\[0\]\.pattern pattern must use channel characters.* \(received \{"pattern":"a b","allow":"anyone"\}\)/,
+    ],
+    [
+      'channelPolicy allow',
+      { channelPolicy: [{ pattern: '*', allow: 'everyone' } as unknown as ChannelRule] },
+      /channelPolicy\[0\]\.allow .* \(received \{"pattern":"\*","allow":"everyone"\}\)/,
+    ],
+    [
+      'empty channelPolicy',
+      { channelPolicy: [] },
+      /channelPolicy must hold at least one rule \(received \[\]\)/,
+    ],
+    [
+      'origin with a path',
+      { allowedOrigins: ['https://app.example.com/'] },
+      /allowedOrigins .* \(received "https:\/\/app.example.com\/"\)/,
+    ],
+    ['no origins', { allowedOrigins: [] }, /allowedOrigins must list at least one origin/],
+    [
+      'http JWKS',
+      { auth: { jwksUrl: 'http://id.example.com/jwks' } },
+      /auth.jwksUrl must be an https URL \(received "http:\/\/id.example.com\/jwks"\)/,
+    ],
+    [
+      'token lifetime',
+      { auth: { maxTokenLifetime: Duration.days(60) } },
+      /auth.maxTokenLifetime .* \(received 60 days\)/,
+    ],
+    [
+      'route key',
+      { routeThrottle: { publish: { rateLimit: 1 } } },
+      /routeThrottle keys must be route keys .* \(received "publish"\)/,
+    ],
+    [
+      'burst',
+      { throttle: { burstLimit: 1.5 } },
+      /throttle.burstLimit must be an integer .* \(received 1.5\)/,
+    ],
+    [
+      'duplicate source',
+      { eventSources: ['a', 'a'] },
+      /eventSources must not repeat a source \(received \["a","a"\]\)/,
+    ],
+    [
+      'upper-case domain',
+      (stack) => ({
+        domain: {
+          domainName: 'Realtime.Example.com',
+          certificate: Certificate.fromCertificateArn(stack, 'Certificate', CERTIFICATE_ARN),
+        },
+      }),
+      /domain.domainName must be a lower-case DNS name .* \(received "Realtime.Example.com"\)/,
+    ],
+    ['service name', { serviceName: 'my service' }, /serviceName .* \(received "my service"\)/],
+  ];
+
+  it.each(cases)('%s', (_name, props, message) => {
+    const stack = new Stack();
+    const resolved = typeof props === 'function' ? props(stack) : props;
+    const error = (() => {
+      try {
+        new SwitchboardApi(stack, 'Switchboard', resolved);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SwitchboardPropsError);
+    expect((error as Error).message).toMatch(message);
+    expect(stack.node.tryFindChild('Switchboard')).toBeUndefined();
+  });
+});
