@@ -1,16 +1,16 @@
 /**
  * `ChannelHistory` on the same DynamoDB table, in its own partition per channel and tenant
  * (`hist#{tenant}#{channel}`), apart from the subscribers, so fan-out's Query never reads history:
- * - `sk = seq`: the atomic counter;
+ * - `sk = seq`: the counter, advanced only together with the event it numbers (one transaction);
  * - `sk = e#{seq, 16 digits}`: the delivered message, kept for the retention window (TTL);
  * - `sk = id#{eventId}`: which seq an event got, so a redelivered event keeps its number.
  */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChannelHistory, ReplayResult, StoredEvent } from '../core/ports.js';
 import { TABLE_SCHEMA } from './table-schema.js';
@@ -20,6 +20,8 @@ const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_SCHEMA;
 export const historyPartition = (tenant: string | undefined, channel: string) =>
   `hist#${tenant ?? ''}#${channel}`;
 const eventKey = (seq: number) => `e#${String(seq).padStart(16, '0')}`;
+/** Concurrent publishes to one channel take turns for the next number; this bounds the wait. */
+const MAX_APPEND_ATTEMPTS = 50;
 
 export interface HistoryRetention {
   /** How long events stay replayable. */
@@ -44,37 +46,57 @@ export class DynamoChannelHistory implements ChannelHistory {
   ): Promise<StoredEvent> {
     const pk = historyPartition(tenant, channel);
     const marker = { [PK]: pk, [SK]: `id#${eventId}` };
-    const { Item: seen } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: marker, ConsistentRead: true }),
-    );
-    if (seen) {
-      const seq = Number(seen.seq);
-      return { seq, payload: render(seq) };
-    }
-    const { Attributes } = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [PK]: pk, [SK]: 'seq' },
-        UpdateExpression: 'ADD seq :one',
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const seq = Number(Attributes?.seq);
-    const payload = render(seq);
     const ttl = now + this.retention.seconds;
-    // Event first, marker second: a crash in between makes a retry store the event again under a
-    // new seq, which clients drop by id; the other order could make a retry skip storing it.
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { [PK]: pk, [SK]: eventKey(seq), seq, eventId, payload, [TTL]: ttl },
-      }),
-    );
-    await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...marker, seq, [TTL]: ttl } }),
-    );
-    return { seq, payload };
+    for (let attempt = 0; ; attempt++) {
+      const { Item: seen } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: marker, ConsistentRead: true }),
+      );
+      if (seen) {
+        const seq = Number(seen.seq);
+        return { seq, payload: render(seq) };
+      }
+      const current = await this.current(tenant, channel);
+      const seq = current + 1;
+      const payload = render(seq);
+      try {
+        // The counter, the event and its id marker move together: the counter never runs ahead
+        // of the stored history, so a replay up to `current` misses nothing that exists.
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { [PK]: pk, [SK]: 'seq', seq },
+                  ConditionExpression: current === 0 ? 'attribute_not_exists(#pk)' : 'seq = :current',
+                  ExpressionAttributeNames: current === 0 ? { '#pk': PK } : undefined,
+                  ExpressionAttributeValues: current === 0 ? undefined : { ':current': current },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { [PK]: pk, [SK]: eventKey(seq), seq, eventId, payload, [TTL]: ttl },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...marker, seq, [TTL]: ttl },
+                  ConditionExpression: 'attribute_not_exists(#pk)',
+                  ExpressionAttributeNames: { '#pk': PK },
+                },
+              },
+            ],
+          }),
+        );
+        return { seq, payload };
+      } catch (error) {
+        // Another publish to this channel won the number (or this event's marker appeared): retry.
+        if (!(error instanceof TransactionCanceledException) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));
+      }
+    }
   }
 
   async current(tenant: string | undefined, channel: string): Promise<number> {
@@ -122,8 +144,7 @@ export class DynamoChannelHistory implements ChannelHistory {
       for (const item of page.Items ?? [])
         events.push({ seq: Number(item.seq), payload: String(item.payload) });
     } while (startKey);
-    // Complete when the first event after `after` is still here. A seq that was allocated but never
-    // stored (a crash mid-publish) also reads as incomplete: the safe side, the client reloads.
+    // Numbers are only taken together with their event, so a missing first one has expired.
     return { events, complete: events[0]?.seq === after + 1 };
   }
 }

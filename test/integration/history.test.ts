@@ -73,7 +73,10 @@ describe('recovery with since', () => {
     // PutEvents answers before delivery (as on AWS): wait until all three are processed.
     const probe = await connect();
     await expect
-      .poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' }, 'subscribed')).seq)
+      .poll(async () => (await probe.request({ action: 'subscribe', channel: 'resume' }, 'subscribed')).seq, {
+        timeout: 10_000,
+        interval: 200,
+      })
       .toBe(4);
     // Act
     const second = await connect();
@@ -100,6 +103,7 @@ describe('recovery with since', () => {
     await expect
       .poll(
         async () => (await probe.request({ action: 'subscribe', channel: 'long-gone' }, 'subscribed')).seq,
+        { timeout: 10_000, interval: 200 },
       )
       .toBe(8);
     // Act
