@@ -19,5 +19,11 @@ export function createDocumentClient(config: Pick<Config, 'dynamodbEndpoint'>): 
 /** The `@connections` client for the stage's callback URL (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
 export function createManagementClient(config: Pick<Config, 'callbackUrl'>): ApiGatewayManagementApiClient {
   if (!config.callbackUrl) throw new ConfigError(`${ENV.callbackUrl} is required by this function`);
-  return new ApiGatewayManagementApiClient({ endpoint: config.callbackUrl });
+  return new ApiGatewayManagementApiClient({
+    endpoint: config.callbackUrl,
+    // Core retries throttled and failed posts itself (core/delivery.ts), adapting its concurrency.
+    maxAttempts: 1,
+    // A hung post must not eat the invocation: it fails and is retried like a 5xx.
+    requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000 },
+  });
 }

@@ -3,13 +3,30 @@ import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GoneException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ThrottledError, TransientDeliveryError } from '../core/delivery.js';
 import type { ConnectionGateway, PostResult } from '../core/ports.js';
 
-/** 410 is the only answer meaning "this connection no longer exists"; matched by type, not status. */
+/**
+ * 410 is the only answer meaning "this connection no longer exists"; matched by type, not status.
+ * Throttling (429) and server-side failures become core's retryable errors; core owns the retries
+ * (the client is built with a single attempt), so they can adapt concurrency and honour the
+ * invocation's time budget.
+ */
 function goneOrThrow(error: unknown): PostResult {
   if (error instanceof GoneException) return 'gone';
+  if (error instanceof LimitExceededException)
+    throw new ThrottledError('callback rate limit', { cause: error });
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status === 429) throw new ThrottledError('callback rate limit', { cause: error });
+  if (status === undefined || status >= 500) {
+    // No status at all: a timeout or a reset connection, worth another try.
+    throw new TransientDeliveryError(`@connections failed (${status ?? (error as Error).name})`, {
+      cause: error,
+    });
+  }
   throw error;
 }
 
@@ -20,7 +37,6 @@ export class ManagementApiGateway implements ConnectionGateway {
 
   async post(connectionId: string, data: string): Promise<PostResult> {
     try {
-      // Throttling (429) and 5xx are retried by the SDK's standard retry strategy with backoff.
       await this.client.send(
         new PostToConnectionCommand({ ConnectionId: connectionId, Data: this.encoder.encode(data) }),
       );

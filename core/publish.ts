@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
+import { deliverAll } from './delivery.js';
 import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
@@ -42,6 +43,8 @@ export interface PublishDeps {
   readonly settings: Settings;
   readonly log: Log;
   readonly now?: () => number;
+  /** What is left of the invocation's time budget (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
 }
 
 export interface PublishReport {
@@ -51,6 +54,7 @@ export interface PublishReport {
   readonly failed: number;
   readonly oversized: number;
   readonly refused: number;
+  readonly throttled: number;
   readonly invalidChannels: number;
 }
 
@@ -74,7 +78,15 @@ export async function publishEvent(event: BusEvent, deps: PublishDeps): Promise<
     ...new Set([...(detail.channel !== undefined ? [detail.channel] : []), ...(detail.channels ?? [])]),
   ];
   const channels = requested.filter((c) => CHANNEL_PATTERN.test(c));
-  const report = { channels: channels.length, deliveries: 0, gone: 0, failed: 0, oversized: 0, refused: 0 };
+  const report = {
+    channels: channels.length,
+    deliveries: 0,
+    gone: 0,
+    failed: 0,
+    oversized: 0,
+    refused: 0,
+    throttled: 0,
+  };
   if (channels.length < requested.length) {
     deps.log.warn('event names channels that break the grammar; they are skipped', {
       eventId: event.id,
@@ -117,50 +129,38 @@ async function fanOut(
   tenant: string | undefined,
   payload: string,
   deps: PublishDeps,
-  report: { deliveries: number; gone: number; failed: number; refused: number },
+  report: { deliveries: number; gone: number; failed: number; refused: number; throttled: number },
 ): Promise<void> {
-  const now = epochSeconds(deps.now?.() ?? Date.now());
+  const nowMs = deps.now ?? Date.now;
+  const now = epochSeconds(nowMs());
+  // Keep a margin of the invocation's budget for the bookkeeping after the posts.
+  const deadline = nowMs() + Math.max(0, (deps.remainingTimeMs?.() ?? 30_000) - 2_000);
   for await (const page of deps.store.subscribers(tenant, channel, now)) {
     const allowed = page.filter(
       (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
     );
     report.refused += page.length - allowed.length;
-    await forEachConcurrently(allowed, deps.settings.publishConcurrency, async (subscriber) => {
-      try {
-        const result = await deps.gateway.post(subscriber.connectionId, payload);
-        if (result === 'delivered') {
-          report.deliveries += 1;
-          return;
-        }
-        report.gone += 1;
-        // The connection is gone: forget it, and this entry by key in case its connection entry
-        // was already removed (a subscribe racing a disconnect can leave one behind).
-        await deps.store.removeConnection(subscriber.connectionId);
-        await deps.store.removeSubscriptionEntry(tenant, channel, subscriber.connectionId);
-      } catch (error) {
-        report.failed += 1;
-        deps.log.error('delivery failed', {
-          channel,
-          connectionId: subscriber.connectionId,
-          error: error instanceof Error ? error.name : typeof error,
-        });
-      }
+    const result = await deliverAll(allowed, (s) => deps.gateway.post(s.connectionId, payload), {
+      maxConcurrency: deps.settings.publishConcurrency,
+      deadline,
+      now: nowMs,
     });
-  }
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; one failure never stops the others. */
-export async function forEachConcurrently<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
+    report.deliveries += result.delivered;
+    report.throttled += result.throttled;
+    report.gone += result.gone.length;
+    report.failed += result.failed.length;
+    for (const { target, error } of result.failed) {
+      deps.log.error('delivery failed', {
+        channel,
+        connectionId: target.connectionId,
+        error: error instanceof Error ? error.name : typeof error,
+      });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    // Gone connections are forgotten, and this entry by key in case its connection entry was
+    // already removed (a subscribe racing a disconnect can leave one behind).
+    for (const subscriber of result.gone) {
+      await deps.store.removeConnection(subscriber.connectionId);
+      await deps.store.removeSubscriptionEntry(tenant, channel, subscriber.connectionId);
+    }
+  }
 }

@@ -3,7 +3,7 @@
  * throwing makes Lambda retry the event (then the dead-letter queue), which is safe because
  * clients drop duplicates by (`channel`, `id`).
  */
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
@@ -25,11 +25,14 @@ const deps = {
   log: logger,
 };
 
-export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
+export const handler = async (event: EventBridgeEvent<string, unknown>, context: Context): Promise<void> => {
   const started = Date.now();
   metrics.addMetric(METRIC.eventsIn, 'Count', 1);
   try {
-    const report = await publishEvent(event, deps);
+    const report = await publishEvent(event, {
+      ...deps,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    });
     metrics.addMetric(METRIC.deliveries, 'Count', report.deliveries);
     metrics.addMetric(METRIC.gone, 'Count', report.gone);
     if (report.oversized > 0) metrics.addMetric(METRIC.oversizedEvents, 'Count', report.oversized);
