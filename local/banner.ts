@@ -1,9 +1,15 @@
 /** The `npm start` banner. Tests parse its labels and its first ("ready") line: keep them. */
-import type { LocalStack } from './local-stack.js';
+import type { LocalStackEndpoints } from './local-stack.js';
 
 export const READY_LINE = 'Switchboard local stack is ready';
 
-export function banner(stack: Pick<LocalStack, 'endpoints' | 'tableName'>): string {
+type BrowserPages = 'testPage' | 'dashboard';
+
+export function banner(stack: {
+  readonly endpoints: Omit<LocalStackEndpoints, BrowserPages> &
+    Partial<Pick<LocalStackEndpoints, BrowserPages>>;
+  readonly tableName: string;
+}): string {
   const { endpoints } = stack;
   return [
     READY_LINE,
@@ -12,6 +18,8 @@ export function banner(stack: Pick<LocalStack, 'endpoints' | 'tableName'>): stri
     `  Management API   ${endpoints.management}/@connections/{id}`,
     `  EventBridge      ${endpoints.eventBridge}  (PutEvents)`,
     `  DynamoDB Local   ${endpoints.dynamodb}  (table ${stack.tableName})`,
+    ...(endpoints.testPage ? [`  Test page        ${endpoints.testPage}`] : []),
+    ...(endpoints.dashboard ? [`  Dashboard        ${endpoints.dashboard}  (admin token)`] : []),
     'Mint a token:  npm run token -- --sub alice',
     `Publish:       npm run publish -- --channel news --type hello --data '{"hi":1}'`,
     'Press Ctrl-C to stop.',

@@ -24,8 +24,16 @@ export interface EventBridgeEndpointProps {
   readonly account?: string;
   /** Waits before the 2nd, 3rd, ... attempt. Lambda waits about 1 and 2 minutes; locally seconds. @default [1000, 2000] */
   readonly retryDelaysMs?: readonly number[];
+  /** Told about every accepted entry and how its delivery ends (the local dashboard's feed). @default none */
+  readonly observer?: EventBusObserver;
   /** @default silent */
   readonly log?: LocalLog;
+}
+
+/** Sees what the bus does with each accepted entry; see `LocalActivity`. */
+export interface EventBusObserver {
+  accepted(envelope: EventEnvelope, status: 'not_matched' | 'other_bus' | 'publishing'): void;
+  settled(eventId: string, status: 'published' | 'failed'): void;
 }
 
 const JSON_11 = 'application/x-amz-json-1.1';
@@ -112,18 +120,22 @@ export class EventBridgeEndpoint {
 
   /** Applies the rule: only events on Switchboard's bus that match its pattern reach the target. */
   private route(envelope: EventEnvelope, busName: string): void {
+    const observer = this.props.observer;
     if (!matchesEventPattern(this.pattern, envelope)) {
+      observer?.accepted(envelope, 'not_matched');
       this.log.debug(`event ${envelope.id} matches no rule (no channel/channels in detail)`);
       return;
     }
     const ruleBus = this.props.busName ?? 'default';
     if (busName !== ruleBus) {
+      observer?.accepted(envelope, 'other_bus');
       this.log.warn(
         `event ${envelope.id} was put on bus "${busName}"; Switchboard's rule is on "${ruleBus}"`,
       );
       return;
     }
     if (this.closing) return;
+    observer?.accepted(envelope, 'publishing');
     const delivery = this.deliver(envelope).finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
   }
@@ -136,6 +148,7 @@ export class EventBridgeEndpoint {
       try {
         await this.props.publish.invoke(envelope);
         this.log.debug(`event ${envelope.id} delivered (attempt ${attempt})`);
+        this.props.observer?.settled(envelope.id, 'published');
         return;
       } catch (error) {
         const delay = delays[attempt - 1];
@@ -159,6 +172,7 @@ export class EventBridgeEndpoint {
   }
 
   private deadLetter(envelope: EventEnvelope): void {
+    this.props.observer?.settled(envelope.id, 'failed');
     this.deadLetters.push(envelope);
     if (this.deadLetters.length > MAX_DEAD_LETTERS) this.deadLetters.shift();
   }

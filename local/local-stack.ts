@@ -2,7 +2,8 @@
  * The local stack that `npm start` runs: the real handler modules of `lambdas/`, in-process,
  * behind a local API Gateway WebSocket API, its `@connections` API, the HTTP API's token
  * exchange and an EventBridge `PutEvents` endpoint, all on ONE loopback port, with DynamoDB
- * Local beside them and the sweep on its schedule.
+ * Local beside them and the sweep on its schedule. The same port serves a browser console that
+ * exists only locally: a test client page, a live dashboard and a token minter (`web-console.ts`).
  *
  * Handler modules read their configuration once, at import, so the environment is set first and
  * the modules are imported after; a process therefore hosts one local stack configuration at a
@@ -10,9 +11,15 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ENV } from '../adapters/config.js';
+import { createVerifierFromConfig } from '../adapters/auth.js';
+import { ENV, loadConfig } from '../adapters/config.js';
+import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { signToken } from '../adapters/token-verifier.js';
 import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { LocalActivity } from './activity.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import { LocalStackError } from './errors.js';
 import { EventBridgeEndpoint } from './eventbridge-endpoint.js';
@@ -30,6 +37,8 @@ import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
+import { buildWebAssets } from './web-assets.js';
+import { createWebConsole, type WebConsole } from './web-console.js';
 import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
 
 /** Variables the local stack itself reads (beside the handlers' own, see `adapters/config.ts`). */
@@ -90,6 +99,10 @@ export interface LocalStackEndpoints {
   readonly eventBridge: string;
   /** DynamoDB Local, or the configured endpoint. */
   readonly dynamodb: string;
+  /** The test client page, `http://127.0.0.1:{port}/` (local only). */
+  readonly testPage: string;
+  /** The live dashboard, `http://127.0.0.1:{port}/admin` (local only; admin token required). */
+  readonly dashboard: string;
 }
 
 export interface LocalStack {
@@ -103,6 +116,8 @@ export interface LocalStack {
   readonly eventBus: EventBridgeEndpoint;
   /** The sweep's schedule: `runNow()` runs it without waiting for the next tick. */
   readonly sweep: Pick<SweepSchedule, 'runNow'>;
+  /** The recent PutEvents entries and their delivery counts, as the dashboard shows them. */
+  readonly activity: LocalActivity;
   /** Stops everything this stack started (DynamoDB Local included). Idempotent. */
   close(): Promise<void>;
 }
@@ -280,7 +295,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? createLocalLog({ verbose: settings.verbose });
   running = true;
 
+  // Bundled while DynamoDB Local starts; a failure is reported by the console, not fatal.
+  const assets = buildWebAssets();
+  assets.catch(() => undefined);
+
   let services: RequestHandler[] = [];
+  let webConsole: WebConsole | undefined;
+  let tableClient: DynamoDBClient | undefined;
   let gateway: WebSocketGateway | undefined;
   let eventBus: EventBridgeEndpoint | undefined;
   let sweep: SweepSchedule | undefined;
@@ -311,10 +332,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const close = () => {
     closing ??= (async () => {
       await sweep?.close();
+      webConsole?.close();
       await gateway?.close();
       await eventBus?.close();
       services = [];
       await stopServer(server);
+      tableClient?.destroy();
       await dynamodb?.close();
       running = false;
     })();
@@ -346,6 +369,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const region = handlerEnv.AWS_REGION ?? 'local';
     const handlerFor = await loadHandlers(options, handlerEnv);
+    // The console checks admin tokens with the handlers' verifier, built from the same configuration.
+    const config = loadConfig();
+    const verifier = await createVerifierFromConfig(config.auth);
+    const activity = new LocalActivity();
     const fn = (entry: string): LocalFunction =>
       createLocalFunction({
         name: `switchboard-${entry}`,
@@ -362,6 +389,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
       maxConnectionSeconds: settings.maxConnectionSeconds,
       ...(options.faults ? { faults: options.faults } : {}),
+      observer: { connectionChanged: () => activity.changed(), messageHandled: () => activity.changed() },
       log,
     });
     eventBus = new EventBridgeEndpoint({
@@ -370,6 +398,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       account: LOCAL_ACCOUNT,
       ...(options.publishRetryDelaysMs ? { retryDelaysMs: options.publishRetryDelaysMs } : {}),
+      observer: activity,
       log,
     });
     const httpApi = createHttpApi({
@@ -385,7 +414,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       account: LOCAL_ACCOUNT,
       log,
     });
-    services = [createManagementApi({ gateway, log }), eventBus.handle, httpApi];
+    tableClient = new DynamoDBClient({ endpoint: dynamodb.endpoint });
+    const { secret, issuer, audience } = config.auth;
+    webConsole = createWebConsole({
+      assets,
+      verifier,
+      ...(secret
+        ? {
+            minting: {
+              sign: (identity, ttlSeconds) =>
+                signToken({
+                  secret,
+                  identity,
+                  ttlSeconds,
+                  ...(issuer ? { issuer } : {}),
+                  ...(audience ? { audience } : {}),
+                }),
+              maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
+            },
+          }
+        : {}),
+      connections: () => gateway?.connections ?? new Map(),
+      store: new DynamoConnectionStore(
+        DynamoDBDocumentClient.from(tableClient, { marshallOptions: { removeUndefinedValues: true } }),
+        settings.tableName,
+      ),
+      activity,
+      log,
+    });
+    services = [
+      createManagementApi({
+        gateway,
+        onPost: (_id, body, delivered) => activity.posted(body, delivered),
+        log,
+      }),
+      eventBus.handle,
+      httpApi,
+      webConsole.handle,
+    ];
 
     const stack: LocalStack = {
       port,
@@ -395,12 +461,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         management: callbackUrl,
         eventBridge: `http://${base}`,
         dynamodb: dynamodb.endpoint,
+        testPage: `http://${base}/`,
+        dashboard: `http://${base}/admin`,
       },
       tableName: settings.tableName,
       eventBusName: settings.eventBusName,
       gateway,
       eventBus,
       sweep,
+      activity,
       close,
     };
     return stack;

@@ -11,6 +11,11 @@ import { MAX_MESSAGE_BYTES, type WebSocketGateway } from './websocket-gateway.js
 
 export interface ManagementApiProps {
   readonly gateway: WebSocketGateway;
+  /**
+   * Told about every `POST` with its body and whether it reached the connection (false: 410 Gone),
+   * so the local dashboard can count deliveries per event. @default none
+   */
+  readonly onPost?: (connectionId: string, body: Buffer, delivered: boolean) => void;
   /** @default silent */
   readonly log?: LocalLog;
 }
@@ -63,9 +68,11 @@ export function createManagementApi(props: ManagementApiProps): RequestHandler {
       }
       if (!(await gateway.post(connectionId, body))) {
         log.debug(`POST @connections/${connectionId}: 410 Gone`);
+        props.onPost?.(connectionId, body, false);
         gone(res);
         return true;
       }
+      props.onPost?.(connectionId, body, true);
       send(res, 200);
       return true;
     }

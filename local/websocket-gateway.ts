@@ -45,6 +45,14 @@ export interface GatewayFaults {
   dropDisconnect?(connectionId: string): boolean;
 }
 
+/** Sees connections come and go and messages handled (the local dashboard's feed); every hook optional. */
+export interface GatewayObserver {
+  /** A connection opened, or is gone (its `$disconnect`, if any, has run). */
+  connectionChanged?(connectionId: string, state: 'open' | 'closed'): void;
+  /** A client message's handler has finished (it may have changed the connection's subscriptions). */
+  messageHandled?(connectionId: string, routeKey: string): void;
+}
+
 export interface WebSocketGatewayProps {
   /** The function behind each route key (`$connect`, `$disconnect`, `$default` and custom keys). */
   readonly functions: ReadonlyMap<string, LocalFunction>;
@@ -62,6 +70,8 @@ export interface WebSocketGatewayProps {
   readonly maxMessageBytes?: number;
   /** @default no faults */
   readonly faults?: GatewayFaults;
+  /** @default none */
+  readonly observer?: GatewayObserver;
   /** @default silent */
   readonly log?: LocalLog;
 }
@@ -360,6 +370,7 @@ export class WebSocketGateway {
     }
     connection.state = 'open';
     connection.socket = socket;
+    this.props.observer?.connectionChanged?.(connection.connectionId, 'open');
     socket.on('message', (data, isBinary) => this.received(connection, data as Buffer, isBinary));
     socket.on('error', (error: Error & { code?: string }) => {
       // ws has already sent its close frame; remember the code so `$disconnect` reports it.
@@ -428,6 +439,7 @@ export class WebSocketGateway {
       this.log.error(`${routeKey} ${connection.connectionId} failed`, error);
       this.send(connection, internalErrorFrame(connection.connectionId, requestId));
     }
+    this.props.observer?.messageHandled?.(connection.connectionId, routeKey);
   }
 
   private send(connection: Connection, text: string): void {
@@ -441,6 +453,10 @@ export class WebSocketGateway {
     this.live.delete(connection.connectionId);
     connection.state = 'closing';
     connection.clearTimers();
+    const { observer } = this.props;
+    if (observer?.connectionChanged) {
+      void connection.finished.then(() => observer.connectionChanged?.(connection.connectionId, 'closed'));
+    }
     const statusCode = connection.closedBy?.code ?? code;
     const disconnectReason = disconnectReasonFor(statusCode, connection.closedBy?.reason ?? reason);
     const fn = this.props.functions.get('$disconnect');

@@ -1,0 +1,313 @@
+/**
+ * The local stack's browser console in real Chromium: the test client page (`/`), which runs the
+ * SDK bundled for browsers, and the admin dashboard (`/admin`). Events are published with the real
+ * EventBridge client and connections cut with the real Management API client, against the stack
+ * `npm start` runs.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DashboardState } from '../../local/dashboard-state.js';
+import { localCredentials } from '../support/dynamodb.js';
+import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
+import { eventBridge, publish } from '../support/publisher.js';
+import { launchChromium, saveScreenshot, skipWithoutChromium } from './chromium.js';
+
+const WAIT_MS = 10_000;
+
+let stack: RunningStack;
+let bus: EventBridgeClient;
+let management: ApiGatewayManagementApiClient;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+/** Uncaught errors and console errors of every page, by page. */
+const pageErrors = new Map<Page, string[]>();
+
+async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return page;
+}
+
+/** Opens the test page, connects with `token` (pasted, or minted with the page's form) and subscribes. */
+async function openTestPage(
+  login: { readonly token: string } | { readonly mint: string },
+  channels: readonly string[],
+): Promise<Page> {
+  const page = await newPage();
+  await page.goto(`${stack.baseUrl}/`);
+  if ('token' in login) {
+    await page.fill('#token', login.token);
+  } else {
+    await page.click('#mint summary');
+    await page.fill('#mint-sub', login.mint);
+    await page.click('#mint-button');
+    await page.locator('#log li', { hasText: `minted a local token for ${login.mint}` }).waitFor();
+  }
+  await page.click('#connect');
+  await page.locator('[data-testid="state"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+  for (const channel of channels) {
+    await page.fill('#channel', channel);
+    await page.press('#channel', 'Enter');
+    await page
+      .locator(`#channels li[data-channel="${channel}"][data-status="subscribed"]`)
+      .waitFor({ timeout: WAIT_MS });
+  }
+  await page.locator('[data-testid="connection-id"]:not(:empty)').waitFor({ timeout: WAIT_MS });
+  return page;
+}
+
+function eventItem(page: Page, eventId: string) {
+  return page.locator(`#events li[data-event-id="${eventId}"]`);
+}
+
+async function connectionIdOf(page: Page): Promise<string> {
+  return (await page.textContent('[data-testid="connection-id"]'))?.trim() ?? '';
+}
+
+async function openDashboard(token: string): Promise<Page> {
+  const page = await newPage({ width: 1400, height: 900 });
+  await page.goto(`${stack.baseUrl}/admin`);
+  await page.fill('#admin-token', token);
+  await page.click('#open');
+  return page;
+}
+
+function adminApi(path: string, token?: string): Promise<Response> {
+  return fetch(`${stack.baseUrl}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+}
+
+describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
+  beforeAll(async () => {
+    // First, so that a required but missing Chromium fails before anything else starts.
+    browser = await launchChromium();
+    stack = await startStack();
+    bus = eventBridge(stack.baseUrl);
+    management = new ApiGatewayManagementApiClient({
+      endpoint: `${stack.baseUrl}/ws`,
+      region: 'local',
+      credentials: localCredentials,
+    });
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    bus?.destroy();
+    management?.destroy();
+    await stack?.stop();
+  });
+
+  it('connects the test page, subscribes, and shows an event published through EventBridge', async () => {
+    // Prepare
+    const page = await openTestPage({ token: await tokenFor({ sub: 'alice' }) }, ['news']);
+    // Act
+    const id = await publish(
+      bus,
+      { channel: 'news', data: { headline: 'Switchboard ships a test page' } },
+      { Source: 'newsroom', DetailType: 'story_published' },
+    );
+    // Assess
+    const item = eventItem(page, id);
+    await item.waitFor({ timeout: WAIT_MS });
+    expect(await item.getAttribute('data-channel')).toBe('news');
+    expect(await item.getAttribute('data-event-type')).toBe('story_published');
+    const text = await item.textContent();
+    expect(text).toContain(id);
+    expect(text).toContain('seq 1');
+    expect(text).toContain('"headline": "Switchboard ships a test page"');
+    expect(await page.textContent('#user')).toContain('alice');
+    expect(pageErrors.get(page)).toEqual([]);
+  });
+
+  it('sends a ping on the SDK connection and shows the pong', async () => {
+    // Prepare
+    const page = await openTestPage({ token: await tokenFor({ sub: 'paula' }) }, []);
+    // Act
+    await page.click('#ping');
+    // Assess
+    await page.locator('[data-testid="ping-result"]', { hasText: /pong in \d+ ms/ }).waitFor();
+    expect(pageErrors.get(page)).toEqual([]);
+  });
+
+  it('keeps receiving events across a server-side disconnect: the SDK reconnects and resubscribes', async () => {
+    // Prepare: a token minted by the page itself (POST /local/token)
+    const page = await openTestPage({ mint: 'bob' }, ['orders', 'announcements']);
+    const before = await publish(bus, { channel: 'orders', data: { order: 1, status: 'paid' } });
+    await eventItem(page, before).waitFor({ timeout: WAIT_MS });
+    const firstConnection = await connectionIdOf(page);
+    // Act: API Gateway's DeleteConnection, through the real SDK client
+    await management.send(new DeleteConnectionCommand({ ConnectionId: firstConnection }));
+    await page.locator('#log li', { hasText: 'reconnecting (attempt 1)' }).waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('#log li', { hasText: 'reconnected; channels resubscribed' })
+      .waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('#channels li[data-channel="orders"][data-status="subscribed"]')
+      .waitFor({ timeout: WAIT_MS });
+    await page.waitForFunction(
+      (previous) => {
+        const shown = document.querySelector('[data-testid="connection-id"]')?.textContent ?? '';
+        return shown !== '' && shown !== previous;
+      },
+      firstConnection,
+      { timeout: WAIT_MS },
+    );
+    const after = await publish(
+      bus,
+      { channel: 'orders', data: { order: 2, status: 'shipped' } },
+      { DetailType: 'order_shipped' },
+    );
+    await publish(
+      bus,
+      { channel: 'announcements', data: { text: 'Maintenance at 22:00 UTC' } },
+      { DetailType: 'notice' },
+    );
+    // Assess
+    await eventItem(page, after).waitFor({ timeout: WAIT_MS });
+    expect(await eventItem(page, after).textContent()).toContain('seq 2');
+    expect(await eventItem(page, before).count()).toBe(1);
+    expect(await page.getAttribute('[data-testid="state"]', 'data-state')).toBe('open');
+    await page.locator('#events li[data-channel="announcements"]').waitFor({ timeout: WAIT_MS });
+    await page.click('#ping');
+    await page.locator('[data-testid="ping-result"]', { hasText: /pong in \d+ ms/ }).waitFor();
+    await saveScreenshot(page, 'test-page.png');
+    expect(pageErrors.get(page)).toEqual([]);
+  });
+
+  it('shows connections and events with delivery counts on the dashboard, to admins only', async () => {
+    // Prepare
+    const client = await openTestPage({ token: await tokenFor({ sub: 'carol' }) }, ['metrics', 'user:carol']);
+    const connectionId = await connectionIdOf(client);
+    const delivered = await publish(
+      bus,
+      { channel: 'metrics', data: { cpu: 0.42 } },
+      { Source: 'monitoring', DetailType: 'cpu_sampled' },
+    );
+    await eventItem(client, delivered).waitFor({ timeout: WAIT_MS });
+    const adminToken = await tokenFor({ sub: 'ops', roles: ['admin'] });
+
+    // Act 1: a token without the admin role
+    const refused = await openDashboard(await tokenFor({ sub: 'dave' }));
+    // Assess 1
+    const loginError = refused.locator('[data-testid="login-error"]');
+    await loginError.waitFor({ timeout: WAIT_MS });
+    expect(await loginError.textContent()).toContain('403');
+    expect(await loginError.textContent()).toContain('admin role');
+    expect(await refused.isHidden('#dashboard')).toBe(true);
+
+    // Act 2: an admin token
+    const dashboard = await openDashboard(adminToken);
+    // Assess 2: the connection, its user and subscriptions, and the event with its delivery count
+    await dashboard.locator('[data-testid="stream"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+    const row = dashboard.locator(`#connections tr[data-connection-id="${connectionId}"]`);
+    await row.waitFor({ timeout: WAIT_MS });
+    const rowText = await row.textContent();
+    expect(rowText).toContain('carol');
+    expect(rowText).toContain('metrics');
+    expect(rowText).toContain('user:carol');
+    expect(await row.getAttribute('data-status')).toBe('open');
+    const deliveries = dashboard.locator(
+      `#events tr[data-event-id="${delivered}"] [data-testid="deliveries"]`,
+    );
+    await deliveries.filter({ hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+    expect(await dashboard.getAttribute(`#events tr[data-event-id="${delivered}"]`, 'data-status')).toBe(
+      'published',
+    );
+    await dashboard.locator('#channels tr[data-channel="metrics"]').waitFor();
+
+    // Act 3: live updates, pushed over the stream while the dashboard is open
+    const live = await publish(
+      bus,
+      { channel: 'metrics', data: { cpu: 0.97 } },
+      { DetailType: 'cpu_sampled' },
+    );
+    // Assess 3
+    await dashboard
+      .locator(`#events tr[data-event-id="${live}"] [data-testid="deliveries"]`, { hasText: /^1$/ })
+      .waitFor({ timeout: WAIT_MS });
+    await saveScreenshot(dashboard, 'dashboard.png');
+    expect(pageErrors.get(dashboard)).toEqual([]);
+    expect(pageErrors.get(refused)?.filter((e) => !e.includes('403'))).toEqual([]);
+  });
+
+  it('answers the dashboard API with 401 without a token, 403 without the admin role, and the state to admins', async () => {
+    // Prepare
+    const client = await openTestPage({ token: await tokenFor({ sub: 'erin' }) }, ['weather']);
+    const connectionId = await connectionIdOf(client);
+    const id = await publish(bus, { channel: 'weather', data: { rain: true } });
+    await eventItem(client, id).waitFor({ timeout: WAIT_MS });
+    // Act
+    const anonymous = await adminApi('/admin/api/state');
+    const user = await adminApi('/admin/api/state', await tokenFor({ sub: 'erin' }));
+    const forged = await adminApi('/admin/api/state', `${await tokenFor({ sub: 'ops', roles: ['admin'] })}x`);
+    const admin = await adminApi('/admin/api/state', await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    const stream = await adminApi('/admin/api/stream', await tokenFor({ sub: 'erin' }));
+    // Assess
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await anonymous.json()).toMatchObject({ success: false, error: { code: 'unauthorized' } });
+    expect(user.status).toBe(403);
+    expect(await user.json()).toMatchObject({ success: false, error: { code: 'forbidden' } });
+    expect(forged.status).toBe(401);
+    expect(stream.status).toBe(403);
+    expect(admin.status).toBe(200);
+    const state = (await admin.json()) as DashboardState;
+    expect(state.connections).toContainEqual(
+      expect.objectContaining({ connectionId, userId: 'erin', status: 'open', channels: ['weather'] }),
+    );
+    expect(state.channels).toContainEqual({ channel: 'weather', subscribers: 1 });
+    // A delivery is counted once the frame is posted; the page has shown it, so it was.
+    expect(state.events).toContainEqual(
+      expect.objectContaining({ id, channels: ['weather'], deliveries: 1 }),
+    );
+  });
+
+  it('signs the dashboard out when its token expires, as the stream ends with it', async () => {
+    // Prepare
+    const token = await tokenFor({ sub: 'ops', roles: ['admin'], ttlSeconds: 3 });
+    // Act
+    const dashboard = await openDashboard(token);
+    await dashboard.locator('[data-testid="stream"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+    // Assess
+    await dashboard
+      .locator('[data-testid="login-error"]', { hasText: 'token expired' })
+      .waitFor({ timeout: WAIT_MS });
+    expect(await dashboard.isHidden('#dashboard')).toBe(true);
+    expect(await dashboard.textContent('[data-testid="stream"]')).toBe('signed out');
+  });
+
+  it("publishes from the dashboard's form through PutEvents, and the test page receives it", async () => {
+    // Prepare
+    const client = await openTestPage({ token: await tokenFor({ sub: 'frank' }) }, ['deploys']);
+    const dashboard = await openDashboard(await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    await dashboard.locator('[data-testid="stream"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+    // Act
+    await dashboard.fill('#publish-channels', 'deploys');
+    await dashboard.fill('#publish-type', 'deploy_finished');
+    await dashboard.fill('#publish-data', '{"service":"api","version":"1.4.2"}');
+    await dashboard.click('#publish-button');
+    // Assess
+    const result = dashboard.locator('[data-testid="publish-result"]', { hasText: /^Published / });
+    await result.waitFor({ timeout: WAIT_MS });
+    const id = ((await result.textContent()) ?? '').replace('Published ', '').trim();
+    await eventItem(client, id).waitFor({ timeout: WAIT_MS });
+    expect(await eventItem(client, id).getAttribute('data-event-type')).toBe('deploy_finished');
+    expect(await eventItem(client, id).textContent()).toContain('"version": "1.4.2"');
+    await dashboard
+      .locator(`#events tr[data-event-id="${id}"] [data-testid="deliveries"]`, { hasText: /^1$/ })
+      .waitFor({ timeout: WAIT_MS });
+    expect(pageErrors.get(dashboard)).toEqual([]);
+  });
+});
