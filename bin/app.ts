@@ -39,6 +39,11 @@ export const CONTEXT_KEYS = {
   routeThrottle: 'JSON {"<routeKey>": {"rateLimit": n, "burstLimit": n}} (default $connect 100/200)',
   maxSubscriptions: 'subscriptions per connection (default 100)',
   maxMessageBytes: 'largest client message (default 32768)',
+  rateLimitBurst: 'client messages a connection may send at once (default 20)',
+  rateLimitPerSecond: 'client messages per second refilled (default 10)',
+  rateLimitCloseAfter: 'refusals in a row before the connection is closed (default 50)',
+  historySeconds: 'how long events stay replayable with since (default 3600)',
+  historyMaxEvents: "how many of a channel's latest events stay replayable (default 1000)",
   sweepMinutes: 'sweep period in minutes (default 5)',
   eventBus: 'name or ARN of an existing event bus (default: the default bus)',
   eventSources: 'comma-separated source allow-list (default: any)',
@@ -198,6 +203,13 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const stageName = ctx.string('stageName');
   const maxSubscriptions = ctx.number('maxSubscriptions');
   const maxMessageBytes = ctx.number('maxMessageBytes');
+  const rateLimitProps = {
+    burst: ctx.number('rateLimitBurst'),
+    perSecond: ctx.number('rateLimitPerSecond'),
+    closeAfter: ctx.number('rateLimitCloseAfter'),
+  };
+  const historySeconds = ctx.number('historySeconds');
+  const historyMaxEvents = ctx.number('historyMaxEvents');
   const eventSources = ctx.list('eventSources');
   const serviceName = ctx.string('serviceName');
   const apiGatewayCloudWatchRole = ctx.boolean('apiGatewayCloudWatchRole');
@@ -222,6 +234,19 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
       : {}),
     ...(maxSubscriptions !== undefined ? { maxSubscriptions } : {}),
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
+    ...(Object.values(rateLimitProps).some((v) => v !== undefined)
+      ? {
+          rateLimit: Object.fromEntries(Object.entries(rateLimitProps).filter(([, v]) => v !== undefined)),
+        }
+      : {}),
+    ...(historySeconds !== undefined || historyMaxEvents !== undefined
+      ? {
+          history: {
+            ...(historySeconds !== undefined ? { retention: Duration.seconds(historySeconds) } : {}),
+            ...(historyMaxEvents !== undefined ? { maxEvents: historyMaxEvents } : {}),
+          },
+        }
+      : {}),
     ...(sweepMinutes !== undefined ? { sweepPeriod: Duration.minutes(sweepMinutes) } : {}),
     ...(eventBus !== undefined && eventBus !== 'default'
       ? {

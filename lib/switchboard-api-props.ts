@@ -125,6 +125,19 @@ export interface SwitchboardApiProps {
    */
   readonly maxMessageBytes?: number;
   /**
+   * Per-connection token bucket on client messages: `burst` messages at once, `perSecond` refilled,
+   * and the connection closed after `closeAfter` refusals in a row.
+   *
+   * @default { burst: 20, perSecond: 10, closeAfter: 50 }
+   */
+  readonly rateLimit?: RateLimitProps;
+  /**
+   * How long, and how many, of each channel's latest events stay replayable with `since`.
+   *
+   * @default { retention: Duration.hours(1), maxEvents: 1000 }
+   */
+  readonly history?: HistoryProps;
+  /**
    * How often stale connections (idle, or with an expired token) are closed and removed.
    * Whole minutes, from 1 to 60.
    *
@@ -192,6 +205,22 @@ export interface SwitchboardApiProps {
 }
 
 /** The props with defaults applied. */
+export interface RateLimitProps {
+  /** @default 20 */
+  readonly burst?: number;
+  /** @default 10 */
+  readonly perSecond?: number;
+  /** @default 50 */
+  readonly closeAfter?: number;
+}
+
+export interface HistoryProps {
+  /** Whole seconds, 1 s to 7 days. @default Duration.hours(1) */
+  readonly retention?: Duration;
+  /** 1 to 100000. @default 1000 */
+  readonly maxEvents?: number;
+}
+
 export interface ResolvedSwitchboardApiProps {
   readonly auth: {
     readonly secret?: ISecret;
@@ -209,6 +238,8 @@ export interface ResolvedSwitchboardApiProps {
   readonly routeThrottle: Readonly<Record<string, ThrottleSettings>>;
   readonly maxSubscriptions: number;
   readonly maxMessageBytes: number;
+  readonly rateLimit: Required<RateLimitProps>;
+  readonly history: { readonly retention: Duration; readonly maxEvents: number };
   readonly sweepPeriod: Duration;
   readonly eventBus?: IEventBus;
   readonly eventSources?: readonly string[];
@@ -228,6 +259,8 @@ export const SWITCHBOARD_DEFAULTS = {
   routeThrottle: { $connect: { rateLimit: 100, burstLimit: 200 } },
   maxSubscriptions: 100,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  rateLimit: { burst: 20, perSecond: 10, closeAfter: 50 },
+  history: { retention: Duration.hours(1), maxEvents: 1000 },
   sweepPeriod: Duration.minutes(5),
   maxEventAge: Duration.hours(1),
   maxTokenLifetime: Duration.hours(24),
@@ -377,6 +410,18 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   checkInteger('maxSubscriptions', maxSubscriptions, 1, 10_000);
   const maxMessageBytes = props.maxMessageBytes ?? d.maxMessageBytes;
   checkInteger('maxMessageBytes', maxMessageBytes, 256, 128 * 1024);
+  const rateLimit = { ...d.rateLimit, ...props.rateLimit };
+  checkInteger('rateLimit.burst', rateLimit.burst, 1, 10_000);
+  checkInteger('rateLimit.perSecond', rateLimit.perSecond, 1, 10_000);
+  checkInteger('rateLimit.closeAfter', rateLimit.closeAfter, 1, 100_000);
+  const history = { ...d.history, ...props.history };
+  checkInteger('history.maxEvents', history.maxEvents, 1, 100_000);
+  if (!history.retention.isUnresolved()) {
+    const seconds = history.retention.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7 * 24 * 3600) {
+      fail('history.retention', 'must be whole seconds from 1 second to 7 days', history.retention);
+    }
+  }
 
   const sweepPeriod = props.sweepPeriod ?? d.sweepPeriod;
   if (!sweepPeriod.isUnresolved()) {
@@ -440,6 +485,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     routeThrottle,
     maxSubscriptions,
     maxMessageBytes,
+    rateLimit,
+    history,
     sweepPeriod,
     ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     ...(props.eventSources !== undefined ? { eventSources: props.eventSources } : {}),

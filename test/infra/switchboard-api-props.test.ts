@@ -77,8 +77,15 @@ describe('options reach the template', () => {
       allowAnonymous: true,
       maxSubscriptions: 20,
       maxMessageBytes: 4096,
+      rateLimit: { burst: 5, perSecond: 2 },
+      history: { retention: Duration.minutes(10), maxEvents: 50 },
     });
     expect(variables(template)).toMatchObject({
+      [ENV.rateLimitBurst]: '5',
+      [ENV.rateLimitPerSecond]: '2',
+      [ENV.rateLimitCloseAfter]: '50',
+      [ENV.historySeconds]: '600',
+      [ENV.historyMaxEvents]: '50',
       [ENV.channelPolicy]: JSON.stringify(channelPolicy),
       [ENV.allowedOrigins]: 'https://app.example.com,http://localhost:5173',
       [ENV.allowAnonymous]: 'true',
@@ -223,6 +230,12 @@ describe('bad props are refused before anything is built', () => {
       /maxSubscriptions must be an integer from 1 to 10000 \(received 0\)/,
     ],
     ['maxMessageBytes', { maxMessageBytes: 200_000 }, /maxMessageBytes .* \(received 200000\)/],
+    ['rateLimit.burst', { rateLimit: { burst: 0 } }, /rateLimit.burst must be an integer .* \(received 0\)/],
+    [
+      'history.retention',
+      { history: { retention: Duration.days(8) } },
+      /history.retention must be whole seconds .* \(received 8 days\)/,
+    ],
     [
       'sweepPeriod',
       { sweepPeriod: Duration.seconds(90) },
