@@ -14,6 +14,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -39,6 +40,30 @@ const subscriptionKey = (tenant: string | undefined, channel: string, connection
   [PK]: channelPartition(tenant, channel),
   [SK]: connectionId,
 });
+
+/**
+ * The fan-out Query: one page of a channel's live subscribers (`subscribers()` sends exactly this;
+ * the benchmark sends it too, with `ReturnConsumedCapacity`, to measure what a publish reads).
+ */
+export function subscribersQueryInput(
+  tableName: string,
+  tenant: string | undefined,
+  channel: string,
+  now: number,
+  startKey?: Record<string, unknown>,
+): QueryCommandInput {
+  return {
+    TableName: tableName,
+    KeyConditionExpression: '#pk = :pk',
+    FilterExpression: '#ttl > :now',
+    ProjectionExpression: 'connectionId, userId, #roles, tenant, anonymous',
+    ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL, '#roles': 'roles' },
+    ExpressionAttributeValues: { ':pk': channelPartition(tenant, channel), ':now': now },
+    // A subscribe acknowledged just before this publish must be seen.
+    ConsistentRead: true,
+    ExclusiveStartKey: startKey,
+  };
+}
 
 /** Spreads connections over a few index partitions; stable per connection. */
 function sweepShard(connectionId: string): string {
@@ -293,17 +318,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          FilterExpression: '#ttl > :now',
-          ProjectionExpression: 'connectionId, userId, #roles, tenant, anonymous',
-          ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL, '#roles': 'roles' },
-          ExpressionAttributeValues: { ':pk': channelPartition(tenant, channel), ':now': now },
-          // A subscribe acknowledged just before this publish must be seen.
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
+        new QueryCommand(subscribersQueryInput(this.tableName, tenant, channel, now, startKey)),
       );
       startKey = page.LastEvaluatedKey;
       const items = (page.Items ?? []) as Array<{ connectionId: string; userId: string }>;
@@ -362,28 +377,18 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async *staleConnections(now: number): AsyncIterable<string> {
-    for (let shard = 0; shard < sweepIndex.shards; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: sweepIndex.name,
-            KeyConditionExpression: '#shard = :shard AND #at <= :now',
-            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey, '#at': sweepIndex.sortKey },
-            ExpressionAttributeValues: { ':shard': `sweep#${shard}`, ':now': now },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        startKey = page.LastEvaluatedKey;
-        for (const item of page.Items ?? []) {
-          yield String(item[PK]).slice('conn#'.length);
-        }
-      } while (startKey);
-    }
+    yield* this.sweepIndexIds('<=', now);
   }
 
   async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord> {
+    for await (const connectionId of this.sweepIndexIds('>', now)) {
+      const connection = await this.getConnection(connectionId, now);
+      if (connection && (tenant === null || connection.identity.tenant === tenant)) yield connection;
+    }
+  }
+
+  /** Connection ids from every shard of the sweep index whose stale moment compares to `now`. */
+  private async *sweepIndexIds(comparison: '<=' | '>', now: number): AsyncIterable<string> {
     for (let shard = 0; shard < sweepIndex.shards; shard++) {
       let startKey: Record<string, unknown> | undefined;
       do {
@@ -391,17 +396,14 @@ export class DynamoConnectionStore implements ConnectionStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: sweepIndex.name,
-            KeyConditionExpression: '#shard = :shard AND #at > :now',
+            KeyConditionExpression: `#shard = :shard AND #at ${comparison} :now`,
             ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey, '#at': sweepIndex.sortKey },
             ExpressionAttributeValues: { ':shard': `sweep#${shard}`, ':now': now },
             ExclusiveStartKey: startKey,
           }),
         );
         startKey = page.LastEvaluatedKey;
-        for (const item of page.Items ?? []) {
-          const connection = await this.getConnection(String(item[PK]).slice('conn#'.length), now);
-          if (connection && (tenant === null || connection.identity.tenant === tenant)) yield connection;
-        }
+        for (const item of page.Items ?? []) yield String(item[PK]).slice('conn#'.length);
       } while (startKey);
     }
   }
