@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
-import type { RateLimit } from '../core/rate-limit.js';
+import type { Settings } from '../core/settings.js';
 
 export const ENV = {
   tableName: 'SWITCHBOARD_TABLE_NAME',
@@ -98,22 +98,16 @@ export interface AuthConfig {
   readonly shortTokenTtlSeconds: number;
 }
 
-export interface Config {
+/** Everything a function needs: where things are, auth, and core's behaviour `Settings`. */
+export interface Config extends Settings {
   readonly tableName: string;
   readonly callbackUrl?: string;
   readonly dynamodbEndpoint?: string;
   readonly auth: AuthConfig;
   readonly allowedOrigins?: readonly string[];
   readonly allowAnonymous: boolean;
-  readonly channelPolicy: readonly ChannelRule[];
-  readonly maxSubscriptions: number;
-  readonly maxMessageBytes: number;
-  readonly idleTimeoutSeconds: number;
-  readonly maxConnectionSeconds: number;
-  readonly publishConcurrency: number;
   /** How long, and how many, of a channel's events stay replayable with `since`. */
   readonly history: { readonly seconds: number; readonly maxEvents: number };
-  readonly rateLimit: RateLimit;
 }
 
 function describe(error: z.ZodError): string {

@@ -11,7 +11,6 @@ import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
-import { settingsFrom } from '../adapters/settings.js';
 import { handleClientMessage } from '../core/messages.js';
 
 const config = loadConfig();
@@ -23,7 +22,7 @@ const deps = {
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
   verifier: await createVerifierFromConfig(config.auth),
-  settings: settingsFrom(config),
+  settings: config,
   log: logger,
 };
 

@@ -8,7 +8,6 @@ import { createDocumentClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { createLogger, createMetrics, errorSummary, METRIC } from '../adapters/observability.js';
-import { settingsFrom } from '../adapters/settings.js';
 import { registerConnection } from '../core/connections.js';
 import { admitHandshake, HandshakeRefusedError } from '../core/handshake.js';
 
@@ -24,7 +23,6 @@ const logger = createLogger();
 const metrics = createMetrics();
 const store = new DynamoConnectionStore(createDocumentClient(config), config.tableName);
 const verifier = await createVerifierFromConfig(config.auth);
-const settings = settingsFrom(config);
 const policy = {
   allowAnonymous: config.allowAnonymous,
   maxConnectionSeconds: config.maxConnectionSeconds,
@@ -47,7 +45,7 @@ export const handler = async (event: WebSocketConnectEvent): Promise<APIGatewayP
       policy,
       verifier,
     );
-    await registerConnection(connectionId, admitted, store, settings);
+    await registerConnection(connectionId, admitted, store, config);
     metrics.addMetric(METRIC.connections, 'Count', 1);
     return {
       statusCode: 200,

@@ -10,7 +10,6 @@ import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
-import { settingsFrom } from '../adapters/settings.js';
 import { DeliveryError, InvalidEventError, publishEvent } from '../core/publish.js';
 
 const config = loadConfig();
@@ -21,7 +20,7 @@ const deps = {
   store: new DynamoConnectionStore(db, config.tableName),
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
-  settings: settingsFrom(config),
+  settings: config,
   log: logger,
 };
 
