@@ -20,7 +20,13 @@ export const channelRuleSchema = z.object({
   /** A channel name, a prefix ending in `*`, or a pattern with one `{userId}` placeholder. */
   pattern: z
     .string()
-    .regex(/^[A-Za-z0-9_.:@{}*-]{1,128}$/, 'pattern must use channel characters, "*" or "{userId}"'),
+    .regex(/^[A-Za-z0-9_.:@{}*-]{1,128}$/, 'pattern must use channel characters, "*" or "{userId}"')
+    // Braces only as one `{userId}`: the placeholder becomes a named capture group, which a
+    // regular expression may hold once.
+    .refine(
+      (p) => /^[^{}]*(\{userId\}[^{}]*)?$/.test(p),
+      'pattern may hold "{userId}" at most once and no other braces',
+    ),
   allow: z.union([
     z.enum(['anyone', 'authenticated', 'owner']),
     z.object({ roles: z.array(z.string().min(1)).min(1) }),

@@ -10,8 +10,12 @@ export const TOKEN_SUBPROTOCOL_PREFIX = 'token-';
 
 export interface HandshakeRequest {
   readonly connectionId: string;
-  /** Header names in any case, as API Gateway passes them. */
-  readonly headers: Readonly<Record<string, string | undefined>>;
+  /**
+   * Every value of every header, names in any case (API Gateway's `multiValueHeaders`). All of
+   * them are checked: a proxy that reads the first copy and a handshake that reads the last must
+   * never disagree about the token or the Origin.
+   */
+  readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
   readonly multiValueQuery: Readonly<Record<string, readonly string[] | undefined>>;
 }
 
@@ -42,12 +46,12 @@ export class HandshakeRefusedError extends Error {
   }
 }
 
-function header(headers: HandshakeRequest['headers'], name: string): string | undefined {
+/** All values of a header, whatever the case of its name. */
+function headerValues(headers: HandshakeRequest['headers'], name: string): string[] {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
+  return Object.entries(headers).flatMap(([key, values]) =>
+    key.toLowerCase() === wanted ? (values ?? []) : [],
+  );
 }
 
 /** Every token the request carries, by place, so that two different ones can be refused. */
@@ -58,8 +62,7 @@ function tokensOffered(request: HandshakeRequest, offered: readonly string[]): s
     if (fromQuery.some((t) => t === '')) throw new HandshakeRefusedError(401, 'empty token parameter');
     tokens.push(...fromQuery);
   }
-  const authorization = header(request.headers, 'authorization');
-  if (authorization !== undefined) {
+  for (const authorization of headerValues(request.headers, 'authorization')) {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw new HandshakeRefusedError(401, 'Authorization header is not a Bearer token');
     tokens.push(match[1]);
@@ -83,12 +86,15 @@ export async function admitHandshake(
   verifier: TokenVerifier,
   now: number = Date.now(),
 ): Promise<AdmittedHandshake> {
-  const origin = header(request.headers, 'origin');
-  if (policy.allowedOrigins && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
+  const { allowedOrigins } = policy;
+  if (
+    allowedOrigins &&
+    headerValues(request.headers, 'origin').some((origin) => !allowedOrigins.includes(origin))
+  ) {
     throw new HandshakeRefusedError(403, 'origin not allowed');
   }
-  const offered = (header(request.headers, 'sec-websocket-protocol') ?? '')
-    .split(',')
+  const offered = headerValues(request.headers, 'sec-websocket-protocol')
+    .flatMap((value) => value.split(','))
     .map((p) => p.trim())
     .filter(Boolean);
   const tokens = tokensOffered(request, offered);

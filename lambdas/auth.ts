@@ -4,15 +4,17 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { createVerifierFromConfig, resolveAuthSecret } from '../adapters/auth.js';
-import { ConfigError, loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config.js';
 import { createLogger, errorSummary } from '../adapters/observability.js';
 import { signToken } from '../adapters/token-verifier.js';
 import { TokenRejectedError } from '../core/identity.js';
 
 const config = loadConfig();
 const logger = createLogger();
+// Short-lived tokens are signed with the HS256 secret. A deployment that verifies JWKS tokens only
+// has nothing to sign with: the exchange then answers 501 instead of failing every cold start.
 const secret = await resolveAuthSecret(config.auth);
-if (!secret) throw new ConfigError('token exchange needs the HS256 secret to sign short-lived tokens');
+if (!secret) logger.warn('token exchange disabled: no HS256 secret is configured', {});
 const verifier = await createVerifierFromConfig(config.auth);
 const ttlSeconds = config.auth.shortTokenTtlSeconds;
 
@@ -26,6 +28,15 @@ const unauthorized = (message: string) =>
   json(401, { success: false, error: { code: 'unauthorized', message } });
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => {
+  if (!secret) {
+    return json(501, {
+      success: false,
+      error: {
+        code: 'not_configured',
+        message: 'token exchange needs an HS256 secret, and none is configured',
+      },
+    });
+  }
   const authorization = event.headers?.authorization ?? event.headers?.Authorization;
   const match = authorization ? /^Bearer[ ]+(\S+)\s*$/i.exec(authorization) : null;
   if (!match?.[1]) return unauthorized('send the main token as "Authorization: Bearer <jwt>"');

@@ -14,6 +14,7 @@ import { admitHandshake, HandshakeRefusedError } from '../core/handshake.js';
 /** `$connect` carries the handshake's headers and query string (only this route does). */
 export type WebSocketConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;
+  multiValueHeaders?: Record<string, string[] | undefined>;
   queryStringParameters?: Record<string, string | undefined>;
   multiValueQueryStringParameters?: Record<string, string[] | undefined>;
 };
@@ -31,17 +32,26 @@ const policy = {
 
 const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden' } as const;
 
-function multiValueQuery(event: WebSocketConnectEvent): Record<string, string[] | undefined> {
-  if (event.multiValueQueryStringParameters) return event.multiValueQueryStringParameters;
-  const single = event.queryStringParameters ?? {};
-  return Object.fromEntries(Object.entries(single).map(([k, v]) => [k, v === undefined ? undefined : [v]]));
+/** API Gateway sends both forms; the multi-value one holds every copy of a repeated name. */
+function allValues(
+  multi: Record<string, string[] | undefined> | undefined,
+  single: Record<string, string | undefined> | undefined,
+): Record<string, string[] | undefined> {
+  if (multi) return multi;
+  return Object.fromEntries(
+    Object.entries(single ?? {}).map(([k, v]) => [k, v === undefined ? undefined : [v]]),
+  );
 }
 
 export const handler = async (event: WebSocketConnectEvent): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   try {
     const admitted = await admitHandshake(
-      { connectionId, headers: event.headers ?? {}, multiValueQuery: multiValueQuery(event) },
+      {
+        connectionId,
+        headers: allValues(event.multiValueHeaders, event.headers),
+        multiValueQuery: allValues(event.multiValueQueryStringParameters, event.queryStringParameters),
+      },
       policy,
       verifier,
     );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   authorizedPatterns,
   canSubscribe,
+  channelRuleSchema,
   DEFAULT_CHANNEL_POLICY,
   type Principal,
 } from '../../core/channel-policy.js';
@@ -61,5 +62,17 @@ describe('the default channel policy', () => {
       '*',
     ]);
     expect(authorizedPatterns(DEFAULT_CHANNEL_POLICY, anonymous)).toEqual(['announcements']);
+  });
+});
+
+describe('policy rules from configuration', () => {
+  it('refuse a pattern with two {userId} placeholders or stray braces, instead of failing every check later', () => {
+    expect(channelRuleSchema.safeParse({ pattern: 'user:{userId}:{userId}', allow: 'owner' }).success).toBe(
+      false,
+    );
+    expect(channelRuleSchema.safeParse({ pattern: 'user:{user}', allow: 'owner' }).success).toBe(false);
+    expect(channelRuleSchema.safeParse({ pattern: 'user:{userId}:inbox', allow: 'owner' }).success).toBe(
+      true,
+    );
   });
 });

@@ -31,14 +31,14 @@ describe('admitting a handshake', () => {
   });
 
   it('takes the token from an Authorization Bearer header, in any header case', async () => {
-    expect(await status(request({ headers: { authorization: 'Bearer good' } }))).toBe(200);
-    expect(await status(request({ headers: { Authorization: 'bearer good' } }))).toBe(200);
+    expect(await status(request({ headers: { authorization: ['Bearer good'] } }))).toBe(200);
+    expect(await status(request({ headers: { Authorization: ['bearer good'] } }))).toBe(200);
   });
 
   it('takes the token from an offered subprotocol and answers with a non-token offer', async () => {
     // Act
     const admitted = await admitHandshake(
-      request({ headers: { 'Sec-WebSocket-Protocol': 'token-good, switchboard.v1' } }),
+      request({ headers: { 'Sec-WebSocket-Protocol': ['token-good, switchboard.v1'] } }),
       policy,
       verifier,
     );
@@ -49,7 +49,7 @@ describe('admitting a handshake', () => {
 
   it('answers with the token offer when it is the only one, since browsers need one of their offers back', async () => {
     const admitted = await admitHandshake(
-      request({ headers: { 'sec-websocket-protocol': 'token-good' } }),
+      request({ headers: { 'sec-websocket-protocol': ['token-good'] } }),
       policy,
       verifier,
     );
@@ -57,7 +57,10 @@ describe('admitting a handshake', () => {
   });
 
   it('accepts the same token given in two places', async () => {
-    const req = request({ multiValueQuery: { token: ['good'] }, headers: { authorization: 'Bearer good' } });
+    const req = request({
+      multiValueQuery: { token: ['good'] },
+      headers: { authorization: ['Bearer good'] },
+    });
     expect(await status(req)).toBe(200);
   });
 
@@ -68,13 +71,13 @@ describe('admitting a handshake', () => {
     ['two different ?token= values', request({ multiValueQuery: { token: ['good', 'other'] } })],
     [
       'different tokens in query and header',
-      request({ multiValueQuery: { token: ['good'] }, headers: { authorization: 'Bearer other' } }),
+      request({ multiValueQuery: { token: ['good'] }, headers: { authorization: ['Bearer other'] } }),
     ],
     [
       'different tokens in query and subprotocol',
-      request({ multiValueQuery: { token: ['good'] }, headers: { 'sec-websocket-protocol': 'token-x' } }),
+      request({ multiValueQuery: { token: ['good'] }, headers: { 'sec-websocket-protocol': ['token-x'] } }),
     ],
-    ['a non-Bearer Authorization header', request({ headers: { authorization: 'Basic Zm9vOmJhcg==' } })],
+    ['a non-Bearer Authorization header', request({ headers: { authorization: ['Basic Zm9vOmJhcg=='] } })],
   ])('refuses %s with 401', async (_name, req) => {
     expect(await status(req)).toBe(401);
   });
@@ -83,13 +86,39 @@ describe('admitting a handshake', () => {
     // Prepare
     const strict = { ...policy, allowedOrigins: ['https://app.example.com'] };
     const withOrigin = (origin: string) =>
-      request({ multiValueQuery: { token: ['good'] }, headers: { Origin: origin } });
+      request({ multiValueQuery: { token: ['good'] }, headers: { Origin: [origin] } });
     // Act / Assess
     expect(await status(withOrigin('https://app.example.com'), strict)).toBe(200);
     expect(await status(withOrigin('https://evil.example.com'), strict)).toBe(403);
     expect(await status(withOrigin('https://app.example.com.evil.io'), strict)).toBe(403);
     expect(await status(withOrigin('http://app.example.com'), strict)).toBe(403);
     expect(await status(request({ multiValueQuery: { token: ['good'] } }), strict)).toBe(200);
+  });
+
+  it('checks every copy of a repeated header: two different Bearer tokens are refused', async () => {
+    const twice = request({ headers: { Authorization: ['Bearer good', 'Bearer other'] } });
+    const byCase = request({ headers: { Authorization: ['Bearer good'], authorization: ['Bearer other'] } });
+    const garbageFirst = request({ headers: { authorization: ['Bearer', 'Bearer good'] } });
+    expect(await status(twice)).toBe(401);
+    expect(await status(byCase)).toBe(401);
+    expect(await status(garbageFirst)).toBe(401);
+  });
+
+  it('refuses when any copy of Origin is outside the allow-list, in either order', async () => {
+    const strict = { ...policy, allowedOrigins: ['https://app.example.com'] };
+    const token = { multiValueQuery: { token: ['good'] } };
+    const bad = 'https://evil.example.com';
+    expect(
+      await status(request({ ...token, headers: { Origin: [bad, 'https://app.example.com'] } }), strict),
+    ).toBe(403);
+    expect(
+      await status(request({ ...token, headers: { Origin: ['https://app.example.com', bad] } }), strict),
+    ).toBe(403);
+  });
+
+  it('reads subprotocol offers from every copy of the header', async () => {
+    const req = request({ headers: { 'Sec-WebSocket-Protocol': ['token-good', 'token-other'] } });
+    expect(await status(req)).toBe(401);
   });
 
   it('admits anonymous connections without a token only when enabled', async () => {
