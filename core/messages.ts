@@ -84,6 +84,10 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
 async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Promise<ConnectionRecord> {
   const { store, settings } = deps;
   const now = epochSeconds(nowMs);
+  const limited = new ProtocolError(
+    'rate_limited',
+    `too many messages: at most ${settings.rateLimit.burst} at once and ${settings.rateLimit.perSecond} per second`,
+  );
   for (let attempt = 0; attempt < 5; attempt++) {
     const connection = await store.getConnection(connectionId, now);
     if (!connection) break;
@@ -96,11 +100,11 @@ async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Pr
       deps.log.warn('closing a connection for sustained message abuse', { connectionId });
       await deps.gateway.close(connectionId);
     }
-    throw new ProtocolError(
-      'rate_limited',
-      `too many messages: at most ${settings.rateLimit.burst} at once and ${settings.rateLimit.perSecond} per second`,
-    );
+    throw limited;
   }
+  // Still registered but losing every race for its bucket: as many messages at once as that is
+  // itself a burst to refuse.
+  if (await store.getConnection(connectionId, now)) throw limited;
   throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
 }
 
