@@ -24,6 +24,6 @@ export function createManagementClient(config: Pick<Config, 'callbackUrl'>): Api
     // Core retries throttled and failed posts itself (core/delivery.ts), adapting its concurrency.
     maxAttempts: 1,
     // A hung post must not eat the invocation: it fails and is retried like a 5xx.
-    requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000 },
+    requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000, throwOnRequestTimeout: true },
   });
 }

@@ -20,6 +20,9 @@ export function banner(stack: {
     `  DynamoDB Local   ${endpoints.dynamodb}  (table ${stack.tableName})`,
     ...(endpoints.testPage ? [`  Test page        ${endpoints.testPage}`] : []),
     ...(endpoints.dashboard ? [`  Dashboard        ${endpoints.dashboard}  (admin token)`] : []),
+    ...(endpoints.faults
+      ? [`  Fault plan       ${endpoints.faults}  (SWITCHBOARD_LOCAL_FAULTS=1: tests only)`]
+      : []),
     'Mint a token:  npm run token -- --sub alice',
     `Publish:       npm run publish -- --channel news --type hello --data '{"hi":1}'`,
     'Press Ctrl-C to stop.',

@@ -15,3 +15,11 @@ export class LambdaTimeoutError extends Error {
     super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
   }
 }
+
+/**
+ * An invocation whose runtime died (fault injection: the publish function "crashes" after some
+ * `@connections` posts), worded like Lambda's `Runtime.ExitError`.
+ */
+export class LambdaCrashError extends Error {
+  override readonly name = 'LambdaCrashError';
+}

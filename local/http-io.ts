@@ -47,3 +47,13 @@ export function sendJson(
 export function pathOf(url: string | undefined): string {
   return (url ?? '/').split('?')[0] ?? '/';
 }
+
+/**
+ * True when a request was addressed to a loopback name (`Host: 127.0.0.1`, `localhost`, `[::1]`).
+ * The local-only routes (`/local/*`, the dashboard's API) answer nothing else: a web page cannot
+ * rebind its own DNS name to 127.0.0.1 to reach them.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+}

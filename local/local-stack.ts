@@ -5,6 +5,9 @@
  * Local beside them and the sweep on its schedule. The same port serves a browser console that
  * exists only locally: a test client page, a live dashboard and a token minter (`web-console.ts`).
  *
+ * With `SWITCHBOARD_LOCAL_FAULTS=1` (tests only) the stack also plays a fault plan, controlled at
+ * `/local/faults` (see `fault-plan.ts`): a proxy then sits between the handlers and DynamoDB.
+ *
  * Handler modules read their configuration once, at import, so the environment is set first and
  * the modules are imported after; a process therefore hosts one local stack configuration at a
  * time (see `startLocalStack`).
@@ -23,6 +26,14 @@ import { LocalActivity } from './activity.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import { LocalStackError } from './errors.js';
 import { EventBridgeEndpoint } from './eventbridge-endpoint.js';
+import {
+  createFaultRoute,
+  FAULTS_PATH,
+  type FaultPlan,
+  FaultPlanError,
+  LocalFaults,
+  parseFaultPlan,
+} from './fault-plan.js';
 import { createHttpApi } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
@@ -37,6 +48,7 @@ import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { buildWebAssets } from './web-assets.js';
 import { createWebConsole, type WebConsole } from './web-console.js';
 import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
@@ -53,6 +65,10 @@ export const LOCAL_ENV = {
   maxConnectionSeconds: ENV.maxConnectionSeconds,
   allowedOrigins: ENV.allowedOrigins,
   verbose: 'SWITCHBOARD_LOCAL_VERBOSE',
+  /** `1` turns fault injection on (tests only; never set by `npm start`). */
+  faults: 'SWITCHBOARD_LOCAL_FAULTS',
+  /** A fault plan (JSON) to play from the start; requires `SWITCHBOARD_LOCAL_FAULTS=1`. */
+  faultPlan: 'SWITCHBOARD_LOCAL_FAULT_PLAN',
 } as const;
 
 export interface LocalStackOptions {
@@ -84,6 +100,11 @@ export interface LocalStackOptions {
   readonly publishRetryDelaysMs?: readonly number[];
   /** @default none */
   readonly faults?: GatewayFaults;
+  /**
+   * Serves the fault plan at `/local/faults` and puts a proxy in front of DynamoDB (tests only).
+   * @default SWITCHBOARD_LOCAL_FAULTS=1, else false
+   */
+  readonly faultInjection?: boolean;
   /** @default stderr, with debug lines when SWITCHBOARD_LOCAL_VERBOSE=true */
   readonly log?: LocalLog;
 }
@@ -103,6 +124,8 @@ export interface LocalStackEndpoints {
   readonly testPage: string;
   /** The live dashboard, `http://127.0.0.1:{port}/admin` (local only; admin token required). */
   readonly dashboard: string;
+  /** The fault plan, `http://127.0.0.1:{port}/local/faults`: only with fault injection on (tests). */
+  readonly faults?: string;
 }
 
 export interface LocalStack {
@@ -118,6 +141,8 @@ export interface LocalStack {
   readonly sweep: Pick<SweepSchedule, 'runNow'>;
   /** The recent PutEvents entries and their delivery counts, as the dashboard shows them. */
   readonly activity: LocalActivity;
+  /** The fault plan (`set`, `clear`, `state`), when fault injection is on; otherwise undefined. */
+  readonly faults: LocalFaults | undefined;
   /** Stops everything this stack started (DynamoDB Local included). Idempotent. */
   close(): Promise<void>;
 }
@@ -134,6 +159,8 @@ interface Settings {
   readonly maxConnectionSeconds: number;
   readonly allowedOrigins: readonly string[];
   readonly verbose: boolean;
+  readonly faultInjection: boolean;
+  readonly faultPlan: FaultPlan | undefined;
 }
 
 const portNumber = z.coerce.number().int().min(0).max(65535);
@@ -158,6 +185,27 @@ function fromEnv<T>(
   return parsed.data;
 }
 
+const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
+
+/** The plan to play from the start, from `SWITCHBOARD_LOCAL_FAULT_PLAN` (only with fault injection on). */
+function initialFaultPlan(env: NodeJS.ProcessEnv, faultInjection: boolean): FaultPlan | undefined {
+  const raw = env[LOCAL_ENV.faultPlan]?.trim();
+  if (!raw) return undefined;
+  if (!faultInjection) {
+    throw new LocalStackError(
+      `${LOCAL_ENV.faultPlan} is set but fault injection is off: set ${LOCAL_ENV.faults}=1`,
+    );
+  }
+  try {
+    return parseFaultPlan(JSON.parse(raw));
+  } catch (error) {
+    const reason = error instanceof FaultPlanError ? error.message : 'not valid JSON';
+    throw new LocalStackError(`${LOCAL_ENV.faultPlan} is not a valid fault plan: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
 /** Options, then the environment, then the defaults; each bad value named with what was received. */
 export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessEnv): Settings {
   const text = (name: string, explicit: string | undefined, fallback: string) =>
@@ -171,6 +219,8 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
   const stage = options.stage ?? 'ws';
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage))
     throw new LocalStackError(`stage must be [A-Za-z0-9_-]+ (got "${stage}")`);
+  const faultInjection =
+    options.faultInjection ?? fromEnv(LOCAL_ENV.faults, flag, undefined, env, false, '1 or 0');
   return {
     port: fromEnv(LOCAL_ENV.port, portNumber, options.port, env, 8080, 'a port number from 0 to 65535'),
     dynamodbPort: fromEnv(
@@ -214,6 +264,23 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
       .map((origin) => origin.trim())
       .filter(Boolean),
     verbose: env[LOCAL_ENV.verbose] === 'true' || env[LOCAL_ENV.verbose] === '1',
+    faultInjection,
+    faultPlan: initialFaultPlan(env, faultInjection),
+  };
+}
+
+/** The gateway's faults: the ones given in the options, and the plan's `dropDisconnect`. */
+function gatewayFaults(
+  given: GatewayFaults | undefined,
+  plan: LocalFaults | undefined,
+): { faults?: GatewayFaults } {
+  if (!plan) return given ? { faults: given } : {};
+  return {
+    faults: {
+      dropDisconnect: (connectionId) =>
+        given?.dropDisconnect?.(connectionId) === true ||
+        plan.gatewayFaults.dropDisconnect?.(connectionId) === true,
+    },
   };
 }
 
@@ -306,6 +373,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let eventBus: EventBridgeEndpoint | undefined;
   let sweep: SweepSchedule | undefined;
   let dynamodb: DynamoDbLocal | undefined;
+  let dynamodbProxy: TcpProxy | undefined;
+  let faults: LocalFaults | undefined;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
@@ -331,6 +400,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await faults?.close().catch((error: unknown) => log.error('fault plan could not be cleared', error));
       await sweep?.close();
       webConsole?.close();
       await gateway?.close();
@@ -338,6 +408,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       services = [];
       await stopServer(server);
       tableClient?.destroy();
+      await dynamodbProxy?.close();
       await dynamodb?.close();
       running = false;
     })();
@@ -360,9 +431,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       log,
     });
+    if (settings.faultInjection) {
+      const target = new URL(dynamodb.endpoint);
+      if (target.protocol !== 'http:') {
+        throw new LocalStackError(
+          `${LOCAL_ENV.faults}=1 needs a plain-HTTP DynamoDB endpoint to put its proxy in front of (got ${dynamodb.endpoint})`,
+        );
+      }
+      // The handlers reach DynamoDB through the proxy, so that an outage can be played without
+      // losing what DynamoDB Local holds in memory; the console and the tests read it directly.
+      dynamodbProxy = await startTcpProxy({
+        target: { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 80) },
+        log,
+      });
+      faults = new LocalFaults({ dynamodbProxy, log });
+      log.warn(
+        `fault injection is ON (${LOCAL_ENV.faults}=1, tests only): the plan is at http://${base}${FAULTS_PATH}`,
+      );
+    }
     const handlerEnv = applyLocalEnvironment({
       callbackUrl,
-      dynamodbEndpoint: dynamodb.endpoint,
+      dynamodbEndpoint: dynamodbProxy ? `http://127.0.0.1:${dynamodbProxy.port}` : dynamodb.endpoint,
       tableName: settings.tableName,
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
       maxConnectionSeconds: settings.maxConnectionSeconds,
@@ -388,12 +477,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stage: settings.stage,
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
       maxConnectionSeconds: settings.maxConnectionSeconds,
-      ...(options.faults ? { faults: options.faults } : {}),
+      ...gatewayFaults(options.faults, faults),
       observer: { connectionChanged: () => activity.changed(), messageHandled: () => activity.changed() },
       log,
     });
+    const publish = fn(TRIGGER_ENTRIES.publish);
     eventBus = new EventBridgeEndpoint({
-      publish: fn(TRIGGER_ENTRIES.publish),
+      publish: faults ? faults.wrapPublish(publish) : publish,
       busName: settings.eventBusName,
       region,
       account: LOCAL_ACCOUNT,
@@ -443,9 +533,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     services = [
+      ...(faults ? [createFaultRoute(faults)] : []),
       createManagementApi({
         gateway,
         onPost: (_id, body, delivered) => activity.posted(body, delivered),
+        ...(faults ? { faults } : {}),
         log,
       }),
       eventBus.handle,
@@ -463,6 +555,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         dynamodb: dynamodb.endpoint,
         testPage: `http://${base}/`,
         dashboard: `http://${base}/admin`,
+        ...(faults ? { faults: `http://${base}${FAULTS_PATH}` } : {}),
       },
       tableName: settings.tableName,
       eventBusName: settings.eventBusName,
@@ -470,8 +563,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBus,
       sweep,
       activity,
+      faults,
       close,
     };
+    if (faults && settings.faultPlan) await faults.set(settings.faultPlan);
     return stack;
   } catch (error) {
     await close();

@@ -3,6 +3,8 @@
  * answering on the wire like API Gateway so the real `@aws-sdk/client-apigatewaymanagementapi`
  * behaves as on AWS: a closed or unknown connection is 410 with `x-amzn-ErrorType:
  * GoneException`, which the SDK raises as `GoneException`. Signatures are not verified.
+ * With fault injection on (tests only, see `fault-plan.ts`), chosen requests get API Gateway's
+ * 410, 429 or 500 answers, or are held like a request that times out.
  */
 import type { ServerResponse } from 'node:http';
 import { pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
@@ -16,8 +18,26 @@ export interface ManagementApiProps {
    * so the local dashboard can count deliveries per event. @default none
    */
   readonly onPost?: (connectionId: string, body: Buffer, delivered: boolean) => void;
+  /** Test-only fault injection (`SWITCHBOARD_LOCAL_FAULTS=1`). @default none */
+  readonly faults?: ManagementApiFaults;
   /** @default silent */
   readonly log?: LocalLog;
+}
+
+/** A fault to play for one request: an API Gateway error answer, or a hold (a timeout). */
+export type ManagementFault = { readonly answer: 410 | 429 | 500 } | { readonly holdMs: number };
+
+/** What became of a request under fault injection (`timeout:abandoned`: the client gave up first). */
+export type RequestOutcome = '410' | '429' | '500' | 'timeout' | 'timeout:abandoned' | 'crashed' | 'passed';
+
+/** The fault plan, as the management API consults it (implemented by `LocalFaults`). */
+export interface ManagementApiFaults {
+  /** The fault for this request, if any. */
+  decide(connectionId: string, method: string): ManagementFault | undefined;
+  /** False when a POST must not be delivered: the invocation that sent it has crashed. */
+  allowPost(body: Buffer): boolean;
+  /** Told what became of every request. */
+  record(connectionId: string, outcome: RequestOutcome): void;
 }
 
 /**
@@ -48,24 +68,93 @@ function gone(res: ServerResponse): void {
   sendJson(res, 410, { message: null }, { 'x-amzn-ErrorType': 'GoneException' });
 }
 
+/**
+ * API Gateway's error answers, as the SDK reads them (`x-amzn-ErrorType` names the exception):
+ * 429 is `LimitExceededException` (the SDK raises that class), 500 `InternalServerErrorException`.
+ */
+function faultAnswer(res: ServerResponse, status: 410 | 429 | 500): void {
+  if (status === 410) gone(res);
+  else if (status === 429) {
+    sendJson(res, 429, { message: 'Too Many Requests' }, { 'x-amzn-ErrorType': 'LimitExceededException' });
+  } else {
+    sendJson(
+      res,
+      500,
+      { message: 'Internal server error' },
+      { 'x-amzn-ErrorType': 'InternalServerErrorException' },
+    );
+  }
+}
+
+/** Holds a request for `ms`; resolves true if the client gave up (closed the connection) first. */
+function hold(res: ServerResponse, ms: number): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(false);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
 export function createManagementApi(props: ManagementApiProps): RequestHandler {
   const { gateway } = props;
   const log = props.log ?? silentLog;
   return async (req, res) => {
     const connectionId = connectionIdFromPath(pathOf(req.url), gateway.stage);
     if (connectionId === undefined) return false;
+    const method = req.method ?? 'GET';
 
-    if (req.method === 'POST') {
-      const { body, tooLarge } = await readBody(req, MAX_MESSAGE_BYTES);
-      if (tooLarge) {
+    // GET and DELETE carry no body; drain anything sent so the socket stays usable (keep-alive).
+    const { body, tooLarge } = await readBody(req, method === 'POST' ? MAX_MESSAGE_BYTES : 0);
+    if (method === 'POST' && tooLarge) {
+      sendJson(
+        res,
+        413,
+        { message: `Message too long. Max message size is ${MAX_MESSAGE_BYTES} bytes` },
+        { 'x-amzn-ErrorType': 'PayloadTooLargeException' },
+      );
+      return true;
+    }
+
+    const { faults } = props;
+    if (faults) {
+      const fault = faults.decide(connectionId, method);
+      let outcome: RequestOutcome = 'passed';
+      if (fault && 'answer' in fault) {
+        if (fault.answer === 410 && method === 'POST') props.onPost?.(connectionId, body, false);
+        faults.record(connectionId, `${fault.answer}`);
+        faultAnswer(res, fault.answer);
+        return true;
+      }
+      if (fault) {
+        if (await hold(res, fault.holdMs)) {
+          // The client timed out: this request is never processed.
+          faults.record(connectionId, 'timeout:abandoned');
+          res.destroy();
+          return true;
+        }
+        outcome = 'timeout';
+      }
+      if (method === 'POST' && !faults.allowPost(body)) {
+        faults.record(connectionId, 'crashed');
         sendJson(
           res,
-          413,
-          { message: `Message too long. Max message size is ${MAX_MESSAGE_BYTES} bytes` },
-          { 'x-amzn-ErrorType': 'PayloadTooLargeException' },
+          403,
+          { message: 'local fault: the invocation that sent this request has crashed' },
+          { 'x-amzn-ErrorType': 'ForbiddenException' },
         );
         return true;
       }
+      faults.record(connectionId, outcome);
+    }
+
+    if (method === 'POST') {
       if (!(await gateway.post(connectionId, body))) {
         log.debug(`POST @connections/${connectionId}: 410 Gone`);
         props.onPost?.(connectionId, body, false);
@@ -77,8 +166,6 @@ export function createManagementApi(props: ManagementApiProps): RequestHandler {
       return true;
     }
 
-    // GET and DELETE carry no body; drain anything sent so the socket stays usable (keep-alive).
-    await readBody(req, 0);
     const connection = gateway.connections.get(connectionId);
     if (connection?.state !== 'open') {
       gone(res);

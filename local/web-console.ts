@@ -26,7 +26,7 @@ import type {
   DashboardConnection,
   DashboardState,
 } from './dashboard-state.js';
-import { pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
+import { isLoopbackHost, pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
 import { type LocalLog, silentLog } from './log.js';
 import type { WebAssets } from './web-assets.js';
 import type { GatewayConnection } from './websocket-gateway.js';
@@ -89,11 +89,6 @@ const mintRequestSchema = z
 function refuse(res: ServerResponse, status: number, code: string, message: string, headers = {}): void {
   const body: ConsoleErrorBody = { success: false, error: { code, message } };
   sendJson(res, status, body, { ...API_HEADERS, ...headers });
-}
-
-function isLoopbackHost(host: string | undefined): boolean {
-  const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
-  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
 }
 
 type Viewer = { readonly identity: Identity; readonly expiresAt: number };
