@@ -44,7 +44,7 @@ export const CONTEXT_KEYS = {
   rateLimitCloseAfter: 'refusals in a row before the connection is closed (default 50)',
   historySeconds: 'how long events stay replayable with since (default 3600)',
   historyMaxEvents: "how many of a channel's latest events stay replayable (default 1000)",
-  sweepMinutes: 'sweep period in minutes (default 5)',
+  sweepMinutes: 'sweep period in minutes (default 1)',
   eventBus: 'name or ARN of an existing event bus (default: the default bus)',
   eventSources: 'comma-separated source allow-list (default: any)',
   maxEventAgeSeconds: 'how long an event may wait for delivery (default 3600)',

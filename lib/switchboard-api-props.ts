@@ -141,7 +141,7 @@ export interface SwitchboardApiProps {
    * How often stale connections (idle, or with an expired token) are closed and removed.
    * Whole minutes, from 1 to 60.
    *
-   * @default Duration.minutes(5)
+   * @default Duration.minutes(1)
    */
   readonly sweepPeriod?: Duration;
   /**
@@ -261,7 +261,8 @@ export const SWITCHBOARD_DEFAULTS = {
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   rateLimit: { burst: 20, perSecond: 10, closeAfter: 50 },
   history: { retention: Duration.hours(1), maxEvents: 1000 },
-  sweepPeriod: Duration.minutes(5),
+  // Expired tokens keep receiving events until the sweep closes them: keep that window short.
+  sweepPeriod: Duration.minutes(1),
   maxEventAge: Duration.hours(1),
   maxTokenLifetime: Duration.hours(24),
   shortTokenLifetime: Duration.seconds(60),

@@ -403,9 +403,9 @@ describe('publishing', () => {
     );
   });
 
-  it('runs the sweep every 5 minutes, without retries that could overlap the next run', () => {
+  it('runs the sweep every minute, without retries that could overlap the next run', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       Targets: [
         {
           Arn: { 'Fn::GetAtt': [fnId(TRIGGER_ENTRIES.sweep), 'Arn'] },
