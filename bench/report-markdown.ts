@@ -1,0 +1,237 @@
+/** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
+import type { BenchResults } from './results.js';
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const ms = (n: number) => {
+  if (!Number.isFinite(n)) return '–';
+  return n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`;
+};
+const times = (n: number) => {
+  if (!Number.isFinite(n)) return '–';
+  return n >= 10 ? `${Math.round(n).toLocaleString('en-US')}×` : `${n.toFixed(2)}×`;
+};
+const units = (n: number | undefined) =>
+  n === undefined ? 'not reported' : n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+/** A Markdown table, padded and aligned the way Biome formats Markdown (so `npm run lint` passes). */
+function table(
+  header: readonly string[],
+  align: readonly ('l' | 'r')[],
+  rows: readonly (readonly string[])[],
+): string {
+  const width = (text: string) => [...text].length;
+  const widths = header.map((h, i) => Math.max(3, width(h), ...rows.map((row) => width(row[i] ?? ''))));
+  const pad = (text: string, i: number) => {
+    const fill = ' '.repeat(Math.max(0, (widths[i] ?? 0) - width(text)));
+    return align[i] === 'r' ? `${fill}${text}` : `${text}${fill}`;
+  };
+  const line = (cells: readonly string[]) => `| ${cells.map((cell, i) => pad(cell, i)).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w - 1)}:` : `:${'-'.repeat(w - 1)}`)).join(' | ')} |`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const { machine } = results;
+  const out: string[] = [];
+  out.push(`### Benchmarks`);
+  out.push('');
+  out.push(
+    `\`npm run bench\`${results.mode === 'quick' ? ' `--quick`' : ''}, ${results.startedAt.slice(0, 10)}, ` +
+      `${Math.round(results.durationSeconds)} s. One machine: ${machine.cpuModel} (${machine.cores} cores), ` +
+      `${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, ${machine.java}; ` +
+      `load average ${machine.loadAverageAtStart[0]} at the start, ${machine.loadAverageAtEnd[0]} at the end. ` +
+      `The local stack (\`startLocalStack\`: the real handlers, gateway emulator and EventBridge endpoint in one ` +
+      `Node process), DynamoDB Local (Java) and ${results.method.clientWorkers} client processes with real \`ws\` ` +
+      `clients all share it, so absolute numbers are the local stack's, not AWS's; ratios were measured in the same run.`,
+  );
+
+  const fan = results.fanOut;
+  if (fan) {
+    out.push('');
+    out.push('#### Fan-out: from `PutEvents` accepted to received, every subscriber');
+    out.push('');
+    out.push(
+      table(
+        [
+          'subscribers',
+          'events',
+          'p50',
+          'p95',
+          'p99',
+          'all received, p50 (floor)',
+          'deliveries/s (floor)',
+          'Switchboard / floor',
+          'Query read units',
+        ],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        fan.sizes.map((s) => [
+          int(s.subscribers),
+          int(s.rounds),
+          ms(s.switchboard.latencyMs.p50),
+          ms(s.switchboard.latencyMs.p95),
+          ms(s.switchboard.latencyMs.p99),
+          `${ms(s.switchboard.timeToAllMs.p50)} (${ms(s.floor.timeToAllMs.p50)})`,
+          `${int(s.switchboard.deliveriesPerSecond)} (${int(s.floor.deliveriesPerSecond)})`,
+          times(s.ratio.deliveriesPerSecond),
+          units(s.queryReadUnits),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Switchboard: \`PutEvents\` (real EventBridge client) → local bus and rule → publish handler (history append, ` +
+        `one strongly consistent Query, \`PostToConnection\` × N at concurrency ${fan.publishConcurrency}) → \`ws\` client; ` +
+        `latency runs from the SDK call resolving to the client's receipt (one monotonic clock for all processes). ` +
+        `Events are paced: one at a time, each measured on an idle stack, after warm-up. ` +
+        `Floor: a bare \`PostToConnection\` loop with the same SDK client, concurrency and connections, from the same ` +
+        `process, alternating with the Switchboard events. deliveries/s = N / time until the last client received it ` +
+        `(median of the rounds); p50/p95/p99 are over every delivery of every measured event.`,
+    );
+    const memory = fan.stackMemoryMiB;
+    out.push('');
+    out.push(
+      `Stack process with the ${int(fan.clients)} fan-out connections open: ${Math.round(memory.openRss)} MiB RSS, ` +
+        `${Math.round(memory.openHeap)} MiB JS heap after a full GC (${Math.round(memory.closedHeap)} MiB once they left: ` +
+        `≈ ${memory.heapKiBPerConnection} KiB per connection)` +
+        (results.stack ? `; ${Math.round(results.stack.rssMiBAfterStart)} MiB RSS right after start.` : '.'),
+    );
+  }
+
+  const cost = results.dynamoCost;
+  if (cost) {
+    out.push('');
+    out.push(
+      `#### DynamoDB reads per fan-out: ${int(cost.connections)} connections, ${int(cost.subscribers)} subscribed to the channel`,
+    );
+    out.push('');
+    const row = (name: string, c: typeof cost.query) => [
+      name,
+      units(cost.source === 'reported' ? c.reported : c.estimated),
+      units(c.estimated),
+      int(c.itemsRead),
+      int(c.pages),
+    ];
+    out.push(
+      table(
+        ['read', 'read units', 'documented-rule estimate', 'items read', 'pages'],
+        ['l', 'r', 'r', 'r', 'r'],
+        [
+          row(`Switchboard: Query \`chan#${cost.tenant}#${cost.channel}\` (strongly consistent)`, cost.query),
+          row('scan-all, as the AWS sample (`Scan`, eventually consistent)', cost.scan),
+          row('scan-all, strongly consistent', cost.scanConsistent),
+        ],
+      ),
+    );
+    out.push('');
+    out.push(
+      `A scan-all reads **${times(cost.ratio)}** what the Query reads (${times(cost.ratioConsistent)} at equal consistency), ` +
+        `and grows with every connection rather than with the channel's subscribers. ` +
+        (cost.source === 'reported'
+          ? 'Read units as DynamoDB Local reports them (`ReturnConsumedCapacity: TOTAL`); '
+          : 'DynamoDB Local reported no consumed capacity: read units computed from the stored item sizes; ') +
+        `the estimate applies DynamoDB's documented rules to the stored items (connection item ≈ ${cost.itemBytes.connection} B, ` +
+        `subscription item ≈ ${cost.itemBytes.subscription} B; 4 KB per unit per page, half for eventually consistent reads). ` +
+        `Items were written in the real shapes (one connection through \`DynamoConnectionStore\`, the rest copies).`,
+    );
+  }
+
+  const soak = results.soak;
+  if (soak) {
+    out.push('');
+    out.push(
+      `#### Soak: ${int(soak.clients)} connections, ${soak.tenants.length} tenant groups, ${Math.round(soak.publishSeconds)} s of publishing`,
+    );
+    out.push('');
+    const mem = soak.memoryMiB;
+    out.push(
+      table(
+        [
+          'events',
+          'offered deliveries/s',
+          'expected deliveries',
+          'lost',
+          'duplicated',
+          'unexpected',
+          'p50',
+          'p95',
+          'p99',
+        ],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        [
+          [
+            `${int(soak.eventsPublished)} (${soak.eventsPerSecond}/s)`,
+            int(soak.offeredDeliveriesPerSecond),
+            int(soak.expectedDeliveries),
+            int(soak.lost),
+            int(soak.duplicated),
+            int(soak.unexpected),
+            ms(soak.latencyMs.p50),
+            ms(soak.latencyMs.p95),
+            ms(soak.latencyMs.p99),
+          ],
+        ],
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
+        ['MiB', 'clients connected', 'peak (publishing)', 'end'],
+        ['l', 'r', 'r', 'r'],
+        [
+          ['stack process RSS (Node: gateway, handlers, bus)', ...fig(mem.stack)],
+          ['… its JS heap in use (after a full GC; peak: as sampled)', ...fig(mem.stackHeap)],
+          [`client processes RSS (${soak.clientWorkers}, together)`, ...fig(mem.clients)],
+          ...(mem.jvm ? [['DynamoDB Local (JVM) RSS', ...fig(mem.jvm)]] : []),
+        ],
+      ),
+    );
+    out.push('');
+    const peak = Math.max(
+      0,
+      ...(results.fanOut?.sizes.map((size) => size.switchboard.deliveriesPerSecond) ?? []),
+    );
+    out.push(
+      (peak > 0
+        ? `Offered load: ${int(soak.offeredDeliveriesPerSecond)} deliveries/s, ${Math.round((100 * soak.offeredDeliveriesPerSecond) / peak)}% of the fan-out peak above (${int(peak)}/s). `
+        : '') +
+        `Tenants ${soak.tenants.join(', ')}; every tenant has the same ${soak.roomsPerTenant} room names and each ` +
+        `connection subscribes to two; each event goes to one tenant and one room. Lost: an expected (event, client) ` +
+        `never arrived; duplicated: the same id and channel twice; unexpected: another tenant's event, an unsubscribed ` +
+        `channel, or an event that was not published.`,
+    );
+  }
+
+  const cold = results.coldStart;
+  if (cold) {
+    out.push('');
+    out.push(`#### Handler cold start: module init of the bundled handler`);
+    out.push('');
+    out.push(
+      table(
+        ['handler', 'minified', 'gzip', `init (median of ${cold.runsPerHandler})`, 'range'],
+        ['l', 'r', 'r', 'r', 'r'],
+        cold.handlers.map((h) => [
+          `\`${h.handler}\``,
+          `${h.minifiedKB.toFixed(1)} KB`,
+          `${h.gzipKB.toFixed(1)} KB`,
+          ms(h.initMedianMs),
+          `${Math.round(h.initMinMs)}–${Math.round(h.initMaxMs)} ms`,
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(`From \`bin/bundle-report.ts\`: ${cold.method.replace(/^esbuild:\s*/, 'esbuild, ')}`);
+  }
+  if (results.warnings.length > 0) {
+    out.push('');
+    out.push('Notes from this run:');
+    out.push('');
+    for (const warning of results.warnings) out.push(`- ${warning}`);
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+function fig(f: { connected: number; peak: number; end: number }): string[] {
+  return [f.connected, f.peak, f.end].map((n) => (Number.isFinite(n) ? String(Math.round(n)) : '–'));
+}

@@ -1,0 +1,37 @@
+/** The shape of `bench/results.json`. */
+import type { CapturedLogs } from './bench-stack.js';
+import type { ColdStartResult } from './cold-start.js';
+import type { DynamoCostResult } from './dynamo-cost.js';
+import type { FanOutResult } from './fan-out.js';
+import type { MachineInfo } from './machine.js';
+import type { SoakResult } from './soak.js';
+
+export const STAGES = ['cold-start', 'dynamodb-cost', 'fan-out', 'soak'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface BenchResults {
+  readonly schema: 1;
+  readonly mode: 'full' | 'quick';
+  readonly stages: readonly StageName[];
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
+  readonly method: {
+    readonly clock: string;
+    readonly stack: string;
+    readonly clientWorkers: number;
+    readonly publishConcurrency: number;
+  };
+  readonly stack:
+    | {
+        readonly startSeconds: number;
+        readonly rssMiBAfterStart: number;
+        readonly logs: CapturedLogs;
+      }
+    | undefined;
+  readonly coldStart: ColdStartResult | undefined;
+  readonly dynamoCost: DynamoCostResult | undefined;
+  readonly fanOut: FanOutResult | undefined;
+  readonly soak: SoakResult | undefined;
+  readonly warnings: readonly string[];
+}
