@@ -23,7 +23,9 @@ export function createManagementClient(config: Pick<Config, 'callbackUrl'>): Api
     endpoint: config.callbackUrl,
     // Core retries throttled and failed posts itself (core/delivery.ts), adapting its concurrency.
     maxAttempts: 1,
-    // A hung post must not eat the invocation: it fails and is retried like a 5xx.
-    requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000, throwOnRequestTimeout: true },
+    // A hung post must not eat the invocation: it fails and is retried like a 5xx. No
+    // connectionTimeout: the SDK's timer also runs while a request waits for a pooled socket, so
+    // under load it fails healthy posts that were merely queued.
+    requestHandler: { requestTimeout: 5_000, throwOnRequestTimeout: true },
   });
 }

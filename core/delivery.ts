@@ -3,7 +3,7 @@
  * - 429 (throttled) and 5xx are retried with full-jitter exponential backoff, as long as the
  *   invocation's time budget allows;
  * - concurrency adapts (additive increase, multiplicative decrease) so that under a callback rate
- *   limit the publisher slows down instead of failing;
+ *   limit, or an overloaded endpoint (5xx, timeouts), the publisher slows down instead of failing;
  * - one failed post never stops the others.
  */
 import type { PostResult } from './ports.js';
@@ -118,6 +118,8 @@ export async function deliverAll<T>(
           report.throttled += 1;
           retryable = error;
         } else if (error instanceof TransientDeliveryError) {
+          // 5xx and timeouts usually mean an overloaded endpoint too: back off the same way.
+          outcome = 'throttled';
           retryable = error;
         } else {
           report.failed.push({ target, error });
