@@ -18,7 +18,9 @@ const missing = Object.entries(biome.optionalDependencies ?? {}).filter(
 );
 if (process.argv.includes('--check')) {
   if (missing.length > 0) {
-    console.error(`package-lock.json lacks ${missing.map(([n]) => n).join(', ')}: run node scripts/lock-biome-platforms.mjs`);
+    console.error(
+      `package-lock.json lacks ${missing.map(([n]) => n).join(', ')}: run node scripts/lock-biome-platforms.mjs`,
+    );
     process.exit(1);
   }
   process.exit(0);
