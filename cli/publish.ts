@@ -57,6 +57,10 @@ try {
 const endpoint = values.aws
   ? undefined
   : (values.endpoint ?? `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`);
+// The AWS SDK warns once per process that its releases after January 2027 need Node 22. Lambda
+// runs Node 22; on a Node 20 workstation the notice only buries the endpoints, so it is silenced
+// here (set the variable to "false" to see it).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const client = new EventBridgeClient(
   endpoint
     ? {

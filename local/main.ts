@@ -7,6 +7,11 @@ import { LocalStackError } from './errors.js';
 import { type LocalStack, startLocalStack } from './local-stack.js';
 
 /** How long shutdown may take before the process exits anyway. */
+// The AWS SDK warns once per process that its releases after January 2027 need Node 22. Lambda
+// runs Node 22; on a Node 20 workstation the notice only buries the endpoints, so it is silenced
+// here (set the variable to "false" to see it).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 function oneLine(error: unknown): string {
