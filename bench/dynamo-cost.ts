@@ -33,6 +33,7 @@ import { apiGatewayId } from '../local/aws-ids.js';
 import type { BenchStack } from './bench-stack.js';
 import { type BenchContext, mapConcurrently, StageError, sleep, throwIfAborted } from './context.js';
 import { fanOutQuery } from './fan-out.js';
+import { type HistoryCostResult, measureHistoryCost } from './history-cost.js';
 import { round } from './stats.js';
 
 export interface DynamoCostOptions {
@@ -67,6 +68,8 @@ export interface DynamoCostResult {
   readonly ratio: number;
   readonly ratioConsistent: number;
   readonly source: 'reported' | 'estimated';
+  /** What history (per publish) and recovery (per resubscribe with `since`) cost. */
+  readonly history: HistoryCostResult;
   readonly writeSeconds: number;
 }
 
@@ -330,6 +333,7 @@ export async function runDynamoCost(
       );
     }
     const units = (cost: ReadCost) => (reports ? (cost.reported as number) : cost.estimated);
+    const history = await measureHistoryCost(client, tableName);
     return {
       connections: options.connections,
       subscribers: options.subscribers,
@@ -346,6 +350,7 @@ export async function runDynamoCost(
       ratio: round(units(scan) / units(query), 1),
       ratioConsistent: round(units(scanConsistent) / units(query), 1),
       source: reports ? 'reported' : 'estimated',
+      history,
       writeSeconds: round(writeSeconds, 1),
     };
   } finally {

@@ -133,6 +133,42 @@ export function renderMarkdown(results: BenchResults): string {
         `subscription item ≈ ${cost.itemBytes.subscription} B; 4 KB per unit per page, half for eventually consistent reads). ` +
         `Items were written in the real shapes (one connection through \`DynamoConnectionStore\`, the rest copies).`,
     );
+    const h = cost.history;
+    out.push('');
+    out.push(
+      `#### History and recovery: request units, as DynamoDB Local reports them (event message ${h.payloadBytes} B)`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['operation', 'read units', 'write units'],
+        ['l', 'r', 'r'],
+        [
+          [
+            'publish: a new event on a channel (seq, stored event, id marker)',
+            units(h.append.read),
+            units(h.append.write),
+          ],
+          [
+            'publish: the same event redelivered',
+            units(h.redeliveredAppend.read),
+            units(h.redeliveredAppend.write),
+          ],
+          ...h.recovery.map((r) => [
+            `recovery: subscribe with \`since\`, ${int(r.events)} event${r.events === 1 ? '' : 's'} replayed`,
+            units(r.read),
+            units(r.write),
+          ]),
+        ],
+      ),
+    );
+    out.push('');
+    out.push(
+      'A new event is two strongly consistent reads (its id marker, the counter) and one transaction writing three small ' +
+        "items. DynamoDB's documented rule bills a transactional write at two units per item per KB, i.e. 6 write units " +
+        'here; DynamoDB Local reports fewer, so budget with the documented figure. A recovery is one read of the counter ' +
+        'plus a strongly consistent Query of the replayed events (4 KB per unit).',
+    );
   }
 
   const soak = results.soak;
