@@ -10,7 +10,13 @@ import type { Config } from './config.js';
 import { ConfigError, ENV } from './config.js';
 
 export function createDocumentClient(config: Pick<Config, 'dynamodbEndpoint'>): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  const client = new DynamoDBClient({
+    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+    // A DynamoDB call that hangs fails after 10 s and is retried by the SDK (3 attempts), instead
+    // of holding the handler until its Lambda timeout. Every write is idempotent or conditional,
+    // so retrying one that did land changes nothing or is refused and handled.
+    requestHandler: { requestTimeout: 10_000, throwOnRequestTimeout: true },
+  });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
