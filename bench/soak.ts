@@ -245,12 +245,12 @@ export async function runSoak(
       );
     }
 
-    // Drain: the bus hands every event to the publish function asynchronously.
+    // Drain: the publish queue hands every event to the publish function in batches.
     const drainStart = hrNow();
     ctx.progress.update(1, 'draining: waiting for the last deliveries');
     // Past capacity the bus may still be retrying when the wait ends: judge what arrived, and say so.
     const drainComplete = await within(
-      stack.stack.eventBus.settled().then(() => true),
+      stack.stack.settled().then(() => true),
       DRAIN_TIMEOUT_MS,
       'soak: the event bus did not settle',
       ctx.signal,
@@ -365,7 +365,7 @@ export async function runSoak(
         jvm: stack.jvmPid === undefined ? undefined : figures((p) => p.jvmMiB),
       },
       series,
-      deadLetters: stack.stack.eventBus.deadLetters.length,
+      deadLetters: stack.stack.deadLetterQueue.size,
       unexpectedCloses: counts.unexpectedCloses,
       samples: {
         lost: lostSamples,
@@ -386,7 +386,7 @@ async function investigate(
   connectionIdOf: (key: string) => string,
 ): Promise<string[]> {
   const notes: string[] = [];
-  notes.push(`dead-lettered events: ${stack.stack.eventBus.deadLetters.length}`);
+  notes.push(`dead-lettered events: ${stack.stack.deadLetterQueue.size}`);
   for (const lost of samples.slice(0, 5)) {
     const connectionId = connectionIdOf(lost.key);
     const gateway = stack.stack.gateway.connections.get(connectionId);

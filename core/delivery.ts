@@ -29,6 +29,8 @@ export interface DeliveryOptions {
   readonly maxAttempts?: number;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** A limit shared with other deliveries. @default a new one of `maxConcurrency` */
+  readonly limit?: AdaptiveLimit;
 }
 
 export interface DeliveryReport<T> {
@@ -41,8 +43,11 @@ export interface DeliveryReport<T> {
   readonly lowestConcurrency: number;
 }
 
-/** A counting semaphore whose size follows AIMD. */
-class AdaptiveLimit {
+/**
+ * A counting semaphore whose size follows AIMD. One limit can be shared by several `deliverAll`
+ * calls (publish shares one across every channel of a batch), so together they back off.
+ */
+export class AdaptiveLimit {
   private active = 0;
   private waiting: Array<() => void> = [];
   private lastDecrease = 0;
@@ -51,7 +56,7 @@ class AdaptiveLimit {
 
   constructor(
     private readonly max: number,
-    private readonly now: () => number,
+    private readonly now: () => number = Date.now,
   ) {
     this.limit = max;
     this.lowest = max;
@@ -93,7 +98,7 @@ export async function deliverAll<T>(
   const random = options.random ?? Math.random;
   const { baseMs, capMs } = options.backoff ?? { baseMs: 50, capMs: 2000 };
   const maxAttempts = options.maxAttempts ?? 8;
-  const limit = new AdaptiveLimit(options.maxConcurrency, now);
+  const limit = options.limit ?? new AdaptiveLimit(options.maxConcurrency, now);
   const report = {
     delivered: 0,
     gone: [] as T[],

@@ -202,11 +202,13 @@ async function subscribed(
   const { tenant } = connection.identity;
   const seq = await deps.history.current(tenant, channel);
   if (since === undefined) return serverMessage({ type: 'subscribed', channel, id, seq });
-  const { events, complete } = await deps.history.replay(tenant, channel, since, seq, now);
+  const { events, complete, settled } = await deps.history.replay(tenant, channel, since, seq, now);
   for (const event of events) {
     if ((await deps.gateway.post(connection.connectionId, event.payload)) === 'gone') break;
   }
-  return serverMessage({ type: 'subscribed', channel, id, seq, recovered: complete });
+  // `settled`, not the counter: numbers above it are still being stored by their publish, which
+  // posts them live; a client that orders by seq must wait for them, not step over them.
+  return serverMessage({ type: 'subscribed', channel, id, seq: settled, recovered: complete });
 }
 
 async function refresh(

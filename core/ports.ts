@@ -98,21 +98,33 @@ export interface ReplayResult {
   readonly events: readonly StoredEvent[];
   /** False when events after the requested point are no longer retained. */
   readonly complete: boolean;
+  /**
+   * The highest number up to which every event is either in `events` or known lost (`complete`
+   * false). Numbers above it and up to `upTo` were taken by a publish still storing them: that
+   * publish posts them live, since the subscription was written before this replay read.
+   */
+  readonly settled: number;
+}
+
+/** An event to number and keep: its id, and the message it becomes once it has a number. */
+export interface NewEvent {
+  readonly eventId: string;
+  readonly render: (seq: number) => string;
 }
 
 /** Per-channel (per-tenant) sequence numbers and the retained history of events. */
 export interface ChannelHistory {
   /**
-   * Gives the event its channel sequence number and keeps it. A redelivery of the same event id
-   * gets the same number, so every copy of one event is identical.
+   * Gives each event its channel sequence number, in the order given, and keeps it. A redelivery
+   * of an event id gets the number it got before, so every copy of one event is identical.
+   * Returns one stored event per input, in input order.
    */
   append(
     tenant: string | undefined,
     channel: string,
-    eventId: string,
-    render: (seq: number) => string,
+    events: readonly NewEvent[],
     now: number,
-  ): Promise<StoredEvent>;
+  ): Promise<StoredEvent[]>;
   /** The channel's latest sequence number (0 before its first event). */
   current(tenant: string | undefined, channel: string): Promise<number>;
   /** The retained events with `after < seq <= upTo`, in order. */

@@ -1,12 +1,14 @@
 /**
  * Fan-out (PROTOCOL §6): an EventBridge event becomes one `event` message per channel, posted to
- * every live subscriber of that channel in the event's tenant. Policy and tenant are checked again
- * here, so a stale or forged subscription entry can never receive what it may not read.
+ * every live subscriber of that channel in the event's tenant. Events arrive in batches (the
+ * publish queue, `lambdas/publish-pipeline.ts`); a batch's events for one channel are numbered
+ * together. Policy and tenant are checked again here, so a stale or forged subscription entry can
+ * never receive what it may not read.
  */
 import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
-import { deliverAll } from './delivery.js';
-import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log } from './ports.js';
+import { AdaptiveLimit, deliverAll } from './delivery.js';
+import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log, StoredEvent } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
 
@@ -26,6 +28,8 @@ export const publishDetailSchema = z
       .optional(),
   })
   .refine((d) => d.channel !== undefined || d.channels !== undefined, 'detail needs "channel" or "channels"');
+
+type PublishDetail = z.infer<typeof publishDetailSchema>;
 
 /** The part of an EventBridge event envelope that publish reads. */
 export interface BusEvent {
@@ -47,7 +51,14 @@ export interface PublishDeps {
   readonly remainingTimeMs?: () => number;
 }
 
+/** One queued event: `key` names it to the queue (the SQS message id) when it must be retried. */
+export interface PublishRecord {
+  readonly key: string;
+  readonly event: BusEvent;
+}
+
 export interface PublishReport {
+  readonly events: number;
   readonly channels: number;
   readonly deliveries: number;
   readonly gone: number;
@@ -55,46 +66,121 @@ export interface PublishReport {
   readonly oversized: number;
   readonly refused: number;
   readonly throttled: number;
+  readonly invalidEvents: number;
   readonly invalidChannels: number;
 }
 
-/** Some deliveries failed for reasons other than a gone connection; retrying the event is safe. */
-export class DeliveryError extends Error {
-  override readonly name = 'DeliveryError';
+export interface PublishResult {
+  /** Records to retry: some of their deliveries failed, or there was no time left to start them. */
+  readonly retry: readonly string[];
+  readonly report: PublishReport;
 }
 
-/** An event whose detail is not a Switchboard publish; retrying cannot help. */
-export class InvalidEventError extends Error {
-  override readonly name = 'InvalidEventError';
+/** Time a channel needs left in the invocation to be started at all (its numbering and a page). */
+const START_MARGIN_MS = 5_000;
+/** Time kept back from the posts for the bookkeeping after them. */
+const POST_MARGIN_MS = 2_000;
+/** Channels of one batch numbered and fanned out at once; their posts share one concurrency limit. */
+const CHANNELS_AT_ONCE = 8;
+
+/** The events of one batch for one channel of one tenant, in the order they were queued. */
+interface ChannelBatch {
+  readonly tenant: string | undefined;
+  readonly channel: string;
+  readonly events: {
+    readonly key: string;
+    readonly eventId: string;
+    readonly render: (seq: number) => string;
+  }[];
 }
 
-export async function publishEvent(event: BusEvent, deps: PublishDeps): Promise<PublishReport> {
-  const parsed = publishDetailSchema.safeParse(event.detail);
-  if (!parsed.success) {
-    throw new InvalidEventError(`event ${event.id}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+/**
+ * Publishes a batch of queued events: each channel's events are numbered together (one counter
+ * update per channel per batch, `ChannelHistory.append`), then posted to every subscriber, in
+ * order. A failure never stops the rest of the batch: the records it touched are returned to be
+ * retried (their already-numbered events keep their `seq`).
+ */
+export async function publishBatch(
+  records: readonly PublishRecord[],
+  deps: PublishDeps,
+): Promise<PublishResult> {
+  const report = { ...EMPTY_REPORT };
+  const batches = new Map<string, ChannelBatch>();
+  for (const { key, event } of records) {
+    const parsed = publishDetailSchema.safeParse(event.detail);
+    if (!parsed.success) {
+      // Retrying cannot fix a malformed detail: record it and let the event go.
+      report.invalidEvents += 1;
+      deps.log.warn('event ignored', {
+        eventId: event.id,
+        reason: parsed.error.issues.map((i) => i.message).join('; '),
+      });
+      continue;
+    }
+    report.events += 1;
+    for (const line of channelMessages(event, parsed.data, deps.log, report)) {
+      const id = `${line.tenant ?? ''}#${line.channel}`;
+      let batch = batches.get(id);
+      if (!batch) {
+        batch = { tenant: line.tenant, channel: line.channel, events: [] };
+        batches.set(id, batch);
+      }
+      batch.events.push({ key, eventId: event.id, render: line.render });
+    }
   }
-  const detail = parsed.data;
+  report.channels = batches.size;
+
+  const nowMs = deps.now ?? Date.now;
+  const budget = deps.remainingTimeMs?.() ?? 30_000;
+  const end = nowMs() + budget;
+  const retry = new Set<string>();
+  const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
+  const queue = [...batches.values()];
+  const worker = async () => {
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      if (end - nowMs() < START_MARGIN_MS) {
+        // Not started: retried whole later, and nobody gets a copy twice.
+        for (const e of batch.events) retry.add(e.key);
+        continue;
+      }
+      const failedKeys = await publishChannel(batch, deps, report, { limit, deadline: end - POST_MARGIN_MS });
+      for (const key of failedKeys) retry.add(key);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHANNELS_AT_ONCE, queue.length) }, worker));
+  return { retry: [...retry], report };
+}
+
+const EMPTY_REPORT = {
+  events: 0,
+  channels: 0,
+  deliveries: 0,
+  gone: 0,
+  failed: 0,
+  oversized: 0,
+  refused: 0,
+  throttled: 0,
+  invalidEvents: 0,
+  invalidChannels: 0,
+};
+
+type MutableReport = { -readonly [K in keyof PublishReport]: PublishReport[K] };
+
+/** The event as one `event` message per valid channel, rendered once its seq is known. */
+function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
   const requested = [
     ...new Set([...(detail.channel !== undefined ? [detail.channel] : []), ...(detail.channels ?? [])]),
   ];
   const channels = requested.filter((c) => CHANNEL_PATTERN.test(c));
-  const report = {
-    channels: channels.length,
-    deliveries: 0,
-    gone: 0,
-    failed: 0,
-    oversized: 0,
-    refused: 0,
-    throttled: 0,
-  };
   if (channels.length < requested.length) {
-    deps.log.warn('event names channels that break the grammar; they are skipped', {
+    report.invalidChannels += requested.length - channels.length;
+    log.warn('event names channels that break the grammar; they are skipped', {
       eventId: event.id,
       skipped: requested.length - channels.length,
     });
   }
   const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
-  const nowSeconds = epochSeconds(deps.now?.() ?? Date.now());
+  const lines: { tenant: string | undefined; channel: string; render: (seq: number) => string }[] = [];
   for (const channel of channels) {
     const render = (seq: number) =>
       JSON.stringify(
@@ -114,53 +200,75 @@ export async function publishEvent(event: BusEvent, deps: PublishDeps): Promise<
     const size = Buffer.byteLength(render(Number.MAX_SAFE_INTEGER), 'utf8');
     if (size > MAX_EVENT_BYTES) {
       report.oversized += 1;
-      deps.log.warn('event too large to deliver; not posted', { eventId: event.id, channel, bytes: size });
+      log.warn('event too large to deliver; not posted', { eventId: event.id, channel, bytes: size });
       continue;
     }
-    const { payload } = await deps.history.append(detail.tenant, channel, event.id, render, nowSeconds);
-    await fanOut(channel, detail.tenant, payload, deps, report);
+    lines.push({ tenant: detail.tenant, channel, render });
   }
-  if (report.failed > 0) throw new DeliveryError(`event ${event.id}: ${report.failed} deliveries failed`);
-  return { ...report, invalidChannels: requested.length - channels.length };
+  return lines;
 }
 
-async function fanOut(
-  channel: string,
-  tenant: string | undefined,
-  payload: string,
+/**
+ * Numbers one channel's events and posts each to every live subscriber. Returns the keys of the
+ * records that must be retried.
+ */
+async function publishChannel(
+  batch: ChannelBatch,
   deps: PublishDeps,
-  report: { deliveries: number; gone: number; failed: number; refused: number; throttled: number },
-): Promise<void> {
+  report: MutableReport,
+  options: { readonly limit: AdaptiveLimit; readonly deadline: number },
+): Promise<Set<string>> {
+  const { tenant, channel } = batch;
   const nowMs = deps.now ?? Date.now;
-  const now = epochSeconds(nowMs());
-  // Keep a margin of the invocation's budget for the bookkeeping after the posts.
-  const deadline = nowMs() + Math.max(0, (deps.remainingTimeMs?.() ?? 30_000) - 2_000);
-  for await (const page of deps.store.subscribers(tenant, channel, now)) {
-    const allowed = page.filter(
-      (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
-    );
-    report.refused += page.length - allowed.length;
-    const result = await deliverAll(allowed, (s) => deps.gateway.post(s.connectionId, payload), {
-      maxConcurrency: deps.settings.publishConcurrency,
-      deadline,
-      now: nowMs,
+  const retry = new Set<string>();
+  try {
+    const stored = await deps.history.append(tenant, channel, batch.events, epochSeconds(nowMs()));
+    const events = batch.events.map((e, i) => ({ key: e.key, payload: (stored[i] as StoredEvent).payload }));
+    for await (const page of deps.store.subscribers(tenant, channel, epochSeconds(nowMs()))) {
+      const allowed = page.filter(
+        (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
+      );
+      report.refused += page.length - allowed.length;
+      // Event after event, so each subscriber's posts start in seq order.
+      const targets = events.flatMap((event) => allowed.map((subscriber) => ({ event, subscriber })));
+      const result = await deliverAll(
+        targets,
+        (t) => deps.gateway.post(t.subscriber.connectionId, t.event.payload),
+        {
+          maxConcurrency: deps.settings.publishConcurrency,
+          limit: options.limit,
+          deadline: options.deadline,
+          now: nowMs,
+        },
+      );
+      report.deliveries += result.delivered;
+      report.throttled += result.throttled;
+      report.failed += result.failed.length;
+      for (const { target, error } of result.failed) {
+        retry.add(target.event.key);
+        deps.log.error('delivery failed', {
+          channel,
+          connectionId: target.subscriber.connectionId,
+          error: error instanceof Error ? error.name : typeof error,
+        });
+      }
+      // Gone connections are forgotten, and this entry by key in case its connection entry was
+      // already removed (a subscribe racing a disconnect can leave one behind).
+      const gone = new Set(result.gone.map((t) => t.subscriber.connectionId));
+      report.gone += gone.size;
+      for (const connectionId of gone) {
+        await deps.store.removeConnection(connectionId);
+        await deps.store.removeSubscriptionEntry(tenant, channel, connectionId);
+      }
+    }
+  } catch (error) {
+    // DynamoDB failed for this channel (after the SDK's own retries): retry its records later.
+    for (const e of batch.events) retry.add(e.key);
+    deps.log.error('channel publish failed', {
+      channel,
+      events: batch.events.length,
+      error: error instanceof Error ? error.name : typeof error,
     });
-    report.deliveries += result.delivered;
-    report.throttled += result.throttled;
-    report.gone += result.gone.length;
-    report.failed += result.failed.length;
-    for (const { target, error } of result.failed) {
-      deps.log.error('delivery failed', {
-        channel,
-        connectionId: target.connectionId,
-        error: error instanceof Error ? error.name : typeof error,
-      });
-    }
-    // Gone connections are forgotten, and this entry by key in case its connection entry was
-    // already removed (a subscribe racing a disconnect can leave one behind).
-    for (const subscriber of result.gone) {
-      await deps.store.removeConnection(subscriber.connectionId);
-      await deps.store.removeSubscriptionEntry(tenant, channel, subscriber.connectionId);
-    }
   }
+  return retry;
 }

@@ -1,16 +1,19 @@
 /**
- * EventBridge → fan-out. Invoked asynchronously by the rule in `adapters/event-pattern.ts`:
- * throwing makes Lambda retry the event (then the dead-letter queue), which is safe because
- * clients drop duplicates by (`channel`, `id`).
+ * Publish queue → fan-out. The EventBridge rule puts each event on the publish queue, and Lambda's
+ * SQS event source mapping hands this function up to `PUBLISH_PIPELINE.batchSize` of them at once
+ * (`lambdas/publish-pipeline.ts`). Records whose deliveries failed are reported back as batch item
+ * failures ("Handling errors for an SQS event source in Lambda": with `ReportBatchItemFailures`,
+ * only those records become visible again), so SQS retries them alone, then moves them to the
+ * dead-letter queue after `maxReceiveCount` receives.
  */
-import type { Context, EventBridgeEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
-import { DeliveryError, InvalidEventError, publishEvent } from '../core/publish.js';
+import { type BusEvent, type PublishRecord, publishBatch } from '../core/publish.js';
 
 const config = loadConfig();
 const logger = createLogger();
@@ -24,28 +27,50 @@ const deps = {
   log: logger,
 };
 
-export const handler = async (event: EventBridgeEvent<string, unknown>, context: Context): Promise<void> => {
-  const started = Date.now();
-  metrics.addMetric(METRIC.eventsIn, 'Count', 1);
+/** A record's body is the event envelope, exactly as an EventBridge SQS target sends it. */
+function busEvent(body: string): BusEvent | undefined {
   try {
-    const report = await publishEvent(event, {
+    const value: unknown = JSON.parse(body);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { id, source, time, detail } = value as Record<string, unknown>;
+    const type = (value as Record<string, unknown>)['detail-type'];
+    if (typeof id !== 'string' || typeof type !== 'string') return undefined;
+    return { id, 'detail-type': type, source: String(source ?? ''), time: String(time ?? ''), detail };
+  } catch {
+    return undefined;
+  }
+}
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const started = Date.now();
+  const records: PublishRecord[] = [];
+  for (const record of event.Records) {
+    const parsed = busEvent(record.body);
+    if (parsed) records.push({ key: record.messageId, event: parsed });
+    else {
+      // Not an event envelope: no retry can fix it.
+      metrics.addMetric(METRIC.invalidEvents, 'Count', 1);
+      logger.warn('queue message ignored: not an EventBridge event', { messageId: record.messageId });
+    }
+  }
+  metrics.addMetric(METRIC.eventsIn, 'Count', records.length);
+  try {
+    const { retry, report } = await publishBatch(records, {
       ...deps,
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
     });
     metrics.addMetric(METRIC.deliveries, 'Count', report.deliveries);
     metrics.addMetric(METRIC.gone, 'Count', report.gone);
     if (report.oversized > 0) metrics.addMetric(METRIC.oversizedEvents, 'Count', report.oversized);
+    if (report.invalidEvents > 0) metrics.addMetric(METRIC.invalidEvents, 'Count', report.invalidEvents);
+    if (retry.length > 0) metrics.addMetric(METRIC.deliveryErrors, 'Count', retry.length);
     metrics.addMetric(METRIC.fanoutLatency, 'Milliseconds', Date.now() - started);
-    logger.info('event published', { eventId: event.id, ...report });
-  } catch (error) {
-    if (error instanceof InvalidEventError) {
-      // Retrying cannot fix a malformed detail: record it and let the event go.
-      metrics.addMetric(METRIC.invalidEvents, 'Count', 1);
-      logger.warn('event ignored', { eventId: event.id, reason: error.message });
-      return;
-    }
-    if (error instanceof DeliveryError) metrics.addMetric(METRIC.deliveryErrors, 'Count', 1);
-    throw error;
+    logger.info('events published', {
+      eventIds: records.map((r) => r.event.id),
+      retried: retry.length,
+      ...report,
+    });
+    return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -17,6 +17,7 @@ export function banner(stack: {
     `  Token exchange   ${endpoints.auth}`,
     `  Management API   ${endpoints.management}/@connections/{id}`,
     `  EventBridge      ${endpoints.eventBridge}  (PutEvents)`,
+    `  SQS              ${endpoints.sqs}  (publish and dead-letter queues)`,
     `  DynamoDB Local   ${endpoints.dynamodb}  (table ${stack.tableName})`,
     ...(endpoints.testPage ? [`  Test page        ${endpoints.testPage}`] : []),
     ...(endpoints.dashboard ? [`  Dashboard        ${endpoints.dashboard}  (admin token)`] : []),
@@ -25,6 +26,7 @@ export function banner(stack: {
       : []),
     'Mint a token:  npm run token -- --sub alice',
     `Publish:       npm run publish -- --channel news --type hello --data '{"hi":1}'`,
+    'Dead letters:  npm run redrive',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n');

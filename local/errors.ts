@@ -23,3 +23,14 @@ export class LambdaTimeoutError extends Error {
 export class LambdaCrashError extends Error {
   override readonly name = 'LambdaCrashError';
 }
+
+/**
+ * A synchronous invocation refused because the function is at its concurrency limit: Lambda's
+ * `TooManyRequestsException` (HTTP 429, "Rate Exceeded."), which a synchronous caller sees as is.
+ */
+export class LambdaThrottledError extends Error {
+  override readonly name = 'TooManyRequestsException';
+  constructor(functionName: string) {
+    super(`Rate Exceeded. (${functionName} is at its reserved concurrency)`);
+  }
+}

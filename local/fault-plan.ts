@@ -353,26 +353,27 @@ export class LocalFaults implements ManagementApiFaults {
    * The publish function, with the `publish` fault: each of the next `invocations` invocations
    * fails as soon as it tries its (k+1)-th post. The handler cannot be stopped in-process, so it
    * runs on as a "zombie" whose posts are all refused (see `allowPost`) until it returns.
-   * Posts are matched to invocations by event id: two invocations of the same event at once
-   * (which the local event bus never does) would share a count.
+   * Posts are matched to invocations by the event ids of the batch (the queue records' bodies):
+   * two invocations with the same event at once (which the local queue never makes) would share
+   * a count.
    */
   wrapPublish(fn: LocalFunction): LocalFunction {
     return {
       name: fn.name,
       invoke: async (event: unknown) => {
-        const eventId = (event as { id?: unknown } | null)?.id;
+        const eventIds = batchEventIds(event);
         const plan = this.plan.publish;
-        if (!plan || this.crashesLeft <= 0 || typeof eventId !== 'string') return fn.invoke(event);
+        if (!plan || this.crashesLeft <= 0 || eventIds.length === 0) return fn.invoke(event);
         this.crashesLeft -= 1;
         let crash: (error: Error) => void = () => {};
         const crashed = new Promise<never>((_, reject) => {
           crash = reject;
         });
         const watch: CrashWatch = { limit: plan.crashAfterPosts, posts: 0, crashed: false, crash };
-        this.watches.set(eventId, watch);
+        for (const id of eventIds) this.watches.set(id, watch);
         const running = fn.invoke(event);
         const forget = () => {
-          if (this.watches.get(eventId) === watch) this.watches.delete(eventId);
+          for (const id of eventIds) if (this.watches.get(id) === watch) this.watches.delete(id);
         };
         // The zombie keeps its watch (so its posts stay refused) until it is done.
         running.then(forget, forget);
@@ -466,4 +467,20 @@ export function createFaultRoute(faults: LocalFaults): RequestHandler {
     }
     return true;
   };
+}
+
+/** The EventBridge event ids in an SQS batch (`Records[].body`, each an event envelope). */
+function batchEventIds(event: unknown): string[] {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  if (!Array.isArray(records)) return [];
+  const ids: string[] = [];
+  for (const record of records) {
+    try {
+      const id = (JSON.parse(String((record as { body?: unknown }).body)) as { id?: unknown }).id;
+      if (typeof id === 'string') ids.push(id);
+    } catch {
+      // Not an event envelope: nothing to watch.
+    }
+  }
+  return ids;
 }

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { uuid } from './aws-ids.js';
-import { LambdaTimeoutError, LocalStackError } from './errors.js';
+import { LambdaThrottledError, LambdaTimeoutError, LocalStackError } from './errors.js';
 
 /** Any `export const handler = async (event, context) => result`; `never` accepts every event type. */
 export type LambdaHandler = (event: never, context: Context) => unknown;
@@ -13,6 +13,10 @@ export type LambdaHandler = (event: never, context: Context) => unknown;
 /** One deployed function, as the local services see it: a name and an invoke. */
 export interface LocalFunction {
   readonly name: string;
+  /**
+   * A synchronous invocation (`RequestResponse`), as API Gateway and an event source mapping make:
+   * refused with `LambdaThrottledError` when the function is at its concurrency limit.
+   */
   invoke(event: unknown): Promise<unknown>;
 }
 
@@ -21,6 +25,8 @@ export interface LocalFunctionProps {
   readonly handler: LambdaHandler;
   /** @default 30_000 (the stack's function timeout) */
   readonly timeoutMs?: number;
+  /** Reserved concurrency: invocations running at once. @default unlimited (the account's pool) */
+  readonly reservedConcurrency?: number;
   /** @default 'local' */
   readonly region?: string;
   /** @default '000000000000' */
@@ -61,15 +67,21 @@ export function lambdaContext(props: {
 /**
  * Wraps a handler as a function that rejects like Lambda: with the handler's error, or with
  * "Task timed out after N seconds". A timed-out handler keeps running in the background (there is
- * no sandbox to freeze), but its result is discarded.
+ * no sandbox to freeze), but its result is discarded. The timer starts when the invocation does.
  */
 export function createLocalFunction(props: LocalFunctionProps): LocalFunction {
   const timeoutMs = props.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const region = props.region ?? 'local';
   const account = props.account ?? LOCAL_ACCOUNT;
+  const limit = props.reservedConcurrency ?? Number.POSITIVE_INFINITY;
+  let running = 0;
   return {
     name: props.name,
     async invoke(event) {
+      // "Lambda concurrency": past its reserved concurrency a function is throttled (429), and a
+      // synchronous caller gets the error; a timed-out invocation frees its slot, as Lambda's does.
+      if (running >= limit) throw new LambdaThrottledError(props.name);
+      running += 1;
       const requestId = uuid();
       const context = lambdaContext({
         functionName: props.name,
@@ -89,6 +101,7 @@ export function createLocalFunction(props: LocalFunctionProps): LocalFunction {
         ]);
       } finally {
         clearTimeout(timer);
+        running -= 1;
       }
     },
   };

@@ -21,6 +21,8 @@ import { createVerifierFromConfig } from '../adapters/auth.js';
 import { ENV, loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { signToken } from '../adapters/token-verifier.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
+import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { LocalActivity } from './activity.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -38,7 +40,6 @@ import { createHttpApi } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
   createLocalFunction,
-  DEFAULT_TIMEOUT_MS,
   importHandler,
   type LambdaHandler,
   LOCAL_ACCOUNT,
@@ -47,6 +48,9 @@ import {
 import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
+import { createSqsEndpoint } from './sqs-endpoint.js';
+import { SqsEventSource } from './sqs-event-source.js';
+import { LocalQueue } from './sqs-queue.js';
 import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { buildWebAssets } from './web-assets.js';
@@ -69,6 +73,8 @@ export const LOCAL_ENV = {
   faults: 'SWITCHBOARD_LOCAL_FAULTS',
   /** A fault plan (JSON) to play from the start; requires `SWITCHBOARD_LOCAL_FAULTS=1`. */
   faultPlan: 'SWITCHBOARD_LOCAL_FAULT_PLAN',
+  /** The wait before a failed publish record is retried (AWS: the queue's visibility timeout). */
+  retrySeconds: 'SWITCHBOARD_LOCAL_RETRY_SECONDS',
 } as const;
 
 export interface LocalStackOptions {
@@ -94,10 +100,10 @@ export interface LocalStackOptions {
   readonly handlersDir?: URL;
   /** Handlers to use instead of importing modules, by entry name (for tests of the stack itself). */
   readonly handlers?: Readonly<Record<string, LambdaHandler>>;
-  /** Function timeout. @default 30_000 */
+  /** Every function's timeout, instead of each one's own (`lambdas/function-timeouts.ts`). @default each one's own */
   readonly functionTimeoutMs?: number;
-  /** Waits before publish retries. @default [1000, 2000] */
-  readonly publishRetryDelaysMs?: readonly number[];
+  /** The wait before a failed publish record is retried. @default SWITCHBOARD_LOCAL_RETRY_SECONDS, else 2 s */
+  readonly retryDelayMs?: number;
   /** @default none */
   readonly faults?: GatewayFaults;
   /**
@@ -118,6 +124,8 @@ export interface LocalStackEndpoints {
   readonly management: string;
   /** `http://127.0.0.1:{port}` (PutEvents) */
   readonly eventBridge: string;
+  /** `http://127.0.0.1:{port}`: SQS, serving the publish and dead-letter queues (`npm run redrive`). */
+  readonly sqs: string;
   /** DynamoDB Local, or the configured endpoint. */
   readonly dynamodb: string;
   /** The test client page, `http://127.0.0.1:{port}/` (local only). */
@@ -135,8 +143,14 @@ export interface LocalStack {
   readonly eventBusName: string;
   /** The WebSocket API: `connections`, `closeConnection(id, code)`, `faults`. */
   readonly gateway: WebSocketGateway;
-  /** The event bus: `settled()` waits for deliveries, `deadLetters` holds failed ones. */
+  /** The event bus (`PutEvents`), whose rule puts events on the publish queue. */
   readonly eventBus: EventBridgeEndpoint;
+  /** The publish queue, between the rule and the publish function (`lambdas/publish-pipeline.ts`). */
+  readonly publishQueue: LocalQueue;
+  /** Events the publish function failed on `maxReceiveCount` times. */
+  readonly deadLetterQueue: LocalQueue;
+  /** Resolves once every event put so far is published or dead-lettered. */
+  settled(): Promise<void>;
   /** The sweep's schedule: `runNow()` runs it without waiting for the next tick. */
   readonly sweep: Pick<SweepSchedule, 'runNow'>;
   /** The recent PutEvents entries and their delivery counts, as the dashboard shows them. */
@@ -161,6 +175,7 @@ interface Settings {
   readonly verbose: boolean;
   readonly faultInjection: boolean;
   readonly faultPlan: FaultPlan | undefined;
+  readonly retryDelayMs: number;
 }
 
 const portNumber = z.coerce.number().int().min(0).max(65535);
@@ -184,6 +199,8 @@ function fromEnv<T>(
   if (!parsed.success) throw new LocalStackError(`${name} must be ${expected} (got ${JSON.stringify(raw)})`);
   return parsed.data;
 }
+
+const retrySeconds = z.coerce.number().min(0).max(900);
 
 const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
 
@@ -266,6 +283,10 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
     verbose: env[LOCAL_ENV.verbose] === 'true' || env[LOCAL_ENV.verbose] === '1',
     faultInjection,
     faultPlan: initialFaultPlan(env, faultInjection),
+    retryDelayMs:
+      options.retryDelayMs ??
+      1000 *
+        fromEnv(LOCAL_ENV.retrySeconds, retrySeconds, undefined, env, 2, 'a number of seconds from 0 to 900'),
   };
 }
 
@@ -282,6 +303,16 @@ function gatewayFaults(
         plan.gatewayFaults.dropDisconnect?.(connectionId) === true,
     },
   };
+}
+
+/** The id of the EventBridge event a queue message holds. */
+function eventIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Settings the handler modules of a directory were imported with: they cannot be re-read. */
@@ -371,6 +402,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let tableClient: DynamoDBClient | undefined;
   let gateway: WebSocketGateway | undefined;
   let eventBus: EventBridgeEndpoint | undefined;
+  let publishSource: SqsEventSource | undefined;
   let sweep: SweepSchedule | undefined;
   let dynamodb: DynamoDbLocal | undefined;
   let dynamodbProxy: TcpProxy | undefined;
@@ -404,7 +436,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sweep?.close();
       webConsole?.close();
       await gateway?.close();
-      await eventBus?.close();
+      eventBus?.close();
+      await publishSource?.stop();
       services = [];
       await stopServer(server);
       tableClient?.destroy();
@@ -466,7 +499,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       createLocalFunction({
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
-        timeoutMs: options.functionTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs: options.functionTimeoutMs ?? 1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
+        ...(entry === TRIGGER_ENTRIES.publish
+          ? { reservedConcurrency: PUBLISH_PIPELINE.reservedConcurrency }
+          : {}),
         region,
         account: LOCAL_ACCOUNT,
       });
@@ -481,13 +517,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       observer: { connectionChanged: () => activity.changed(), messageHandled: () => activity.changed() },
       log,
     });
+    // The publish pipeline (lambdas/publish-pipeline.ts): rule -> queue -> event source -> function.
+    const deadLetterQueue = new LocalQueue({
+      name: 'switchboard-dead-letters',
+      region,
+      account: LOCAL_ACCOUNT,
+      onSend: (body) => {
+        const eventId = eventIdOf(body);
+        if (eventId) activity.settled(eventId, 'failed');
+        log.error(`event ${eventId ?? '(unreadable)'} moved to the dead-letter queue`);
+      },
+    });
+    const publishQueue = new LocalQueue({
+      name: 'switchboard-publish',
+      region,
+      account: LOCAL_ACCOUNT,
+      deadLetter: { queue: deadLetterQueue, maxReceiveCount: PUBLISH_PIPELINE.maxReceiveCount },
+    });
     const publish = fn(TRIGGER_ENTRIES.publish);
+    publishSource = new SqsEventSource({
+      queue: publishQueue,
+      fn: faults ? faults.wrapPublish(publish) : publish,
+      batchSize: PUBLISH_PIPELINE.batchSize,
+      maxConcurrency: PUBLISH_PIPELINE.reservedConcurrency,
+      retryDelayMs: settings.retryDelayMs,
+      region,
+      onBatch: (records, failed) => {
+        for (const record of records) {
+          const eventId = eventIdOf(record.body);
+          if (eventId && !failed.has(record.messageId)) activity.settled(eventId, 'published');
+        }
+      },
+      log,
+    });
     eventBus = new EventBridgeEndpoint({
-      publish: faults ? faults.wrapPublish(publish) : publish,
+      target: publishQueue,
       busName: settings.eventBusName,
       region,
       account: LOCAL_ACCOUNT,
-      ...(options.publishRetryDelaysMs ? { retryDelaysMs: options.publishRetryDelaysMs } : {}),
       observer: activity,
       log,
     });
@@ -541,6 +608,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         log,
       }),
       eventBus.handle,
+      createSqsEndpoint({
+        queues: [publishQueue, deadLetterQueue],
+        baseUrl: () => `http://${base}`,
+        account: LOCAL_ACCOUNT,
+      }),
       httpApi,
       webConsole.handle,
     ];
@@ -552,6 +624,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         auth: `http://${base}/api/v1/auth`,
         management: callbackUrl,
         eventBridge: `http://${base}`,
+        sqs: `http://${base}`,
         dynamodb: dynamodb.endpoint,
         testPage: `http://${base}/`,
         dashboard: `http://${base}/admin`,
@@ -561,6 +634,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBusName: settings.eventBusName,
       gateway,
       eventBus,
+      publishQueue,
+      deadLetterQueue,
+      settled: () => (publishSource ? publishSource.drained() : Promise.resolve()),
       sweep,
       activity,
       faults,

@@ -1,7 +1,6 @@
-/** The DynamoDB store and channel history against DynamoDB Local: key design, caps, TTL filtering, the sweep index, sequence numbers. */
+/** The DynamoDB store against DynamoDB Local: key design, caps, TTL filtering, the sweep index. */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoChannelHistory } from '../../adapters/dynamo-history.js';
 import { channelPartition, connectionKey, DynamoConnectionStore } from '../../adapters/dynamo-store.js';
 import type { ConnectionRecord } from '../../core/ports.js';
 import { createTestTable, type TestTable } from '../support/dynamodb.js';
@@ -183,59 +182,6 @@ describe('removing one subscription', () => {
     // Assess
     expect((await store.getConnection('u1', now))?.channels).toEqual([]);
     expect(await collect(store.subscribers(undefined, 'gone-soon', now))).toEqual([]);
-  });
-});
-
-describe('channel history', () => {
-  const history = () => new DynamoChannelHistory(table.client, table.name, { seconds: 3600, maxEvents: 3 });
-  const render = (id: string) => (seq: number) => JSON.stringify({ id, seq });
-
-  it('numbers events per channel and per tenant, from 1', async () => {
-    // Act
-    const a1 = await history().append(undefined, 'h1', 'e1', render('e1'), now);
-    const a2 = await history().append(undefined, 'h1', 'e2', render('e2'), now);
-    const other = await history().append('acme', 'h1', 'e3', render('e3'), now);
-    // Assess
-    expect([a1.seq, a2.seq, other.seq]).toEqual([1, 2, 1]);
-    expect(await history().current(undefined, 'h1')).toBe(2);
-    expect(await history().current(undefined, 'never')).toBe(0);
-  });
-
-  it('gives a redelivered event the number it already has', async () => {
-    const first = await history().append(undefined, 'h2', 'same', render('same'), now);
-    const again = await history().append(undefined, 'h2', 'same', render('same'), now);
-    expect(again).toEqual(first);
-    expect(await history().current(undefined, 'h2')).toBe(1);
-  });
-
-  it('replays retained events after a point, in order, and says when some are gone', async () => {
-    // Prepare: five events, of which only the latest three count as retained (maxEvents 3).
-    for (const id of ['r1', 'r2', 'r3', 'r4', 'r5'])
-      await history().append(undefined, 'h3', id, render(id), now);
-    // Act
-    const recent = await history().replay(undefined, 'h3', 3, 5, now);
-    const tooOld = await history().replay(undefined, 'h3', 1, 5, now);
-    const upToDate = await history().replay(undefined, 'h3', 5, 5, now);
-    const fromTheFuture = await history().replay(undefined, 'h3', 9, 5, now);
-    // Assess
-    expect(recent).toEqual({
-      events: [
-        { seq: 4, payload: render('r4')(4) },
-        { seq: 5, payload: render('r5')(5) },
-      ],
-      complete: true,
-    });
-    expect(tooOld.complete).toBe(false);
-    expect(tooOld.events.map((e) => e.seq)).toEqual([3, 4, 5]);
-    expect(upToDate).toEqual({ events: [], complete: true });
-    expect(fromTheFuture.complete).toBe(false);
-  });
-
-  it('does not replay events past their retention, even before DynamoDB deletes them', async () => {
-    await history().append(undefined, 'h4', 'old', render('old'), now - 7200);
-    await history().append(undefined, 'h4', 'new', render('new'), now);
-    const result = await history().replay(undefined, 'h4', 0, 2, now);
-    expect(result).toEqual({ events: [{ seq: 2, payload: render('new')(2) }], complete: false });
   });
 });
 

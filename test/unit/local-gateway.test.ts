@@ -373,17 +373,10 @@ describe('the @connections API, through the real SDK', () => {
 });
 
 describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
-  async function startBus(publish: (event: EventEnvelope) => unknown) {
+  async function startBus() {
     const delivered: EventEnvelope[] = [];
     const bus = new EventBridgeEndpoint({
-      publish: createLocalFunction({
-        name: 'publish',
-        handler: (async (event: EventEnvelope) => {
-          delivered.push(event);
-          return publish(event);
-        }) as LambdaHandler,
-      }),
-      retryDelaysMs: [10, 20],
+      target: { send: (body) => delivered.push(JSON.parse(body) as EventEnvelope) },
     });
     const server = createServer((req, res) => {
       void bus.handle(req, res).then((handled) => {
@@ -397,7 +390,7 @@ describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
       credentials,
     });
     cleanups.push(async () => {
-      await bus.close();
+      bus.close();
       client.destroy();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -407,9 +400,9 @@ describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
     return { bus, client, delivered };
   }
 
-  it('answers at once with event ids and delivers only entries that match Switchboard’s rule', async () => {
+  it('answers with event ids and puts only entries that match Switchboard’s rule on the publish queue', async () => {
     // Prepare
-    const { bus, client, delivered } = await startBus(() => undefined);
+    const { client, delivered } = await startBus();
     // Act
     const response = await client.send(
       new PutEventsCommand({
@@ -420,7 +413,6 @@ describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
         ],
       }),
     );
-    await bus.settled();
     // Assess
     expect(response.FailedEntryCount).toBe(1);
     expect(response.Entries?.[2]?.ErrorCode).toBe('MalformedDetail');
@@ -432,24 +424,9 @@ describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
     });
   });
 
-  it('retries a failing publish twice, then puts the event in the dead-letter queue', async () => {
-    // Prepare
-    const { bus, client, delivered } = await startBus(() => {
-      throw new Error('fan-out failed');
-    });
-    // Act
-    await client.send(
-      new PutEventsCommand({ Entries: [{ Source: 'svc', DetailType: 't', Detail: '{"channel":"news"}' }] }),
-    );
-    await bus.settled();
-    // Assess
-    expect(delivered).toHaveLength(3);
-    expect(bus.deadLetters.map((e) => e.id)).toEqual([delivered[0]?.id]);
-  });
-
   it('refuses more than ten entries with a ValidationException the SDK raises', async () => {
     // Prepare
-    const { client } = await startBus(() => undefined);
+    const { client } = await startBus();
     const entries = Array.from({ length: 11 }, () => ({ Source: 's', DetailType: 't', Detail: '{}' }));
     // Act
     const error = await client.send(new PutEventsCommand({ Entries: entries })).catch((e: unknown) => e);

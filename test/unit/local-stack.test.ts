@@ -31,8 +31,8 @@ beforeAll(async () => {
       unsubscribe: handler(() => ({ statusCode: 200 })),
       ping: handler(() => ({ statusCode: 200, body: 'pong' })),
       default: handler((event: { body: string }) => ({ statusCode: 200, body: `default:${event.body}` })),
-      publish: handler((event: unknown) => {
-        published.push(event);
+      publish: handler((event: { Records: { body: string }[] }) => {
+        for (const record of event.Records) published.push(JSON.parse(record.body));
       }),
       sweep: handler(() => undefined),
       auth: handler(() => ({
@@ -77,7 +77,7 @@ describe('the local stack on one port', () => {
     const put = await events.send(
       new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 't', Detail: '{"channel":"news"}' }] }),
     );
-    await stack.eventBus.settled();
+    await stack.settled();
     const missing = await fetch(`http://127.0.0.1:${stack.port}/nowhere`);
     // Assess
     expect(await reply).toBe('pong');
