@@ -116,6 +116,7 @@ export class DynamoChannelHistory implements ChannelHistory {
     after: number,
     upTo: number,
     now: number,
+    limit = Number.POSITIVE_INFINITY,
   ): Promise<ReplayResult> {
     if (after >= upTo) return { events: [], complete: after === upTo };
     // Only the latest `maxEvents` count as retained, whatever TTL has not yet deleted.
@@ -138,12 +139,14 @@ export class DynamoChannelHistory implements ChannelHistory {
           },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
+          // `Limit` counts the items read before the TTL filter, so a page never overshoots.
+          Limit: Number.isFinite(limit) ? limit - events.length : undefined,
         }),
       );
       startKey = page.LastEvaluatedKey;
       for (const item of page.Items ?? [])
         events.push({ seq: Number(item.seq), payload: String(item.payload) });
-    } while (startKey);
+    } while (startKey && events.length < limit);
     // Numbers are only taken together with their event, so a missing first one has expired.
     return { events, complete: events[0]?.seq === after + 1 };
   }

@@ -115,12 +115,16 @@ export interface ChannelHistory {
   ): Promise<StoredEvent>;
   /** The channel's latest sequence number (0 before its first event). */
   current(tenant: string | undefined, channel: string): Promise<number>;
-  /** The retained events with `after < seq <= upTo`, in order. */
+  /**
+   * The retained events with `after < seq <= upTo`, in order: the first `limit` of them when
+   * given, so that a caller never reads more than it can deliver.
+   */
   replay(
     tenant: string | undefined,
     channel: string,
     after: number,
     upTo: number,
     now: number,
+    limit?: number,
   ): Promise<ReplayResult>;
 }
