@@ -120,11 +120,15 @@ export class DynamoChannelHistory implements ChannelHistory {
     after: number,
     upTo: number,
     now: number,
+    limit = Number.POSITIVE_INFINITY,
   ): Promise<ReplayResult> {
-    if (after >= upTo) return { events: [], complete: after === upTo, settled: Math.min(after, upTo) };
+    if (after >= upTo) {
+      return { events: [], complete: after === upTo, settled: Math.min(after, upTo), more: false };
+    }
     // Only the latest `maxEvents` count as retained, whatever TTL has not yet deleted.
     const from = Math.max(after + 1, upTo - this.retention.maxEvents + 1);
-    const items = await this.read(tenant, channel, from, upTo);
+    const items = await this.read(tenant, channel, from, upTo, limit);
+    const more = items.length >= limit && (items.at(-1)?.seq ?? upTo) < upTo;
     // A missing number is lost (expired and deleted, or a publish died between taking and storing
     // it) or in flight (taken moments ago by a publish still storing it, which then posts it live).
     // Numbers are taken in time order, so it is at most as old as the next stored one (or the
@@ -141,25 +145,27 @@ export class DynamoChannelHistory implements ChannelHistory {
     };
     for (const item of items) {
       if (item.seq > expected && (await missing(item.at)) === 'in_flight') {
-        return { events, complete, settled: expected - 1 };
+        return { events, complete, settled: expected - 1, more: false };
       }
       // Expired but not yet deleted: TTL deletes lazily, so every read checks the time itself.
       if (item.ttl > now) events.push({ seq: item.seq, payload: item.payload });
       else complete = false;
       expected = item.seq + 1;
     }
+    if (more) return { events, complete, settled: expected - 1, more };
     if (expected <= upTo && (await missing(undefined)) === 'in_flight') {
-      return { events, complete, settled: expected - 1 };
+      return { events, complete, settled: expected - 1, more };
     }
-    return { events, complete, settled: upTo };
+    return { events, complete, settled: upTo, more };
   }
 
-  /** The stored events with `from <= seq <= to`, in order, expired ones included. */
+  /** The first `limit` stored events with `from <= seq <= to`, in order, expired ones included. */
   private async read(
     tenant: string | undefined,
     channel: string,
     from: number,
     to: number,
+    limit: number,
   ): Promise<(StoredEvent & { at: number; ttl: number })[]> {
     const events: (StoredEvent & { at: number; ttl: number })[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -177,6 +183,7 @@ export class DynamoChannelHistory implements ChannelHistory {
           },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
+          Limit: Number.isFinite(limit) ? limit - events.length : undefined,
         }),
       );
       startKey = page.LastEvaluatedKey;
@@ -187,7 +194,7 @@ export class DynamoChannelHistory implements ChannelHistory {
           at: Number(item.at ?? 0),
           ttl: Number(item[TTL] ?? 0),
         });
-    } while (startKey);
+    } while (startKey && events.length < limit);
     return events;
   }
 

@@ -138,7 +138,8 @@ export interface Client {
    * Subscribes `handler` to `channel`; it stays subscribed across reconnections until
    * `unsubscribe()` or `close()`. Several handlers may share a channel. Each reconnection (and
    * handover) resumes the channel after the last `seq` delivered, so what was published meanwhile
-   * is replayed from the server's history; what is no longer there is reported as a `gap`.
+   * is replayed from the server's history (in parts, following `next`, when the server's replay
+   * budget is smaller); what is no longer there is reported as a `gap`.
    */
   subscribe(
     channel: string,
@@ -956,9 +957,9 @@ class SwitchboardClient implements Client {
       entry.failures = 0;
       entry.confirmed = true;
       for (const waiter of entry.waiters.splice(0)) waiter.resolve();
-      // `recovered` is read tolerantly: the protocol module may not declare it yet.
-      const { recovered } = message as { readonly recovered?: unknown };
-      this.#resumed(request, sequenceNumber(message.seq), recovered === false);
+      // Read tolerantly: an older server sends neither `recovered` nor `next`.
+      const { recovered, next } = message as { readonly recovered?: unknown; readonly next?: unknown };
+      this.#resumed(request, sequenceNumber(message.seq), recovered === false, sequenceNumber(next));
     }
     this.#answered(request);
   }
@@ -1044,8 +1045,10 @@ class SwitchboardClient implements Client {
   // held. Held events wait `gapTimeoutMs` for the missing number, then a subscribe with `since`
   // asks the server to replay it. A `subscribed` reply with `seq` S settles everything up to S: the
   // server replays before it answers, so a number up to S still missing does not exist (allocated,
-  // never stored) and is stepped over. Every released event is finally deduplicated by id, which
-  // drops a redelivery that came back under a new number.
+  // never stored) and is stepped over. A reply with `next` N (the server's replay budget ran out)
+  // settles only up to N, and the same request is sent again with `since` N until a reply comes
+  // without `next`. Every released event is finally deduplicated by id, which drops a redelivery
+  // that came back under a new number.
 
   #onEvent(event: EventMessage): void {
     const entry = this.#channels.get(event.channel);
@@ -1120,8 +1123,16 @@ class SwitchboardClient implements Client {
     this.#sendSubscribe(link, entry, entry.confirmed);
   }
 
-  /** A `subscribed` reply carrying the channel's sequence `seq` (undefined from an older server). */
-  #resumed(request: SubscribeRequest, seq: number | undefined, notRetained: boolean): void {
+  /**
+   * A `subscribed` reply carrying the channel's sequence `seq` (undefined from an older server), and
+   * `next` when the replay stopped early.
+   */
+  #resumed(
+    request: SubscribeRequest,
+    seq: number | undefined,
+    notRetained: boolean,
+    next: number | undefined,
+  ): void {
     const { entry, since, seenBefore } = request;
     const { sequence } = entry;
     const lastSeq = sequence.lastSeq;
@@ -1136,14 +1147,24 @@ class SwitchboardClient implements Client {
       sequence.reset(seq);
       this.#gap(entry, { channel: entry.channel, reason: 'reset', lastSeq, seq });
     } else {
-      const released = sequence.release(seq);
+      // A `next` that does not move forward from `since`, or reaches `seq`, leaves nothing to continue.
+      const partial = next !== undefined && since !== undefined && since < next && next < seq;
+      const released = sequence.release(partial ? next : seq);
       if (notRetained && lastSeq !== undefined) {
-        this.#gap(entry, { channel: entry.channel, reason: 'not_retained', lastSeq, seq });
+        // The replay resumed at the oldest event retained: the break ends just before it.
+        const upTo = released.skippedTo ?? (partial ? next : seq);
+        this.#gap(entry, { channel: entry.channel, reason: 'not_retained', lastSeq, seq: upTo });
       }
       this.#deliver(entry, released.events);
-      // Events received before asking were numbered before the server answered, so its `seq` should
-      // cover them; if it does not, waiting for another answer may never end.
-      if (seenBefore !== undefined && seenBefore > seq) this.#releaseUnconfirmed(entry, seenBefore);
+      if (partial && (sequence.lastSeq ?? 0) < seq) {
+        // The held events past `next` wait for the rest of the replay, not for the gap timer.
+        if (this.#channels.get(entry.channel) === entry && !request.link.ended)
+          this.#sendSubscribe(request.link, entry, request.repair);
+      } else if (seenBefore !== undefined && seenBefore > seq) {
+        // Events received before asking were numbered before the server answered, so its `seq`
+        // should cover them; if it does not, waiting for another answer may never end.
+        this.#releaseUnconfirmed(entry, seenBefore);
+      }
     }
     this.#settle(entry);
   }

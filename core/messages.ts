@@ -26,7 +26,24 @@ export interface MessageDeps {
   readonly settings: Settings;
   readonly log: Log;
   readonly now?: () => number;
+  /** What is left of the invocation's time budget (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
 }
+
+/**
+ * The size budget of a replay: the most events one `subscribe` posts before it answers with
+ * `next` (PROTOCOL §4), and so the most it reads. An `@connections` post takes some 10–30 ms on
+ * AWS, so 100 take 1–3 s, well inside the route's 10 s timeout and the SDK's 10 s request
+ * timeout; a channel's whole default history (1,000 events) takes 10 replies, within the default
+ * rate-limit burst (20). A count, not bytes, so where `next` falls does not depend on payloads.
+ */
+export const REPLAY_MAX_EVENTS = 100;
+
+/**
+ * The time budget of a replay: it stops once less than this is left of the invocation, which is
+ * enough for the post in flight (with the SDK's retries of a throttled one) and the reply.
+ */
+export const REPLAY_TIME_MARGIN_MS = 3_000;
 
 export interface IncomingMessage {
   readonly connectionId: string;
@@ -188,8 +205,9 @@ async function dispatch(
 
 /**
  * Completes a subscribe. The subscription already exists, so nothing published from here on is
- * missed; with `since`, the retained events after it are posted first, in order. An event
- * published meanwhile can arrive both live and replayed, with the same `id`.
+ * missed; with `since`, the retained events after it are posted first, in order, as many as the
+ * replay's size and time budgets allow (`next` says where to continue). An event published
+ * meanwhile can arrive both live and replayed, with the same `id`.
  */
 async function subscribed(
   connection: ConnectionRecord,
@@ -202,13 +220,41 @@ async function subscribed(
   const { tenant } = connection.identity;
   const seq = await deps.history.current(tenant, channel);
   if (since === undefined) return serverMessage({ type: 'subscribed', channel, id, seq });
-  const { events, complete, settled } = await deps.history.replay(tenant, channel, since, seq, now);
+  const { events, complete, settled, more } = await deps.history.replay(
+    tenant,
+    channel,
+    since,
+    seq,
+    now,
+    REPLAY_MAX_EVENTS,
+  );
+  const remainingMs = deps.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  let last: number | undefined;
   for (const event of events) {
+    // The first event goes out whatever the clock says: every reply with `next` then moves the
+    // client forward, so following `next` always ends.
+    if (last !== undefined && remainingMs() < REPLAY_TIME_MARGIN_MS) {
+      deps.log.warn('replay cut short by its time budget', { channel, since, next: last });
+      break;
+    }
     if ((await deps.gateway.post(connection.connectionId, event.payload)) === 'gone') break;
+    last = event.seq;
   }
-  // `settled`, not the counter: numbers above it are still being stored by their publish, which
-  // posts them live; a client that orders by seq must wait for them, not step over them.
-  return serverMessage({ type: 'subscribed', channel, id, seq: settled, recovered: complete });
+  // Early: the time budget stopped the posts, or the size budget cut the read.
+  const early = last !== undefined && (last !== events.at(-1)?.seq || more);
+  // With `next`, `recovered` speaks of the part replayed, `since` to `next`: false when its first
+  // events were no longer retained. Retention only ever drops a channel's oldest events, so a loss
+  // shows in the first reply; each continuation starts at an event that was retained just before.
+  // Without it, `seq` is `settled`, not the counter: numbers above it are still being stored by
+  // their publish, which posts them live; a client that orders by seq must wait for them.
+  return serverMessage({
+    type: 'subscribed',
+    channel,
+    id,
+    seq: early ? seq : settled,
+    recovered: complete,
+    next: early ? last : undefined,
+  });
 }
 
 async function refresh(

@@ -104,6 +104,8 @@ export interface ReplayResult {
    * publish posts them live, since the subscription was written before this replay read.
    */
   readonly settled: number;
+  /** True when the read stopped at its `limit`: events after `settled` were not read. */
+  readonly more: boolean;
 }
 
 /** An event to number and keep: its id, and the message it becomes once it has a number. */
@@ -127,12 +129,16 @@ export interface ChannelHistory {
   ): Promise<StoredEvent[]>;
   /** The channel's latest sequence number (0 before its first event). */
   current(tenant: string | undefined, channel: string): Promise<number>;
-  /** The retained events with `after < seq <= upTo`, in order. */
+  /**
+   * The retained events with `after < seq <= upTo`, in order: the first `limit` of them when
+   * given, so that a caller never reads more than it can deliver.
+   */
   replay(
     tenant: string | undefined,
     channel: string,
     after: number,
     upTo: number,
     now: number,
+    limit?: number,
   ): Promise<ReplayResult>;
 }

@@ -169,6 +169,11 @@ export type SubscribedMessage = Stamped<{
   seq?: number;
   /** Only with `since`: false when events after `since` are no longer retained. */
   recovered?: boolean;
+  /**
+   * Only with `since`, when the replay stopped early (a time or size budget): the `seq` of the last
+   * event replayed. Subscribe again with `since: next` to continue.
+   */
+  next?: number;
 }>;
 export type UnsubscribedMessage = Stamped<{ type: 'unsubscribed'; channel: string; id?: string }>;
 export type PongMessage = Stamped<{ type: 'pong'; id?: string }>;

@@ -3,7 +3,7 @@
  * API Gateway picks the route from `action`; messages in the `type` style land on `$default`, so
  * every route must understand every message. The reply is the route response (two-way route).
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig } from '../adapters/auth.js';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
@@ -26,14 +26,18 @@ const deps = {
   log: logger,
 };
 
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+  context: Context,
+): Promise<APIGatewayProxyResultV2> => {
   const reply = await handleClientMessage(
     {
       connectionId: event.requestContext.connectionId,
       body: event.body,
       isBase64Encoded: event.isBase64Encoded,
     },
-    deps,
+    // A replay stops short of the function's timeout (see REPLAY_TIME_MARGIN_MS).
+    { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() },
   );
   if (reply.type === 'subscribed') {
     metrics.addMetric(METRIC.subscriptions, 'Count', 1);

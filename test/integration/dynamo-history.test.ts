@@ -93,10 +93,11 @@ describe('replay', () => {
       ],
       complete: true,
       settled: 5,
+      more: false,
     });
     expect(tooOld.complete).toBe(false);
     expect(seqs(tooOld.events)).toEqual([3, 4, 5]);
-    expect(upToDate).toEqual({ events: [], complete: true, settled: 5 });
+    expect(upToDate).toEqual({ events: [], complete: true, settled: 5, more: false });
     expect(fromTheFuture.complete).toBe(false);
   });
 
@@ -104,7 +105,12 @@ describe('replay', () => {
     await history().append(undefined, 'h4', events('old'), now - 7200);
     await history().append(undefined, 'h4', events('new'), now);
     const result = await history().replay(undefined, 'h4', 0, 2, now);
-    expect(result).toEqual({ events: [{ seq: 2, payload: render('new')(2) }], complete: false, settled: 2 });
+    expect(result).toEqual({
+      events: [{ seq: 2, payload: render('new')(2) }],
+      complete: false,
+      settled: 2,
+      more: false,
+    });
   });
 
   it('leaves numbers that a publish has taken but not yet stored unsettled, not lost', async () => {
@@ -118,9 +124,14 @@ describe('replay', () => {
     await takeWithoutStoring('h5', 2, now);
     const tail = await history().replay(undefined, 'h5', 3, 5, now);
     // Assess: replayed up to the hole; what follows it comes live from its publish.
-    expect(result).toEqual({ events: [{ seq: 1, payload: render('one')(1) }], complete: true, settled: 1 });
+    expect(result).toEqual({
+      events: [{ seq: 1, payload: render('one')(1) }],
+      complete: true,
+      settled: 1,
+      more: false,
+    });
     expect(atTheTail.settled).toBe(3);
-    expect(tail).toEqual({ events: [], complete: true, settled: 3 });
+    expect(tail).toEqual({ events: [], complete: true, settled: 3, more: false });
   });
 
   it('reports a number taken longer ago than one invocation and never stored as lost', async () => {
@@ -136,6 +147,16 @@ describe('replay', () => {
     expect(result.complete).toBe(false);
     expect(result.settled).toBe(4);
     expect(seqs(result.events)).toEqual([1, 3]);
+  });
+
+  it('reads no more than its limit, and says there is more', async () => {
+    // Prepare
+    for (const id of ['l1', 'l2', 'l3', 'l4']) await history(10).append(undefined, 'h7', events(id), now);
+    // Act
+    const part = await history(10).replay(undefined, 'h7', 0, 4, now, 2);
+    // Assess
+    expect(seqs(part.events)).toEqual([1, 2]);
+    expect(part).toMatchObject({ complete: true, settled: 2, more: true });
   });
 
   it('treats a number as possibly in flight for at least one publish invocation', () => {

@@ -85,6 +85,8 @@ class FakeServer {
   readonly retained = new Map<string, Json[]>();
   /** A `since` below this is older than the retention window: `recovered: false`. */
   oldestRecoverable = 0;
+  /** The most events one reply replays; past it the reply carries `next` (a budget ran out). */
+  replayBudget = Number.POSITIVE_INFINITY;
   respond: (message: Json, socket: FakeSocket) => Json[] = (message) => this.answer(message);
 
   readonly WebSocket: WebSocketConstructor = (() => {
@@ -115,8 +117,10 @@ class FakeServer {
         const subscribed = { type: 'subscribed', channel, ...id, seq, timestamp: stamp };
         if (typeof message.since !== 'number') return [subscribed];
         const since = message.since;
-        const replay = (this.retained.get(channel) ?? []).filter((frame) => Number(frame.seq) > since);
-        return [...replay, { ...subscribed, recovered: since >= this.oldestRecoverable }];
+        const after = (this.retained.get(channel) ?? []).filter((frame) => Number(frame.seq) > since);
+        const replay = after.slice(0, this.replayBudget);
+        const next = replay.length < after.length ? { next: replay.at(-1)?.seq } : {};
+        return [...replay, { ...subscribed, recovered: since >= this.oldestRecoverable, ...next }];
       }
       case 'unsubscribe':
         return [{ type: 'unsubscribed', channel, ...id, timestamp: stamp }];
@@ -531,6 +535,143 @@ describe('resuming after a reconnection', () => {
     // Assess
     expect(gaps).toEqual([{ channel: 'news', reason: 'reset', lastSeq: 3, seq: 0 }]);
     expect(log).toEqual(['a@1', 'b@2', 'c@3', 'gap:reset:3-0', 'fresh@1']);
+  });
+});
+
+describe('following next when the server replays in parts', () => {
+  /** The `since` of each subscribe sent on connection `index`. */
+  const sinces = (server: FakeServer, index: number) =>
+    server.socket(index).subscribes.map((message) => message.since);
+  const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  /** A client that delivered a (1) while b to e (2 to 5) were published; replies replay two each. */
+  async function fourBehind(options: Partial<ClientOptions> = {}): Promise<Setup> {
+    const setup = await subscribed(options);
+    const { server } = setup;
+    server.replayBudget = 2;
+    server.socket(0).receive(server.publish('news', 'a'));
+    for (const id of ['b', 'c', 'd', 'e']) server.publish('news', id);
+    return setup;
+  }
+
+  it('subscribes again with since: next until a reply without next, delivering every event once, in order, without a gap', async () => {
+    // Prepare: a client that saw event 1, then was away while 249 more were published.
+    const { server, log, gaps } = await subscribed();
+    server.replayBudget = 100;
+    server.socket(0).receive(server.publish('news', 'e1'));
+    for (const n of ids(2, 250)) server.publish('news', `e${n}`);
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+    server.socket(1).receive(server.publish('news', 'e251'));
+
+    // Assess
+    expect(sinces(server, 1)).toEqual([1, 101, 201]);
+    expect(log).toEqual(ids(1, 251).map((n) => `e${n}@${n}`));
+    expect(gaps).toEqual([]);
+  });
+
+  it('holds live events that overtake a part of the replay until the replay reaches them, and stops once they follow on', async () => {
+    // Prepare: while the first part is replayed, two events are published and arrive live.
+    const { server, log, gaps } = await fourBehind();
+    let overtaken = false;
+    server.respond = (message) => {
+      const replies = server.answer(message);
+      if (message.since === undefined || overtaken) return replies;
+      overtaken = true;
+      const live = [server.publish('news', 'f'), server.publish('news', 'g')];
+      return [...replies.slice(0, -1), ...live, ...replies.slice(-1)];
+    };
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+
+    // Assess: the reply to since 1 said seq 5 and next 3; f and g waited for 4 and 5, then followed
+    // on up to the second reply's seq (7), so nothing was left to ask for.
+    expect(sinces(server, 1)).toEqual([1, 3]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'd@4', 'e@5', 'f@6', 'g@7']);
+    expect(gaps).toEqual([]);
+  });
+
+  it('reports recovered: false once, as a gap that ends before the first event retained', async () => {
+    // Prepare: events 2..50 are no longer retained.
+    const { server, log, gaps } = await subscribed();
+    server.replayBudget = 100;
+    server.socket(0).receive(server.publish('news', 'e1'));
+    for (const n of ids(2, 250)) server.publish('news', `e${n}`);
+    server.retained.set('news', (server.retained.get('news') ?? []).slice(50));
+    server.oldestRecoverable = 50;
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+
+    // Assess
+    expect(sinces(server, 1)).toEqual([1, 150]);
+    expect(gaps).toEqual([{ channel: 'news', reason: 'not_retained', lastSeq: 1, seq: 50 }]);
+    expect(log).toEqual(['e1@1', 'gap:not_retained:1-50', ...ids(51, 250).map((n) => `e${n}@${n}`)]);
+  });
+
+  it('follows next on a request for a missing seq too', async () => {
+    // Prepare: the client holds 6 while 2 to 5 are missing.
+    const { server, log, gaps } = await fourBehind({ gapTimeoutMs: 1000 });
+    server.socket(0).receive(server.publish('news', 'f'));
+
+    // Act
+    await vi.advanceTimersByTimeAsync(1000);
+    await flush();
+
+    // Assess: once 4 and 5 are replayed, the held 6 follows on and nothing is left to ask for.
+    expect(sinces(server, 0)).toEqual([undefined, 1, 3]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'd@4', 'e@5', 'f@6']);
+    expect(gaps).toEqual([]);
+  });
+
+  it('retries a part refused as rate_limited from where the replay stopped, without a gap', async () => {
+    // Prepare: the server refuses the first continuation once.
+    const { server, log, gaps } = await fourBehind();
+    let refused = false;
+    server.respond = (message) => {
+      if (message.since !== 3 || refused) return server.answer(message);
+      refused = true;
+      return [
+        { type: 'error', code: 'rate_limited', message: 'slow down', id: message.id, timestamp: stamp },
+      ];
+    };
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+
+    // Assess
+    expect(sinces(server, 1)).toEqual([1, 3, 3]);
+    expect(log).toEqual(['a@1', 'b@2', 'c@3', 'd@4', 'e@5']);
+    expect(gaps).toEqual([]);
+  });
+
+  it('does not follow a next that does not move forward from since', async () => {
+    // Prepare: a faulty server answers next: since.
+    const { server, log } = await subscribed();
+    server.socket(0).receive(server.publish('news', 'a'));
+    server.publish('news', 'b');
+    server.respond = (message) =>
+      server
+        .answer(message)
+        .map((reply) => (reply.type === 'subscribed' ? { ...reply, next: message.since } : reply));
+
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+
+    // Assess
+    expect(sinces(server, 1)).toEqual([1]);
+    expect(log).toEqual(['a@1', 'b@2']);
   });
 });
 
