@@ -172,6 +172,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     bucket: Bucket,
     liveUntil: number,
+    now: number,
   ): Promise<'recorded' | 'conflict' | 'gone'> {
     const previousAt = connection.bucket?.at;
     try {
@@ -203,7 +204,6 @@ export class DynamoConnectionStore implements ConnectionStore {
       return 'recorded';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const now = Math.floor(Date.now() / 1000);
       return (await this.getConnection(connection.connectionId, now)) ? 'conflict' : 'gone';
     }
   }
@@ -242,6 +242,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     channel: string,
     limit: number,
+    now: number,
   ): Promise<AddSubscriptionResult> {
     if (connection.channels.includes(channel)) return 'already_subscribed';
     const { tenant } = connection.identity;
@@ -284,7 +285,6 @@ export class DynamoConnectionStore implements ConnectionStore {
       return 'added';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const now = Math.floor(Date.now() / 1000);
       const current = await this.getConnection(connection.connectionId, now);
       if (!current) return 'connection_gone';
       return current.channels.includes(channel) ? 'already_subscribed' : 'limit_reached';

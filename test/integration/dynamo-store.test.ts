@@ -56,8 +56,8 @@ describe('the DynamoDB connection store', () => {
     await store.putConnection(plain);
     await store.putConnection(acme);
     // Act
-    await store.addSubscription(plain, 'news', 100);
-    await store.addSubscription(acme, 'news', 100);
+    await store.addSubscription(plain, 'news', 100, now);
+    await store.addSubscription(acme, 'news', 100, now);
     // Assess
     expect((await collect(store.subscribers(undefined, 'news', now))).map((s) => s.connectionId)).toEqual([
       's1',
@@ -75,11 +75,11 @@ describe('the DynamoDB connection store', () => {
     // Act
     const results = [];
     for (const channel of ['a', 'b', 'c']) {
-      results.push(await store.addSubscription(c, channel, 2));
+      results.push(await store.addSubscription(c, channel, 2, now));
       c = (await store.getConnection('cap', now)) as ConnectionRecord;
     }
     // A repeat of an existing subscription (here from a stale view of the connection) is no new one.
-    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2);
+    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2, now);
     // Assess
     expect(results).toEqual(['added', 'added', 'limit_reached']);
     expect(again).not.toBe('limit_reached');
@@ -87,15 +87,15 @@ describe('the DynamoDB connection store', () => {
   });
 
   it('refuses a subscription for a connection that is gone', async () => {
-    expect(await store.addSubscription(connection('never-stored'), 'a', 10)).toBe('connection_gone');
+    expect(await store.addSubscription(connection('never-stored'), 'a', 10, now)).toBe('connection_gone');
   });
 
   it('removes a connection and every subscription entry without scanning', async () => {
     // Prepare
     const c = connection('d1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'x', 100);
-    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100);
+    await store.addSubscription(c, 'x', 100, now);
+    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100, now);
     // Act
     await store.removeConnection('d1');
     // Assess
@@ -142,7 +142,7 @@ describe('the DynamoDB connection store', () => {
     // Act
     const mine = (ids: string[]) => ids.filter((id) => ['silent', 'expired', 'healthy'].includes(id));
     const stale = mine(await collect(store.staleConnections(now)));
-    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600)).toBe(
+    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600, now)).toBe(
       'recorded',
     );
     const afterTouch = mine(await collect(store.staleConnections(now)));
@@ -177,7 +177,7 @@ describe('removing one subscription', () => {
     // Prepare
     const c = connection('u1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'gone-soon', 100);
+    await store.addSubscription(c, 'gone-soon', 100, now);
     // Act
     await store.removeSubscription(c, 'gone-soon');
     // Assess
@@ -246,13 +246,28 @@ describe('recording a message', () => {
     await store.putConnection(c);
     const bucket = { tokens: 4, at: 1000, strikes: 0 };
     // Act
-    const first = await store.recordMessage(c, bucket, now + 600);
-    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600);
+    const first = await store.recordMessage(c, bucket, now + 600, now);
+    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600, now);
     const fresh = (await store.getConnection('rate', now)) as ConnectionRecord;
-    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600);
+    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600, now);
     // Assess
     expect([first, stale, second]).toEqual(['recorded', 'conflict', 'recorded']);
     expect((await store.getConnection('rate', now))?.bucket).toEqual({ tokens: 3, at: 2000, strikes: 0 });
-    expect(await store.recordMessage(connection('absent'), bucket, now)).toBe('gone');
+    expect(await store.recordMessage(connection('absent'), bucket, now, now)).toBe('gone');
+  });
+
+  it("tells a refused write's connection gone by the caller's clock, not the machine's", async () => {
+    // Prepare: a connection that ends in 100 s, at its cap, and a view of it with a stale bucket.
+    const c = connection('clock', { endsAt: now + 100 });
+    await store.putConnection(c);
+    await store.recordMessage(c, { tokens: 4, at: 1000, strikes: 0 }, now + 600, now);
+    await store.addSubscription(c, 'first', 1, now);
+    // Act: the caller's clock is past the connection's end (and its grace), the machine's is not.
+    const later = now + 7200;
+    const recorded = await store.recordMessage(c, { tokens: 3, at: 2000, strikes: 0 }, later + 600, later);
+    const subscribed = await store.addSubscription(c, 'too-late', 1, later);
+    // Assess
+    expect(recorded).toBe('gone');
+    expect(subscribed).toBe('connection_gone');
   });
 });
