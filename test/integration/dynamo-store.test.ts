@@ -1,10 +1,17 @@
-/** The DynamoDB store and channel history against DynamoDB Local: key design, caps, TTL filtering, the sweep index, sequence numbers. */
+/** The DynamoDB store and channel history against DynamoDB Local: key design, caps, TTL filtering, the sweep index, sequence numbers, transaction conflicts. */
+import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoChannelHistory } from '../../adapters/dynamo-history.js';
 import { channelPartition, connectionKey, DynamoConnectionStore } from '../../adapters/dynamo-store.js';
+import {
+  cancellationCodes,
+  isTransactionConflict,
+  TransactionConflictError,
+} from '../../adapters/transaction-conflicts.js';
 import type { ConnectionRecord } from '../../core/ports.js';
 import { createTestTable, type TestTable } from '../support/dynamodb.js';
+import { conflictingDynamoDb } from '../support/transaction-conflicts.js';
 
 let table: TestTable;
 let store: DynamoConnectionStore;
@@ -269,5 +276,78 @@ describe('recording a message', () => {
     // Assess
     expect(recorded).toBe('gone');
     expect(subscribed).toBe('connection_gone');
+  });
+});
+
+describe('writes racing a transaction on one connection entry', () => {
+  it('lets every subscribe and every update through when they hit the connection entry at once', async () => {
+    // Prepare: DynamoDB Local with DynamoDB's transaction conflicts put back.
+    const dynamodb = conflictingDynamoDb();
+    onTestFinished(() => dynamodb.destroy());
+    const racing = new DynamoConnectionStore(dynamodb.client, table.name);
+    const c = connection('racer');
+    await racing.putConnection(c);
+    const channels: string[] = [];
+    const outcomes: PromiseSettledResult<unknown>[] = [];
+    // Act: rounds of subscribes (each a transaction on the entry) racing one another and the
+    // single-item updates of admission, refresh and unsubscribe on the same entry.
+    for (let round = 0; round < 10; round++) {
+      const batch = [0, 1, 2].map((k) => `race-${round}-${k}`);
+      channels.push(...batch);
+      outcomes.push(
+        ...(await Promise.allSettled([
+          ...batch.map((channel) => racing.addSubscription(c, channel, 100, now)),
+          racing.recordMessage(c, { tokens: 5, at: round, strikes: 0 }, now + 660, now),
+          racing.updateToken(c, c.identity, now + 3600, now + 660),
+          racing.removeSubscription(c, 'never-subscribed'),
+        ])),
+      );
+    }
+    // Assess
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+    expect(failures).toEqual([]);
+    expect([...((await store.getConnection('racer', now))?.channels ?? [])].sort()).toEqual(channels.sort());
+    expect(dynamodb.conflicts.get('TransactionConflictException')).toBeGreaterThan(0);
+    expect(dynamodb.conflicts.get('TransactionCanceledException')).toBeGreaterThan(0);
+  });
+
+  it('gives up after its bounded retries with a TransactionConflictError; the SDK retries none itself', async () => {
+    // Prepare: a DynamoDB that refuses every write as conflicting.
+    const dynamodb = conflictingDynamoDb({ alwaysConflict: true });
+    onTestFinished(() => dynamodb.destroy());
+    const stuck = new DynamoConnectionStore(dynamodb.client, table.name, {
+      conflictRetry: { attempts: 3, baseDelayMs: 1 },
+    });
+    const c = connection('stuck');
+    await store.putConnection(c);
+    // Act
+    const subscribing = await stuck.addSubscription(c, 'never', 100, now).catch((error: unknown) => error);
+    const bucket = { tokens: 5, at: 1000, strikes: 0 };
+    const recording = await stuck.recordMessage(c, bucket, now + 660, now).catch((error: unknown) => error);
+    // Assess
+    expect(subscribing).toBeInstanceOf(TransactionConflictError);
+    expect(subscribing).toMatchObject({ operation: 'addSubscription', attempts: 3 });
+    expect((subscribing as Error).message).toMatch(/addSubscription still conflicted .* after 3 attempts/);
+    expect((subscribing as Error).cause).toBeInstanceOf(TransactionCanceledException);
+    expect(recording).toBeInstanceOf(TransactionConflictError);
+    expect((recording as Error).cause).toBeInstanceOf(TransactionConflictException);
+    // One request per attempt of the store: the SDK's default strategy (3 attempts) retried neither.
+    expect(dynamodb.requests.get('TransactWriteItems')).toBe(3);
+    expect(dynamodb.requests.get('UpdateItem')).toBe(3);
+    expect(await store.getConnection('stuck', now)).toEqual(c);
+  });
+
+  it('tells a conflict from a failed condition by the message when CancellationReasons is absent', () => {
+    const cancelled = (codes: string) =>
+      new TransactionCanceledException({
+        message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+        $metadata: {},
+      });
+    expect(cancellationCodes(cancelled('None, TransactionConflict'))).toEqual([
+      'None',
+      'TransactionConflict',
+    ]);
+    expect(isTransactionConflict(cancelled('TransactionConflict, None'))).toBe(true);
+    expect(isTransactionConflict(cancelled('ConditionalCheckFailed, None'))).toBe(false);
   });
 });
