@@ -5,6 +5,11 @@
  * `[A-Za-z0-9_.:@-]`, which has no `#`, so no channel can forge another channel's or another
  * tenant's key. DynamoDB deletes expired items only eventually, so every read also filters on
  * the TTL attribute.
+ *
+ * Every write goes through `write`, which retries one that DynamoDB refused for racing a
+ * transaction on the same item (`transaction-conflicts.ts`): a subscribe is a transaction on the
+ * connection entry, and each message's admission, an unsubscribe and a refresh write that entry
+ * too, so back-to-back messages on one connection meet such conflicts.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -27,6 +32,11 @@ import type {
 } from '../core/ports.js';
 import type { Bucket } from '../core/rate-limit.js';
 import { TABLE_SCHEMA } from './table-schema.js';
+import {
+  type ConflictRetryOptions,
+  cancellationCodes,
+  retryTransactionConflicts,
+} from './transaction-conflicts.js';
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex } = TABLE_SCHEMA;
 
@@ -134,15 +144,30 @@ function isConditionFailure(error: unknown): boolean {
   if (error instanceof ConditionalCheckFailedException) return true;
   return (
     error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+    cancellationCodes(error).includes('ConditionalCheckFailed')
   );
+}
+
+export interface DynamoConnectionStoreOptions {
+  /** How a write refused for a transaction conflict is retried. @default - `ConflictRetryOptions`' defaults */
+  readonly conflictRetry?: ConflictRetryOptions;
 }
 
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly options: DynamoConnectionStoreOptions = {},
   ) {}
+
+  /**
+   * Runs one write (`send` builds a new request each time), again while DynamoDB refuses it for a
+   * transaction under way on the same item; still refused after the last attempt, it throws
+   * `TransactionConflictError`. Conditions make every write here safe to repeat.
+   */
+  private write<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    return retryTransactionConflicts(operation, send, this.options.conflictRetry);
+  }
 
   async putConnection(connection: ConnectionRecord): Promise<void> {
     const item = {
@@ -157,7 +182,9 @@ export class DynamoConnectionStore implements ConnectionStore {
       [sweepIndex.sortKey]: sweepAt(connection),
       [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
     };
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.write('putConnection', () =>
+      this.client.send(new PutCommand({ TableName: this.tableName, Item: item })),
+    );
   }
 
   async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
@@ -172,38 +199,40 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     bucket: Bucket,
     liveUntil: number,
+    now: number,
   ): Promise<'recorded' | 'conflict' | 'gone'> {
     const previousAt = connection.bucket?.at;
     try {
       // Optimistic concurrency on the bucket: two messages of one connection can run at once.
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(connection.connectionId),
-          // BUCKET is a DynamoDB reserved word, hence #bucket.
-          UpdateExpression: 'SET #bucket = :bucket, liveUntil = :live, #at = :at',
-          ConditionExpression:
-            previousAt === undefined
-              ? 'attribute_exists(#pk) AND attribute_not_exists(#bucket)'
-              : 'attribute_exists(#pk) AND #bucket.#bucketAt = :previousAt',
-          ExpressionAttributeNames: {
-            '#pk': PK,
-            '#bucket': 'bucket',
-            '#at': sweepIndex.sortKey,
-            ...(previousAt === undefined ? {} : { '#bucketAt': 'at' }),
-          },
-          ExpressionAttributeValues: {
-            ':bucket': { ...bucket },
-            ':live': liveUntil,
-            ':at': sweepAt({ ...connection, liveUntil }),
-            ...(previousAt === undefined ? {} : { ':previousAt': previousAt }),
-          },
-        }),
+      await this.write('recordMessage', () =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(connection.connectionId),
+            // BUCKET is a DynamoDB reserved word, hence #bucket.
+            UpdateExpression: 'SET #bucket = :bucket, liveUntil = :live, #at = :at',
+            ConditionExpression:
+              previousAt === undefined
+                ? 'attribute_exists(#pk) AND attribute_not_exists(#bucket)'
+                : 'attribute_exists(#pk) AND #bucket.#bucketAt = :previousAt',
+            ExpressionAttributeNames: {
+              '#pk': PK,
+              '#bucket': 'bucket',
+              '#at': sweepIndex.sortKey,
+              ...(previousAt === undefined ? {} : { '#bucketAt': 'at' }),
+            },
+            ExpressionAttributeValues: {
+              ':bucket': { ...bucket },
+              ':live': liveUntil,
+              ':at': sweepAt({ ...connection, liveUntil }),
+              ...(previousAt === undefined ? {} : { ':previousAt': previousAt }),
+            },
+          }),
+        ),
       );
       return 'recorded';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const now = Math.floor(Date.now() / 1000);
       return (await this.getConnection(connection.connectionId, now)) ? 'conflict' : 'gone';
     }
   }
@@ -216,20 +245,22 @@ export class DynamoConnectionStore implements ConnectionStore {
     names: Record<string, string> = {},
   ): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(connectionId),
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(#pk)',
-          // DynamoDB refuses names an expression does not use, so `#at` is only sent with one.
-          ExpressionAttributeNames: {
-            '#pk': PK,
-            ...(expression.includes('#at') ? { '#at': sweepIndex.sortKey } : {}),
-            ...names,
-          },
-          ExpressionAttributeValues: values,
-        }),
+      await this.write('updateConnection', () =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(connectionId),
+            UpdateExpression: expression,
+            ConditionExpression: 'attribute_exists(#pk)',
+            // DynamoDB refuses names an expression does not use, so `#at` is only sent with one.
+            ExpressionAttributeNames: {
+              '#pk': PK,
+              ...(expression.includes('#at') ? { '#at': sweepIndex.sortKey } : {}),
+              ...names,
+            },
+            ExpressionAttributeValues: values,
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -242,49 +273,51 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     channel: string,
     limit: number,
+    now: number,
   ): Promise<AddSubscriptionResult> {
     if (connection.channels.includes(channel)) return 'already_subscribed';
     const { tenant } = connection.identity;
     try {
       // One transaction: the cap is enforced by the condition on the connection entry, and a
       // disconnect that removed the connection in between makes the whole subscribe fail.
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: connectionKey(connection.connectionId),
-                UpdateExpression: 'ADD channels :channel',
-                ConditionExpression:
-                  'attribute_exists(#pk) AND (attribute_not_exists(channels) OR contains(channels, :name) OR size(channels) < :limit)',
-                ExpressionAttributeNames: { '#pk': PK },
-                ExpressionAttributeValues: {
-                  ':channel': new Set([channel]),
-                  ':name': channel,
-                  ':limit': limit,
+      await this.write('addSubscription', () =>
+        this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: connectionKey(connection.connectionId),
+                  UpdateExpression: 'ADD channels :channel',
+                  ConditionExpression:
+                    'attribute_exists(#pk) AND (attribute_not_exists(channels) OR contains(channels, :name) OR size(channels) < :limit)',
+                  ExpressionAttributeNames: { '#pk': PK },
+                  ExpressionAttributeValues: {
+                    ':channel': new Set([channel]),
+                    ':name': channel,
+                    ':limit': limit,
+                  },
                 },
               },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...subscriptionKey(tenant, channel, connection.connectionId),
-                  connectionId: connection.connectionId,
-                  channel,
-                  ...identityAttributes(connection.identity),
-                  [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...subscriptionKey(tenant, channel, connection.connectionId),
+                    connectionId: connection.connectionId,
+                    channel,
+                    ...identityAttributes(connection.identity),
+                    [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+                  },
                 },
               },
-            },
-          ],
-        }),
+            ],
+          }),
+        ),
       );
       return 'added';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const now = Math.floor(Date.now() / 1000);
       const current = await this.getConnection(connection.connectionId, now);
       if (!current) return 'connection_gone';
       return current.channels.includes(channel) ? 'already_subscribed' : 'limit_reached';
@@ -305,8 +338,10 @@ export class DynamoConnectionStore implements ConnectionStore {
     channel: string,
     connectionId: string,
   ): Promise<void> {
-    await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(tenant, channel, connectionId) }),
+    await this.write('removeSubscriptionEntry', () =>
+      this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(tenant, channel, connectionId) }),
+      ),
     );
   }
 
@@ -348,8 +383,9 @@ export class DynamoConnectionStore implements ConnectionStore {
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 2 ** attempt * 25)));
         if (attempt > 8) throw new Error('DynamoDB left deletes unprocessed after 8 retries');
-        const result = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        const batch = requests;
+        const result = await this.write('removeConnection', () =>
+          this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
         );
         requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }

@@ -210,10 +210,10 @@ export async function runDynamoCost(
     };
     await store.putConnection(template);
     const bucket = { tokens: 19, at: Date.now(), strikes: 0 };
-    if ((await store.recordMessage(template, bucket, now + 600)) !== 'recorded') {
+    if ((await store.recordMessage(template, bucket, now + 600, now)) !== 'recorded') {
       throw new StageError('the template connection could not record a message');
     }
-    if ((await store.addSubscription({ ...template, bucket }, CHANNEL, 100)) !== 'added') {
+    if ((await store.addSubscription({ ...template, bucket }, CHANNEL, 100, now)) !== 'added') {
       throw new StageError('the template connection could not subscribe');
     }
     const key = (pk: string, sk: string) => ({ pk: { S: pk }, sk: { S: sk } });

@@ -109,7 +109,7 @@ async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Pr
     const connection = await store.getConnection(connectionId, now);
     if (!connection) break;
     const take = takeToken(settings.rateLimit, connection.bucket, nowMs);
-    const recorded = await store.recordMessage(connection, take.next, liveUntil(settings, now));
+    const recorded = await store.recordMessage(connection, take.next, liveUntil(settings, now), now);
     if (recorded === 'gone') break;
     if (recorded === 'conflict') continue;
     if (take.allowed) return connection;
@@ -141,7 +141,7 @@ async function dispatch(
       if (!canSubscribe(settings.channelPolicy, connection.identity, channel)) {
         throw new ProtocolError('subscription_failed', `not allowed to subscribe to "${channel}"`);
       }
-      const result = await store.addSubscription(connection, channel, settings.maxSubscriptions);
+      const result = await store.addSubscription(connection, channel, settings.maxSubscriptions, now);
       if (result === 'limit_reached') {
         throw new ProtocolError(
           'subscription_failed',

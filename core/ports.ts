@@ -35,17 +35,21 @@ export interface ConnectionStore {
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
   /**
    * Records a client message: the new rate bucket and liveness, in one write. 'conflict' when
-   * another message of the same connection changed the bucket since `connection` was read.
+   * another message of the same connection changed the bucket since `connection` was read; `now`
+   * tells a connection past its end ('gone') from one that is not.
    */
   recordMessage(
     connection: ConnectionRecord,
     bucket: Bucket,
     liveUntil: number,
+    now: number,
   ): Promise<'recorded' | 'conflict' | 'gone'>;
+  /** Adds a subscription within `limit` per connection; `now` as for `recordMessage`. */
   addSubscription(
     connection: ConnectionRecord,
     channel: string,
     limit: number,
+    now: number,
   ): Promise<AddSubscriptionResult>;
   removeSubscription(connection: ConnectionRecord, channel: string): Promise<void>;
   /** Removes one subscription entry by key (also when its connection entry is already gone). */

@@ -1,9 +1,16 @@
-/** The DynamoDB store against DynamoDB Local: key design, caps, TTL filtering, the sweep index. */
+/** The DynamoDB store against DynamoDB Local: key design, caps, TTL filtering, the sweep index, transaction conflicts. */
+import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { channelPartition, connectionKey, DynamoConnectionStore } from '../../adapters/dynamo-store.js';
+import {
+  cancellationCodes,
+  isTransactionConflict,
+  TransactionConflictError,
+} from '../../adapters/transaction-conflicts.js';
 import type { ConnectionRecord } from '../../core/ports.js';
 import { createTestTable, type TestTable } from '../support/dynamodb.js';
+import { conflictingDynamoDb } from '../support/transaction-conflicts.js';
 
 let table: TestTable;
 let store: DynamoConnectionStore;
@@ -55,8 +62,8 @@ describe('the DynamoDB connection store', () => {
     await store.putConnection(plain);
     await store.putConnection(acme);
     // Act
-    await store.addSubscription(plain, 'news', 100);
-    await store.addSubscription(acme, 'news', 100);
+    await store.addSubscription(plain, 'news', 100, now);
+    await store.addSubscription(acme, 'news', 100, now);
     // Assess
     expect((await collect(store.subscribers(undefined, 'news', now))).map((s) => s.connectionId)).toEqual([
       's1',
@@ -74,11 +81,11 @@ describe('the DynamoDB connection store', () => {
     // Act
     const results = [];
     for (const channel of ['a', 'b', 'c']) {
-      results.push(await store.addSubscription(c, channel, 2));
+      results.push(await store.addSubscription(c, channel, 2, now));
       c = (await store.getConnection('cap', now)) as ConnectionRecord;
     }
     // A repeat of an existing subscription (here from a stale view of the connection) is no new one.
-    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2);
+    const again = await store.addSubscription({ ...c, channels: [] }, 'a', 2, now);
     // Assess
     expect(results).toEqual(['added', 'added', 'limit_reached']);
     expect(again).not.toBe('limit_reached');
@@ -86,15 +93,15 @@ describe('the DynamoDB connection store', () => {
   });
 
   it('refuses a subscription for a connection that is gone', async () => {
-    expect(await store.addSubscription(connection('never-stored'), 'a', 10)).toBe('connection_gone');
+    expect(await store.addSubscription(connection('never-stored'), 'a', 10, now)).toBe('connection_gone');
   });
 
   it('removes a connection and every subscription entry without scanning', async () => {
     // Prepare
     const c = connection('d1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'x', 100);
-    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100);
+    await store.addSubscription(c, 'x', 100, now);
+    await store.addSubscription({ ...c, channels: ['x'] }, 'y', 100, now);
     // Act
     await store.removeConnection('d1');
     // Assess
@@ -141,7 +148,7 @@ describe('the DynamoDB connection store', () => {
     // Act
     const mine = (ids: string[]) => ids.filter((id) => ['silent', 'expired', 'healthy'].includes(id));
     const stale = mine(await collect(store.staleConnections(now)));
-    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600)).toBe(
+    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600, now)).toBe(
       'recorded',
     );
     const afterTouch = mine(await collect(store.staleConnections(now)));
@@ -176,7 +183,7 @@ describe('removing one subscription', () => {
     // Prepare
     const c = connection('u1');
     await store.putConnection(c);
-    await store.addSubscription(c, 'gone-soon', 100);
+    await store.addSubscription(c, 'gone-soon', 100, now);
     // Act
     await store.removeSubscription(c, 'gone-soon');
     // Assess
@@ -192,13 +199,101 @@ describe('recording a message', () => {
     await store.putConnection(c);
     const bucket = { tokens: 4, at: 1000, strikes: 0 };
     // Act
-    const first = await store.recordMessage(c, bucket, now + 600);
-    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600);
+    const first = await store.recordMessage(c, bucket, now + 600, now);
+    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600, now);
     const fresh = (await store.getConnection('rate', now)) as ConnectionRecord;
-    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600);
+    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600, now);
     // Assess
     expect([first, stale, second]).toEqual(['recorded', 'conflict', 'recorded']);
     expect((await store.getConnection('rate', now))?.bucket).toEqual({ tokens: 3, at: 2000, strikes: 0 });
-    expect(await store.recordMessage(connection('absent'), bucket, now)).toBe('gone');
+    expect(await store.recordMessage(connection('absent'), bucket, now, now)).toBe('gone');
+  });
+
+  it("tells a refused write's connection gone by the caller's clock, not the machine's", async () => {
+    // Prepare: a connection that ends in 100 s, at its cap, and a view of it with a stale bucket.
+    const c = connection('clock', { endsAt: now + 100 });
+    await store.putConnection(c);
+    await store.recordMessage(c, { tokens: 4, at: 1000, strikes: 0 }, now + 600, now);
+    await store.addSubscription(c, 'first', 1, now);
+    // Act: the caller's clock is past the connection's end (and its grace), the machine's is not.
+    const later = now + 7200;
+    const recorded = await store.recordMessage(c, { tokens: 3, at: 2000, strikes: 0 }, later + 600, later);
+    const subscribed = await store.addSubscription(c, 'too-late', 1, later);
+    // Assess
+    expect(recorded).toBe('gone');
+    expect(subscribed).toBe('connection_gone');
+  });
+});
+
+describe('writes racing a transaction on one connection entry', () => {
+  it('lets every subscribe and every update through when they hit the connection entry at once', async () => {
+    // Prepare: DynamoDB Local with DynamoDB's transaction conflicts put back.
+    const dynamodb = conflictingDynamoDb();
+    onTestFinished(() => dynamodb.destroy());
+    const racing = new DynamoConnectionStore(dynamodb.client, table.name);
+    const c = connection('racer');
+    await racing.putConnection(c);
+    const channels: string[] = [];
+    const outcomes: PromiseSettledResult<unknown>[] = [];
+    // Act: rounds of subscribes (each a transaction on the entry) racing one another and the
+    // single-item updates of admission, refresh and unsubscribe on the same entry.
+    for (let round = 0; round < 10; round++) {
+      const batch = [0, 1, 2].map((k) => `race-${round}-${k}`);
+      channels.push(...batch);
+      outcomes.push(
+        ...(await Promise.allSettled([
+          ...batch.map((channel) => racing.addSubscription(c, channel, 100, now)),
+          racing.recordMessage(c, { tokens: 5, at: round, strikes: 0 }, now + 660, now),
+          racing.updateToken(c, c.identity, now + 3600, now + 660),
+          racing.removeSubscription(c, 'never-subscribed'),
+        ])),
+      );
+    }
+    // Assess
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+    expect(failures).toEqual([]);
+    expect([...((await store.getConnection('racer', now))?.channels ?? [])].sort()).toEqual(channels.sort());
+    expect(dynamodb.conflicts.get('TransactionConflictException')).toBeGreaterThan(0);
+    expect(dynamodb.conflicts.get('TransactionCanceledException')).toBeGreaterThan(0);
+  });
+
+  it('gives up after its bounded retries with a TransactionConflictError; the SDK retries none itself', async () => {
+    // Prepare: a DynamoDB that refuses every write as conflicting.
+    const dynamodb = conflictingDynamoDb({ alwaysConflict: true });
+    onTestFinished(() => dynamodb.destroy());
+    const stuck = new DynamoConnectionStore(dynamodb.client, table.name, {
+      conflictRetry: { attempts: 3, baseDelayMs: 1 },
+    });
+    const c = connection('stuck');
+    await store.putConnection(c);
+    // Act
+    const subscribing = await stuck.addSubscription(c, 'never', 100, now).catch((error: unknown) => error);
+    const bucket = { tokens: 5, at: 1000, strikes: 0 };
+    const recording = await stuck.recordMessage(c, bucket, now + 660, now).catch((error: unknown) => error);
+    // Assess
+    expect(subscribing).toBeInstanceOf(TransactionConflictError);
+    expect(subscribing).toMatchObject({ operation: 'addSubscription', attempts: 3 });
+    expect((subscribing as Error).message).toMatch(/addSubscription still conflicted .* after 3 attempts/);
+    expect((subscribing as Error).cause).toBeInstanceOf(TransactionCanceledException);
+    expect(recording).toBeInstanceOf(TransactionConflictError);
+    expect((recording as Error).cause).toBeInstanceOf(TransactionConflictException);
+    // One request per attempt of the store: the SDK's default strategy (3 attempts) retried neither.
+    expect(dynamodb.requests.get('TransactWriteItems')).toBe(3);
+    expect(dynamodb.requests.get('UpdateItem')).toBe(3);
+    expect(await store.getConnection('stuck', now)).toEqual(c);
+  });
+
+  it('tells a conflict from a failed condition by the message when CancellationReasons is absent', () => {
+    const cancelled = (codes: string) =>
+      new TransactionCanceledException({
+        message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+        $metadata: {},
+      });
+    expect(cancellationCodes(cancelled('None, TransactionConflict'))).toEqual([
+      'None',
+      'TransactionConflict',
+    ]);
+    expect(isTransactionConflict(cancelled('TransactionConflict, None'))).toBe(true);
+    expect(isTransactionConflict(cancelled('ConditionalCheckFailed, None'))).toBe(false);
   });
 });
