@@ -369,41 +369,6 @@ describe('sweep', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on publish errors, handler errors, dead letters, throttles and 5xx', () => {
-    const alarms = api().monitoring.alarms;
-    expect(alarms).toHaveLength(6);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(TRIGGER_ENTRIES.publish) } }],
-      Threshold: 1,
-      TreatMissingData: 'notBreaching',
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [
-        {
-          Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalId(stack, api().deadLetterQueue), 'QueueName'] },
-        },
-      ],
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '5xx',
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: Match.stringLikeRegexp('^SUM\\(') }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Throttles' }) }),
-        }),
-      ]),
-    });
-  });
-
   it('charts every metric the handlers emit, in their namespace and service', () => {
     const dashboard = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))[0];
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
