@@ -17,6 +17,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
 import type { ChannelRule } from '../core/channel-policy.js';
+import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import type { SwitchboardApiProps } from '../lib/switchboard-api-props.js';
 import { SwitchboardStack } from '../lib/switchboard-stack.js';
 
@@ -47,7 +48,8 @@ export const CONTEXT_KEYS = {
   sweepMinutes: 'sweep period in minutes (default 1)',
   eventBus: 'name or ARN of an existing event bus (default: the default bus)',
   eventSources: 'comma-separated source allow-list (default: any)',
-  maxEventAgeSeconds: 'how long an event may wait for delivery (default 3600)',
+  maxEventAgeSeconds: 'how long EventBridge retries putting an event on the publish queue (default 3600)',
+  publishReservedConcurrency: `reserved concurrency of the publish function, also the publish queue mapping maximum concurrency (2 to 1000, default ${PUBLISH_PIPELINE.reservedConcurrency})`,
   logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
   domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
   certificateArn: 'ACM certificate ARN for domainName, in the stack region',
@@ -173,6 +175,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const eventBus = ctx.string('eventBus');
   const sweepMinutes = ctx.number('sweepMinutes');
   const maxEventAge = seconds('maxEventAgeSeconds');
+  const publishReservedConcurrency = ctx.number('publishReservedConcurrency');
 
   const logRetentionDays = ctx.number('logRetentionDays');
   if (logRetentionDays !== undefined && !LOG_RETENTION_DAYS.has(logRetentionDays)) {
@@ -257,6 +260,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
       : {}),
     ...(eventSources !== undefined ? { eventSources } : {}),
     ...(maxEventAge ? { maxEventAge } : {}),
+    ...(publishReservedConcurrency !== undefined ? { publishReservedConcurrency } : {}),
     ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
     ...(domainName !== undefined && certificateArn !== undefined
       ? {

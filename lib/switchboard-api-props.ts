@@ -12,6 +12,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 
 /** How connections (and the token exchange) verify JWTs. */
@@ -157,12 +158,22 @@ export interface SwitchboardApiProps {
    */
   readonly eventSources?: readonly string[];
   /**
-   * How long an event may wait for delivery (EventBridge retries, then Lambda's own) before it is
-   * sent to the dead-letter queue. From 1 minute to 6 hours.
+   * How long EventBridge keeps retrying to put an event on the publish queue before it sends the
+   * event to the dead-letter queue. From 1 minute to 6 hours. (Once queued, an event gets
+   * `PUBLISH_PIPELINE.maxReceiveCount` attempts of the publish handler, then goes to the same
+   * dead-letter queue.)
    *
    * @default Duration.hours(1)
    */
   readonly maxEventAge?: Duration;
+  /**
+   * Reserved concurrency of the publish function, and the maximum concurrency of the event source
+   * mapping that feeds it from the publish queue (equal, so the mapping never invokes into a
+   * throttle, which would spend one of a batch's receives). From 2 to 1000 (the mapping's range).
+   *
+   * @default 20 (`PUBLISH_PIPELINE.reservedConcurrency` in lambdas/publish-pipeline.ts)
+   */
+  readonly publishReservedConcurrency?: number;
   /**
    * Retention of every log group (functions and access logs).
    *
@@ -244,6 +255,7 @@ export interface ResolvedSwitchboardApiProps {
   readonly eventBus?: IEventBus;
   readonly eventSources?: readonly string[];
   readonly maxEventAge: Duration;
+  readonly publishReservedConcurrency: number;
   readonly logRetention: RetentionDays;
   readonly domain?: SwitchboardDomainOptions;
   readonly serviceName: string;
@@ -264,6 +276,7 @@ export const SWITCHBOARD_DEFAULTS = {
   // Expired tokens keep receiving events until the sweep closes them: keep that window short.
   sweepPeriod: Duration.minutes(1),
   maxEventAge: Duration.hours(1),
+  publishReservedConcurrency: PUBLISH_PIPELINE.reservedConcurrency,
   maxTokenLifetime: Duration.hours(24),
   shortTokenLifetime: Duration.seconds(60),
   logRetention: RetentionDays.ONE_MONTH,
@@ -451,6 +464,10 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
 
   const maxEventAge = props.maxEventAge ?? d.maxEventAge;
   checkSeconds('maxEventAge', maxEventAge, 60, 6 * 3600, '1 minute to 6 hours');
+  const publishReservedConcurrency = props.publishReservedConcurrency ?? d.publishReservedConcurrency;
+  // The SQS event source mapping's MaximumConcurrency accepts 2 to 1000 (Lambda API reference,
+  // ScalingConfig), and it takes this same value.
+  checkInteger('publishReservedConcurrency', publishReservedConcurrency, 2, 1000);
 
   if (props.domain !== undefined) {
     checkText(
@@ -492,6 +509,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     ...(props.eventSources !== undefined ? { eventSources: props.eventSources } : {}),
     maxEventAge,
+    publishReservedConcurrency,
     logRetention: props.logRetention ?? d.logRetention,
     ...(props.domain ? { domain: props.domain } : {}),
     serviceName,

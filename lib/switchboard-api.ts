@@ -1,8 +1,9 @@
 /**
  * `SwitchboardApi`: everything one Switchboard deployment needs. A WebSocket API (routes from
  * `lambdas/routes.ts`), the token-exchange HTTP API, the DynamoDB table (from
- * `adapters/table-schema.ts`), the EventBridge rule (from `adapters/event-pattern.ts`) that feeds
- * the publish handler, the sweep schedule, alarms and a dashboard.
+ * `adapters/table-schema.ts`), the EventBridge rule (from `adapters/event-pattern.ts`) whose events
+ * reach the publish handler through the publish queue (`PublishPipeline`), the sweep schedule,
+ * alarms and a dashboard.
  *
  * Every handler is the very file the local stack runs (`lambdas/{entry}.ts`), configured through
  * the environment variables of `adapters/config.ts` and nothing else.
@@ -26,18 +27,19 @@ import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
+import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
 import { handlerEnvironment } from './handler-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
+import { PublishPipeline } from './publish-pipeline.js';
 import {
   type ResolvedSwitchboardApiProps,
   resolveSwitchboardApiProps,
@@ -82,12 +84,13 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
   unsubscribe: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
   ping: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
   default: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
-  // Fan-out: queries a channel's subscribers, posts to each, removes gone connections.
+  // Fan-out: queries a channel's subscribers, posts to each, removes gone connections. Fed by the
+  // publish queue (PublishPipeline grants it the queue).
   publish: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
-    timeout: Duration.seconds(60),
+    timeout: Duration.seconds(PUBLISH_PIPELINE.functionTimeoutSeconds),
     memorySize: 512,
   },
   // Closes stale connections (DeleteConnection) and removes their items.
@@ -148,19 +151,12 @@ export const NAG_REASONS = {
     'The token exchange is the authentication step: its handler verifies the bearer token (HS256 or JWKS, iss/aud, lifetime cap) and answers 401; an authorizer would only verify the same token twice.',
   rotation:
     'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (README).',
-  deadLetterQueue:
-    'This queue is itself the dead-letter queue (EventBridge target DLQ and the publish on-failure destination); a dead-letter queue of its own would have no consumer.',
   apiGatewayLogsRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the API Gateway account logging role; API Gateway names its log groups itself, so they cannot be listed in advance.',
 } as const;
 
 /** The token exchange is called once per connection: throttle it like `$connect`. */
 const AUTH_API_THROTTLE = { rateLimit: 100, burstLimit: 200 };
-
-/** EventBridge's retries of a failed invoke of the publish handler (before the dead-letter queue). */
-const PUBLISH_TARGET_RETRY_ATTEMPTS = 10;
-/** Lambda's retries of a publish handler that threw (before the failure destination). */
-const PUBLISH_ASYNC_RETRY_ATTEMPTS = 2;
 
 const pascal = (entry: string) => entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
 
@@ -177,8 +173,13 @@ export class SwitchboardApi extends Construct {
   readonly authSecret: ISecret | Secret;
   readonly eventBus: IEventBus;
   readonly publishRule: Rule;
+  /** Events the publish rule matched, waiting for the publish handler (batches of 10). */
+  readonly publishQueue: Queue;
   readonly sweepRule: Rule;
-  /** Events EventBridge could not deliver, and publish invocations that failed every retry. */
+  /**
+   * Events EventBridge could not put on the publish queue, and queued events the publish handler
+   * failed `PUBLISH_PIPELINE.maxReceiveCount` times. Redrive them to `publishQueue`.
+   */
   readonly deadLetterQueue: Queue;
   /** Every handler, by entry name (`lambdas/routes.ts`). */
   readonly handlers: Readonly<Record<string, HandlerFunction>>;
@@ -240,7 +241,7 @@ export class SwitchboardApi extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: config.removalPolicy,
     });
-    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', NAG_REASONS.deadLetterQueue);
+    // No AwsSolutions-SQS3 finding: cdk-nag sees this queue as the publish queue's redrive target.
 
     // ---- WebSocket API and stage -------------------------------------------------------------
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
@@ -313,6 +314,9 @@ export class SwitchboardApi extends Construct {
         removalPolicy: config.removalPolicy,
         timeout: access.timeout,
         memorySize: access.memorySize,
+        ...(entry === TRIGGER_ENTRIES.publish
+          ? { reservedConcurrentExecutions: config.publishReservedConcurrency }
+          : {}),
       });
       const fn = handler.function;
       if (access.table !== 'none') {
@@ -393,7 +397,7 @@ export class SwitchboardApi extends Construct {
       acknowledge(authRoute, 'AwsSolutions-APIG4', NAG_REASONS.tokenExchange);
     }
 
-    // ---- Publishing: EventBridge rule -> publish handler ---------------------------------------
+    // ---- Publishing: EventBridge rule -> publish queue -> publish handler -----------------------
     this.eventBus = config.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
     const publish = fn(TRIGGER_ENTRIES.publish);
     this.publishRule = new Rule(this, 'PublishRule', {
@@ -404,18 +408,14 @@ export class SwitchboardApi extends Construct {
         config.eventSources ? { sources: config.eventSources } : {},
       ) as EventPattern,
     });
-    this.publishRule.addTarget(
-      new LambdaFunction(publish, {
-        retryAttempts: PUBLISH_TARGET_RETRY_ATTEMPTS,
-        maxEventAge: config.maxEventAge,
-        deadLetterQueue: this.deadLetterQueue,
-      }),
-    );
-    publish.configureAsyncInvoke({
-      retryAttempts: PUBLISH_ASYNC_RETRY_ATTEMPTS,
+    const pipeline = new PublishPipeline(this, 'PublishPipeline', {
+      rule: this.publishRule,
+      publishFunction: publish,
+      deadLetterQueue: this.deadLetterQueue,
       maxEventAge: config.maxEventAge,
-      onFailure: new SqsDestination(this.deadLetterQueue),
+      maxConcurrency: config.publishReservedConcurrency,
     });
+    this.publishQueue = pipeline.queue;
 
     // ---- Sweep schedule ------------------------------------------------------------------------
     const sweep = fn(TRIGGER_ENTRIES.sweep);
@@ -433,8 +433,14 @@ export class SwitchboardApi extends Construct {
     this.monitoring = new SwitchboardMonitoring(this, 'Monitoring', {
       serviceName: config.serviceName,
       functions: Object.fromEntries(entries.map((entry) => [entry, fn(entry)])),
+      routeFunctions: Object.fromEntries(WEBSOCKET_ROUTES.map(({ entry }) => [entry, fn(entry)])),
       publishFunction: publish,
+      publishQueue: this.publishQueue,
+      publishRule: this.publishRule,
+      eventBus: this.eventBus,
       deadLetterQueue: this.deadLetterQueue,
+      table: this.table,
+      tableIndexNames: globalSecondaryIndexes.map((index) => index.indexName),
       webSocketStage: this.stage,
       httpApi: this.httpApi,
       ...(config.alarmTopic ? { alarmTopic: config.alarmTopic } : {}),

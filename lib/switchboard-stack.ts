@@ -53,8 +53,13 @@ export class SwitchboardStack extends Stack {
       description: 'The HS256 key (Secrets Manager) that signs and verifies tokens',
       value: api.authSecret.secretArn,
     });
+    new CfnOutput(this, 'PublishQueueUrl', {
+      description: 'Events on their way to the publish handler; the destination of a redrive',
+      value: api.publishQueue.queueUrl,
+    });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
-      description: 'Events that could not be delivered',
+      description:
+        'Events that could not be queued, or that the publish handler failed on every receive: redrive them to PublishQueueUrl',
       value: api.deadLetterQueue.queueUrl,
     });
     new CfnOutput(this, 'DashboardUrl', {

@@ -37,6 +37,7 @@ describe('context', () => {
         eventBus: 'apps',
         eventSources: 'svc-a,svc-b',
         maxEventAgeSeconds: '600',
+        publishReservedConcurrency: '30',
         logRetentionDays: '7',
         domainName: 'realtime.example.com',
         certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000',
@@ -69,6 +70,10 @@ describe('context', () => {
       Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 600 }) })],
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 30 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 30 },
+    });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
     template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'realtime.example.com' });
@@ -88,6 +93,10 @@ describe('context', () => {
   it.each([
     [{ allowAnonymous: 'yes' }, /context allowAnonymous: must be true or false \(received "yes"\)/],
     [{ maxSubscriptions: 'ten' }, /context maxSubscriptions: must be a number \(received "ten"\)/],
+    [
+      { publishReservedConcurrency: 'lots' },
+      /context publishReservedConcurrency: must be a number \(received "lots"\)/,
+    ],
     [{ logRetentionDays: '8' }, /context logRetentionDays: must be one of 1, 3, 5, 7, .* \(received 8\)/],
     [{ channelPolicy: '[{"pattern":' }, /context channelPolicy: must be JSON/],
     [{ domainName: 'realtime.example.com' }, /context domainName and certificateArn: give both or neither/],
@@ -105,6 +114,9 @@ describe('context', () => {
   it('passes values the construct refuses on to its own validation', () => {
     expect(() => synthApp({ context: { maxSubscriptions: '0' } })).toThrow(
       /maxSubscriptions must be an integer from 1 to 10000 \(received 0\)/,
+    );
+    expect(() => synthApp({ context: { publishReservedConcurrency: '1' } })).toThrow(
+      /publishReservedConcurrency must be an integer from 2 to 1000 \(received 1\)/,
     );
   });
 

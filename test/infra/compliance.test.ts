@@ -99,7 +99,6 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
-      'AwsSolutions-SQS3',
     ]);
   });
 

@@ -243,6 +243,21 @@ describe('bad props are refused before anything is built', () => {
     ],
     ['maxEventAge', { maxEventAge: Duration.hours(12) }, /maxEventAge .* \(received 12 hours\)/],
     [
+      'publishReservedConcurrency below the mapping minimum',
+      { publishReservedConcurrency: 1 },
+      /publishReservedConcurrency must be an integer from 2 to 1000 \(received 1\)/,
+    ],
+    [
+      'publishReservedConcurrency above the mapping maximum',
+      { publishReservedConcurrency: 1001 },
+      /publishReservedConcurrency must be an integer from 2 to 1000 \(received 1001\)/,
+    ],
+    [
+      'fractional publishReservedConcurrency',
+      { publishReservedConcurrency: 2.5 },
+      /publishReservedConcurrency must be an integer from 2 to 1000 \(received 2.5\)/,
+    ],
+    [
       'channelPolicy rule',
       { channelPolicy: [{ pattern: 'a b', allow: 'anyone' }] },
       /channelPolicy\[0\]\.pattern pattern must use channel characters.* \(received \{"pattern":"a b","allow":"anyone"\}\)/,

@@ -9,7 +9,6 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../adapters/config.js';
-import { switchboardEventPattern } from '../../adapters/event-pattern.js';
 import { METRIC, METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { createTableInput, TABLE_SCHEMA } from '../../adapters/table-schema.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
@@ -355,54 +354,7 @@ describe('DynamoDB table', () => {
   });
 });
 
-describe('publishing', () => {
-  it('applies the event pattern of adapters/event-pattern.ts on the default bus', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventBusName: 'default',
-      EventPattern: switchboardEventPattern(),
-      Targets: [
-        {
-          Arn: { 'Fn::GetAtt': [fnId(TRIGGER_ENTRIES.publish), 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, api().deadLetterQueue), 'Arn'] } },
-        },
-      ],
-    });
-  });
-
-  it('sends publish invocations that fail every retry to the dead-letter queue', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: fnId(TRIGGER_ENTRIES.publish) },
-      MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 3600,
-      DestinationConfig: {
-        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, api().deadLetterQueue), 'Arn'] } },
-      },
-    });
-  });
-
-  it('lets only this rule send to the encrypted, TLS-only dead-letter queue', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 14 * 24 * 3600,
-    });
-    const policy = Object.values(resourcesOfType(template, 'AWS::SQS::QueuePolicy'))[0];
-    const statements = policyStatements(policy);
-    expect(statements).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        expect.objectContaining({
-          Effect: 'Allow',
-          Action: 'sqs:SendMessage',
-          Principal: { Service: 'events.amazonaws.com' },
-          Condition: {
-            ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalId(stack, api().publishRule), 'Arn'] } },
-          },
-        }),
-      ]),
-    );
-  });
-
+describe('sweep', () => {
   it('runs the sweep every minute, without retries that could overlap the next run', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -417,41 +369,6 @@ describe('publishing', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on publish errors, handler errors, dead letters, throttles and 5xx', () => {
-    const alarms = api().monitoring.alarms;
-    expect(alarms).toHaveLength(6);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(TRIGGER_ENTRIES.publish) } }],
-      Threshold: 1,
-      TreatMissingData: 'notBreaching',
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [
-        {
-          Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalId(stack, api().deadLetterQueue), 'QueueName'] },
-        },
-      ],
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '5xx',
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: Match.stringLikeRegexp('^SUM\\(') }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Throttles' }) }),
-        }),
-      ]),
-    });
-  });
-
   it('charts every metric the handlers emit, in their namespace and service', () => {
     const dashboard = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))[0];
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
