@@ -33,7 +33,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
-import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
 import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
 import { handlerEnvironment } from './handler-environment.js';
@@ -61,11 +61,10 @@ export interface HandlerAccess {
   readonly secret: boolean;
   /** `execute-api:ManageConnections` on this stage's `@connections` (post, get, delete). */
   readonly manageConnections: boolean;
-  readonly timeout: Duration;
   readonly memorySize: number;
 }
 
-const ROUTE_SIZING = { timeout: Duration.seconds(10), memorySize: 256 } as const;
+const ROUTE_SIZING = { memorySize: 256 } as const;
 
 /**
  * Each handler's permissions follow its code (test/infra checks them against the adapters each
@@ -90,7 +89,6 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
-    timeout: Duration.seconds(PUBLISH_PIPELINE.functionTimeoutSeconds),
     memorySize: 512,
   },
   // Closes stale connections (DeleteConnection) and removes their items.
@@ -98,7 +96,6 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
-    timeout: Duration.minutes(2),
     memorySize: 256,
   },
   // Token exchange: verifies the main token, signs a short one. No table.
@@ -312,7 +309,8 @@ export class SwitchboardApi extends Construct {
         environment,
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
-        timeout: access.timeout,
+        // The local runtime enforces the same timeouts (lambdas/function-timeouts.ts).
+        timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[entry] as number),
         memorySize: access.memorySize,
         ...(entry === TRIGGER_ENTRIES.publish
           ? { reservedConcurrentExecutions: config.publishReservedConcurrency }

@@ -6,6 +6,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { switchboardEventPattern } from '../../adapters/event-pattern.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/function-timeouts.js';
 import { PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
 import { TRIGGER_ENTRIES } from '../../lambdas/routes.js';
 import { PUBLISH_TARGET_RETRY_ATTEMPTS } from '../../lib/publish-pipeline.js';
@@ -197,6 +198,19 @@ describe('publish handler', () => {
       ReservedConcurrentExecutions: PUBLISH_PIPELINE.reservedConcurrency,
       Timeout: PUBLISH_PIPELINE.functionTimeoutSeconds,
     });
+  });
+
+  it('gives every function the timeout the local runtime enforces', () => {
+    // Prepare
+    const functions = stack.switchboard.handlers;
+    // Act & Assess
+    for (const [entry, seconds] of Object.entries(FUNCTION_TIMEOUT_SECONDS)) {
+      const fn = resourcesOfType(template, 'AWS::Lambda::Function')[
+        logicalId(stack, functions[entry]?.function as never)
+      ];
+      expect(fn?.Properties?.Timeout, entry).toBe(seconds);
+    }
+    expect(Object.keys(FUNCTION_TIMEOUT_SECONDS).sort()).toEqual(Object.keys(functions).sort());
   });
 
   it('reserves publishReservedConcurrency, and the mapping follows it', () => {
