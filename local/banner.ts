@@ -17,7 +17,7 @@ export function banner(stack: {
     `  Token exchange   ${endpoints.auth}`,
     `  Management API   ${endpoints.management}/@connections/{id}`,
     `  EventBridge      ${endpoints.eventBridge}  (PutEvents)`,
-    `  SQS              ${endpoints.sqs}  (publish and dead-letter queues)`,
+    `  SQS              ${endpoints.sqs}  (the publish queue and its dead letters)`,
     `  DynamoDB Local   ${endpoints.dynamodb}  (table ${stack.tableName})`,
     ...(endpoints.testPage ? [`  Test page        ${endpoints.testPage}`] : []),
     ...(endpoints.dashboard ? [`  Dashboard        ${endpoints.dashboard}  (admin token)`] : []),

@@ -545,7 +545,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onBatch: (records, failed) => {
         for (const record of records) {
           const eventId = eventIdOf(record.body);
-          if (eventId && !failed.has(record.messageId)) activity.settled(eventId, 'published');
+          if (!failed.has(record.messageId)) {
+            if (eventId) activity.settled(eventId, 'published');
+          } else if (record.receiveCount < PUBLISH_PIPELINE.maxReceiveCount) {
+            log.warn(
+              `publish of event ${eventId ?? record.messageId} failed (receive ${record.receiveCount}); retrying in ${settings.retryDelayMs} ms`,
+            );
+          }
         }
       },
       log,

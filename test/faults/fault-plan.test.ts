@@ -170,8 +170,10 @@ describe('the fault rules', () => {
       },
     };
     const wrapped = faults.wrapPublish(publish);
+    // The event source mapping's batch: one record holding the event.
+    const batch = { Records: [{ messageId: 'm-1', body: JSON.stringify({ id: 'evt-1' }) }] };
     // Act
-    const first = wrapped.invoke({ id: 'evt-1' });
+    const first = wrapped.invoke(batch);
     // Assess: the invocation fails at once, though its handler has not returned.
     await expect(first).rejects.toBeInstanceOf(LambdaCrashError);
     expect(allowed).toEqual([true, false, false]);
@@ -180,7 +182,7 @@ describe('the fault rules', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // The retry is not armed (one invocation was planned) and posts freely.
     allowed.length = 0;
-    const retry = wrapped.invoke({ id: 'evt-1' });
+    const retry = wrapped.invoke(batch);
     finish();
     await retry;
     expect(allowed).toEqual([true, true, true]);

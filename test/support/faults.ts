@@ -231,10 +231,10 @@ export function publishRetries(stack: RunningStack, eventId: string): string[] {
     .filter((line) => line.includes(`publish of event ${eventId} failed`));
 }
 
-/** The publish function's `event published` report for this event (Powertools JSON), if logged. */
+/** The publish function's `events published` report of the batch that held this event (Powertools JSON), if logged. */
 export function publishReport(stack: RunningStack, eventId: string): Record<string, unknown> | undefined {
   for (const line of stack.logs().split('\n')) {
-    if (!line.includes('"event published"') || !line.includes(eventId)) continue;
+    if (!line.includes('"events published"') || !line.includes(eventId)) continue;
     try {
       return JSON.parse(line) as Record<string, unknown>;
     } catch {
