@@ -18,7 +18,8 @@ let bus: EventBridgeClient;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // One client subscribes to 50 channels in a row: a rate limit above that.
+  stack = await startStack({ SWITCHBOARD_RATE_LIMIT_BURST: '100', SWITCHBOARD_RATE_LIMIT_PER_SECOND: '100' });
   bus = eventBridge(stack.baseUrl);
   sqs = new SQSClient({ endpoint: stack.baseUrl, region: 'local', credentials: localCredentials });
 });
