@@ -64,7 +64,9 @@ export class EventBridgeEndpoint {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const target = req.headers['x-amz-target'];
-    if (req.method !== 'POST' || pathOf(req.url) !== '/' || target === undefined) return false;
+    if (req.method !== 'POST' || pathOf(req.url) !== '/' || typeof target !== 'string') return false;
+    // The port serves other JSON protocols (SQS's `AmazonSQS.*`): only EventBridge's calls are ours.
+    if (!target.startsWith('AWSEvents.')) return false;
     const { body, tooLarge } = await readBody(req, MAX_REQUEST_BYTES);
     if (target !== 'AWSEvents.PutEvents') {
       this.reply(res, 400, {
