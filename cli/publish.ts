@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
 
 const usage =
   "usage: npm run publish -- --channel <name> [--channel <name> ...] --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
@@ -54,25 +55,8 @@ try {
   fail(`--data must be JSON, got ${values.data}`);
 }
 
-const endpoint = values.aws
-  ? undefined
-  : (values.endpoint ?? `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`);
-// The AWS SDK warns once per process that its releases after January 2027 need Node 22. Lambda
-// runs Node 22; on a Node 20 workstation the notice only buries the endpoints, so it is silenced
-// here (set the variable to "false" to see it).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const client = new EventBridgeClient(
-  endpoint
-    ? {
-        endpoint,
-        region: process.env.AWS_REGION ?? 'local',
-        credentials: {
-          accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-          secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-        },
-      }
-    : {},
-);
+const endpoint = values.aws ? undefined : (values.endpoint ?? localEndpoint());
+const client = new EventBridgeClient(clientConfig(endpoint));
 const detail = {
   ...(channels.length === 1 ? { channel: channels[0] } : { channels }),
   data,
@@ -97,10 +81,5 @@ try {
   }
   process.stdout.write(`published ${entry.EventId} to ${channels.join(', ')}\n`);
 } catch (error) {
-  const message = (error as Error).message;
-  fail(
-    endpoint && /ECONNREFUSED/.test(String((error as { code?: string }).code ?? message))
-      ? `nothing listens on ${endpoint}: start the local stack with npm start`
-      : `PutEvents failed: ${message}`,
-  );
+  fail(explainFailure(endpoint, 'PutEvents', error));
 }

@@ -50,7 +50,7 @@ import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { createSqsEndpoint } from './sqs-endpoint.js';
 import { SqsEventSource } from './sqs-event-source.js';
-import { LocalQueue } from './sqs-queue.js';
+import { LOCAL_QUEUE_NAMES, LocalQueue } from './sqs-queue.js';
 import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { buildWebAssets } from './web-assets.js';
@@ -519,7 +519,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     // The publish pipeline (lambdas/publish-pipeline.ts): rule -> queue -> event source -> function.
     const deadLetterQueue = new LocalQueue({
-      name: 'switchboard-dead-letters',
+      name: LOCAL_QUEUE_NAMES.deadLetters,
       region,
       account: LOCAL_ACCOUNT,
       onSend: (body) => {
@@ -529,7 +529,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     const publishQueue = new LocalQueue({
-      name: 'switchboard-publish',
+      name: LOCAL_QUEUE_NAMES.publish,
       region,
       account: LOCAL_ACCOUNT,
       deadLetter: { queue: deadLetterQueue, maxReceiveCount: PUBLISH_PIPELINE.maxReceiveCount },

@@ -10,6 +10,12 @@
 import { createHash } from 'node:crypto';
 import { uuid } from './aws-ids.js';
 
+/** The local queues' names: `npm run redrive` finds them with `GetQueueUrl`. */
+export const LOCAL_QUEUE_NAMES = {
+  publish: 'switchboard-publish',
+  deadLetters: 'switchboard-dead-letters',
+} as const;
+
 /** One message as SQS holds it. */
 export interface QueueMessage {
   readonly messageId: string;
