@@ -152,7 +152,9 @@ describe('the npm start banner', () => {
     expect(text).toContain('  WebSocket        ws://127.0.0.1:8080/ws\n');
     expect(text).toContain('  Management API   http://127.0.0.1:8080/ws/@connections/{id}\n');
     expect(text).toContain('  EventBridge      http://127.0.0.1:8080  (PutEvents)\n');
-    expect(text).toContain('  SQS              http://127.0.0.1:8080  (the publish queue and its dead letters)\n');
+    expect(text).toContain(
+      '  SQS              http://127.0.0.1:8080  (the publish queue and its dead letters)\n',
+    );
     expect(text).toContain('  DynamoDB Local   http://127.0.0.1:8000  (table switchboard)\n');
   });
 });
