@@ -5,6 +5,7 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from './config.js';
 import { ConfigError, ENV } from './config.js';
@@ -33,5 +34,13 @@ export function createManagementClient(config: Pick<Config, 'callbackUrl'>): Api
     // connectionTimeout: the SDK's timer also runs while a request waits for a pooled socket, so
     // under load it fails healthy posts that were merely queued.
     requestHandler: { requestTimeout: 5_000, throwOnRequestTimeout: true },
+  });
+}
+
+/** The SQS client for the fan-out queue (the local stack serves SQS on its own port). */
+export function createQueueClient(config: Pick<Config, 'sqsEndpoint'>): SQSClient {
+  return new SQSClient({
+    ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
+    requestHandler: { requestTimeout: 10_000, throwOnRequestTimeout: true },
   });
 }

@@ -32,6 +32,10 @@ export const ENV = {
   rateLimitBurst: 'SWITCHBOARD_RATE_LIMIT_BURST',
   rateLimitPerSecond: 'SWITCHBOARD_RATE_LIMIT_PER_SECOND',
   rateLimitCloseAfter: 'SWITCHBOARD_RATE_LIMIT_CLOSE_AFTER',
+  fanoutThreshold: 'SWITCHBOARD_FANOUT_THRESHOLD',
+  callbacksPerSecond: 'SWITCHBOARD_CALLBACKS_PER_SECOND',
+  fanoutQueueUrl: 'SWITCHBOARD_FANOUT_QUEUE_URL',
+  sqsEndpoint: 'SWITCHBOARD_SQS_ENDPOINT',
 } as const;
 
 export class ConfigError extends Error {
@@ -82,6 +86,10 @@ const schema = z
     [ENV.rateLimitBurst]: integer(20, 1, 10_000),
     [ENV.rateLimitPerSecond]: integer(10, 1, 10_000),
     [ENV.rateLimitCloseAfter]: integer(50, 1, 100_000),
+    [ENV.fanoutThreshold]: integer(1000, 1, 100_000),
+    [ENV.callbacksPerSecond]: integer(4000, 1, 1_000_000),
+    [ENV.fanoutQueueUrl]: z.url().optional(),
+    [ENV.sqsEndpoint]: z.url().optional(),
   })
   .refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
     message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
@@ -103,6 +111,10 @@ export interface Config extends Settings {
   readonly tableName: string;
   readonly callbackUrl?: string;
   readonly dynamodbEndpoint?: string;
+  /** The fan-out queue (big channels and broadcast); publish and the fan-out workers send to it. */
+  readonly fanoutQueueUrl?: string;
+  /** Locally: the SQS endpoint of the local stack. */
+  readonly sqsEndpoint?: string;
   readonly auth: AuthConfig;
   readonly allowedOrigins?: readonly string[];
   readonly allowAnonymous: boolean;
@@ -139,6 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tableName: e[ENV.tableName],
     callbackUrl: e[ENV.callbackUrl],
     dynamodbEndpoint: e[ENV.dynamodbEndpoint],
+    fanoutQueueUrl: e[ENV.fanoutQueueUrl],
+    sqsEndpoint: e[ENV.sqsEndpoint],
     auth: drop({
       secret: e[ENV.authSecret],
       secretArn: e[ENV.authSecretArn],
@@ -162,5 +176,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perSecond: e[ENV.rateLimitPerSecond],
       closeAfter: e[ENV.rateLimitCloseAfter],
     },
+    fanout: { threshold: e[ENV.fanoutThreshold], callbacksPerSecond: e[ENV.callbacksPerSecond] },
   }) as Config;
 }

@@ -16,6 +16,7 @@
  */
 import {
   BatchGetCommand,
+  type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
@@ -108,6 +109,35 @@ export class DynamoChannelHistory implements ChannelHistory {
       await this.writeAll(writes);
     }
     return events.map((e) => stored.get(e.eventId) as StoredEvent);
+  }
+
+  async events(tenant: string | undefined, channel: string, seqs: readonly number[]): Promise<StoredEvent[]> {
+    const found = new Map<number, StoredEvent>();
+    for (const part of chunks([...new Set(seqs)], MAX_BATCH_GET)) {
+      let keys: Record<string, unknown>[] | undefined = part.map((seq) => ({
+        [PK]: historyPartition(tenant, channel),
+        [SK]: eventKey(seq),
+      }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round >= MAX_UNPROCESSED_ROUNDS) throw new HistoryWriteError('stored events could not be read');
+        if (round > 0) await sleep(backoff(round));
+        const result: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'seq, payload' },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          found.set(Number(item.seq), { seq: Number(item.seq), payload: String(item.payload) });
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return seqs.flatMap((seq) => {
+      const event = found.get(seq);
+      return event ? [event] : [];
+    });
   }
 
   async current(tenant: string | undefined, channel: string): Promise<number> {

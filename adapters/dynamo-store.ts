@@ -26,8 +26,10 @@ import {
 import type { Identity } from '../core/identity.js';
 import type {
   AddSubscriptionResult,
+  Audience,
   ConnectionRecord,
   ConnectionStore,
+  Cursor,
   SubscriberRecord,
 } from '../core/ports.js';
 import type { Bucket } from '../core/rate-limit.js';
@@ -38,7 +40,7 @@ import {
   retryTransactionConflicts,
 } from './transaction-conflicts.js';
 
-const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex } = TABLE_SCHEMA;
+const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL, sweepIndex, liveShards } = TABLE_SCHEMA;
 
 /** Entries outlive the connection's hard end by this much, so the sweep always gets there first. */
 const TTL_GRACE_SECONDS = 60;
@@ -75,12 +77,41 @@ export function subscribersQueryInput(
   };
 }
 
-/** Spreads connections over a few index partitions; stable per connection. */
-function sweepShard(connectionId: string): string {
+/** A stable hash of a connection id, to spread connections over shards. */
+function connectionHash(connectionId: string): number {
   let hash = 0;
   for (const char of connectionId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `sweep#${hash % sweepIndex.shards}`;
+  return hash;
 }
+
+/** Spreads connections over a few index partitions; stable per connection. */
+function sweepShard(connectionId: string): string {
+  return `sweep#${connectionHash(connectionId) % sweepIndex.shards}`;
+}
+
+/** The live-index entry of a connection (broadcast's audience). */
+export const liveKey = (tenant: string | undefined, connectionId: string) => ({
+  [PK]: `live#${tenant ?? ''}#${connectionHash(connectionId) % liveShards}`,
+  [SK]: connectionId,
+});
+
+/**
+ * The connection-id range of fan-out shard `shard` of `shards`, as sort-key bounds. API Gateway's
+ * connection ids are random standard base64 (`L0SM9cOFvHcCIhw=`), so their first characters split
+ * evenly; the first and last ranges are open so that any id falls in exactly one range.
+ */
+export function connectionIdRange(shard: number, shards: number): { lo: string; hi: string } {
+  const alphabet = [...BASE64_SORTED];
+  const start = Math.floor((shard * alphabet.length) / shards);
+  const end = Math.floor(((shard + 1) * alphabet.length) / shards);
+  return {
+    lo: shard === 0 ? '\u0001' : (alphabet[start] as string),
+    hi: shard === shards - 1 ? '\uffff' : `${alphabet[end - 1] as string}\uffff`,
+  };
+}
+
+/** The base64 alphabet in DynamoDB's (UTF-8 byte) order. */
+const BASE64_SORTED = '+/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 const sweepAt = (c: Pick<ConnectionRecord, 'liveUntil' | 'tokenExpiresAt' | 'endsAt'>) =>
   Math.min(c.liveUntil, c.tokenExpiresAt, c.endsAt);
@@ -182,9 +213,20 @@ export class DynamoConnectionStore implements ConnectionStore {
       [sweepIndex.sortKey]: sweepAt(connection),
       [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
     };
-    await this.write('putConnection', () =>
-      this.client.send(new PutCommand({ TableName: this.tableName, Item: item })),
-    );
+    const live = {
+      ...liveKey(connection.identity.tenant, connection.connectionId),
+      connectionId: connection.connectionId,
+      ...identityAttributes(connection.identity),
+      [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+    };
+    await Promise.all([
+      this.write('putConnection', () =>
+        this.client.send(new PutCommand({ TableName: this.tableName, Item: item })),
+      ),
+      this.write('putConnection', () =>
+        this.client.send(new PutCommand({ TableName: this.tableName, Item: live })),
+      ),
+    ]);
   }
 
   async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
@@ -371,6 +413,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     const item = Item as ConnectionItem;
     const keys = [
       ...[...(item.channels ?? [])].map((channel) => subscriptionKey(item.tenant, channel, connectionId)),
+      liveKey(item.tenant, connectionId),
       connectionKey(connectionId),
     ];
     await this.deleteAll(keys);
@@ -414,6 +457,56 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async *staleConnections(now: number): AsyncIterable<string> {
     yield* this.sweepIndexIds('<=', now);
+  }
+
+  async audiencePage(
+    tenant: string | undefined,
+    audience: Audience,
+    now: number,
+    limit: number,
+    cursor?: Cursor,
+  ): Promise<{ items: SubscriberRecord[]; cursor?: Cursor }> {
+    const byKind =
+      audience.kind === 'channel'
+        ? (() => {
+            const { lo, hi } = connectionIdRange(audience.shard, audience.shards);
+            return {
+              KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+              ExpressionAttributeValues: {
+                ':pk': channelPartition(tenant, audience.channel),
+                ':lo': lo,
+                ':hi': hi,
+                ':now': now,
+              },
+            };
+          })()
+        : {
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeValues: { ':pk': `live#${tenant ?? ''}#${audience.shard}`, ':now': now },
+          };
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        ...byKind,
+        FilterExpression: '#ttl > :now',
+        ProjectionExpression: 'connectionId, userId, #roles, tenant, anonymous',
+        ExpressionAttributeNames: {
+          '#pk': PK,
+          '#ttl': TTL,
+          '#roles': 'roles',
+          ...(audience.kind === 'channel' ? { '#sk': SK } : {}),
+        },
+        // A subscribe acknowledged just before this publish must be seen.
+        ConsistentRead: true,
+        Limit: limit,
+        ExclusiveStartKey: cursor as Record<string, unknown> | undefined,
+      }),
+    );
+    const items = ((page.Items ?? []) as Array<{ connectionId: string; userId: string }>).map((item) => ({
+      connectionId: item.connectionId,
+      identity: identityOf(item),
+    }));
+    return page.LastEvaluatedKey ? { items, cursor: page.LastEvaluatedKey } : { items };
   }
 
   async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord> {

@@ -4,10 +4,16 @@
  * entry reaches the publish handler locally exactly when it would on AWS.
  */
 
-/** Entries whose detail has neither `channel` nor `channels` are not Switchboard's. */
+/** Entries whose detail has none of `channel`, `channels` and `broadcast` are not Switchboard's. */
 export function switchboardEventPattern(options: { sources?: readonly string[] } = {}): EventPattern {
   const pattern: EventPattern = {
-    detail: { $or: [{ channel: [{ exists: true }] }, { channels: [{ exists: true }] }] },
+    detail: {
+      $or: [
+        { channel: [{ exists: true }] },
+        { channels: [{ exists: true }] },
+        { broadcast: [{ exists: true }] },
+      ],
+    },
   };
   if (options.sources && options.sources.length > 0) pattern.source = [...options.sources];
   return pattern;

@@ -10,6 +10,9 @@
  *   (user, roles, tenant) so publish is one Query on the channel's partition.
  * - history: `pk = hist#{tenant}#{channel}`, `sk = seq | e#{seq} | id#{eventId}`; the channel's
  *   sequence counter and retained events (see `dynamo-history.ts`).
+ * - live: `pk = live#{tenant}#{shard}`, `sk = {connectionId}`; every live connection of a tenant,
+ *   spread over `liveShards` keys (by connection id), so a broadcast reads the tenant's
+ *   connections shard by shard, in parallel, and no key takes every connect's write.
  * The sparse `sweep` index holds only connection items, sorted by the moment they go stale,
  * so the sweep reads the stale ones and nothing else.
  */
@@ -28,6 +31,8 @@ export const TABLE_SCHEMA = {
     sortKey: 'sweepAt',
     shards: 4,
   },
+  /** Shards of the live-connection index (broadcast), and of a big channel's fan-out. */
+  liveShards: 16,
 } as const;
 
 /** The table as DynamoDB's CreateTable sees it (used by the local stack; CDK maps the same fields). */

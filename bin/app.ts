@@ -49,6 +49,10 @@ export const CONTEXT_KEYS = {
   eventBus: 'name or ARN of an existing event bus (default: the default bus)',
   eventSources: 'comma-separated source allow-list (default: any)',
   maxEventAgeSeconds: 'how long EventBridge retries putting an event on the publish queue (default 3600)',
+  callbacksPerSecond:
+    '@connections calls per second shared by the fan-out workers of big channels and broadcasts (default 4000)',
+  fanoutThreshold:
+    'subscribers past which a channel is fanned out in shards by the fan-out workers (default 1000)',
   publishReservedConcurrency: `reserved concurrency of the publish function, also the publish queue mapping maximum concurrency (2 to 1000, default ${PUBLISH_PIPELINE.reservedConcurrency})`,
   logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
   domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
@@ -176,6 +180,8 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const sweepMinutes = ctx.number('sweepMinutes');
   const maxEventAge = seconds('maxEventAgeSeconds');
   const publishReservedConcurrency = ctx.number('publishReservedConcurrency');
+  const callbacksPerSecond = ctx.number('callbacksPerSecond');
+  const fanoutThreshold = ctx.number('fanoutThreshold');
 
   const logRetentionDays = ctx.number('logRetentionDays');
   if (logRetentionDays !== undefined && !LOG_RETENTION_DAYS.has(logRetentionDays)) {
@@ -261,6 +267,8 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
     ...(eventSources !== undefined ? { eventSources } : {}),
     ...(maxEventAge ? { maxEventAge } : {}),
     ...(publishReservedConcurrency !== undefined ? { publishReservedConcurrency } : {}),
+    ...(callbacksPerSecond !== undefined ? { callbacksPerSecond } : {}),
+    ...(fanoutThreshold !== undefined ? { fanoutThreshold } : {}),
     ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
     ...(domainName !== undefined && certificateArn !== undefined
       ? {

@@ -41,6 +41,7 @@ function environment(): Record<string, string> {
     tableName: 'switchboard-bundle-report',
     callbackUrl: 'https://abcdef1234.execute-api.us-east-1.amazonaws.com/ws',
     authSecretArn: '',
+    fanoutQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-fanout',
     config: resolveSwitchboardApiProps({}),
   });
   delete env[ENV.authSecretArn];
@@ -94,8 +95,9 @@ async function main(): Promise<void> {
       table: access !== undefined && access.table !== 'none',
       secret: access?.secret === true,
       manageConnections: access?.manageConnections === true,
+      fanoutQueue: access?.fanoutQueue === true,
     };
-    for (const permission of ['table', 'secret', 'manageConnections'] as const) {
+    for (const permission of ['table', 'secret', 'manageConnections', 'fanoutQueue'] as const) {
       if (uses[permission] !== granted[permission]) {
         mismatches.push(
           `${entry}: code ${uses[permission] ? 'uses' : 'does not use'} ${permission}, stack ${granted[permission] ? 'grants' : 'does not grant'} it`,

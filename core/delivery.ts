@@ -31,6 +31,8 @@ export interface DeliveryOptions {
   readonly random?: () => number;
   /** A limit shared with other deliveries. @default a new one of `maxConcurrency` */
   readonly limit?: AdaptiveLimit;
+  /** Waits for the right to make one more call (a callbacks-per-second budget). @default none */
+  readonly pace?: () => Promise<void>;
 }
 
 export interface DeliveryReport<T> {
@@ -109,6 +111,7 @@ export async function deliverAll<T>(
 
   const deliverOne = async (target: T) => {
     for (let attempt = 0; ; attempt++) {
+      await options.pace?.();
       await limit.acquire();
       let outcome: 'ok' | 'throttled' = 'ok';
       let retryable: unknown;

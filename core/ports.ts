@@ -71,8 +71,61 @@ export interface ConnectionStore {
   ): Promise<boolean>;
   /** Connections whose liveness or token ran out by `now` (read from the sweep index only). */
   staleConnections(now: number): AsyncIterable<string>;
+  /**
+   * One page of a fan-out audience, from `cursor` on: the subscribers of one key range of a
+   * channel, or the live connections of one shard of a tenant (broadcast). `cursor` undefined in
+   * the result: the audience is done.
+   */
+  audiencePage(
+    tenant: string | undefined,
+    audience: Audience,
+    now: number,
+    limit: number,
+    cursor?: Cursor,
+  ): Promise<{ readonly items: readonly SubscriberRecord[]; readonly cursor?: Cursor }>;
   /** Live connections (all tenants when `tenant` is null), for admin stats. */
   liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord>;
+}
+
+/** Where a fan-out resumes: DynamoDB's `LastEvaluatedKey`, opaque to core. */
+export type Cursor = Readonly<Record<string, unknown>>;
+
+/**
+ * Who a fan-out shard posts to: the subscribers of a channel whose connection ids fall in key
+ * range `shard` of `shards`, or every live connection of the tenant in live shard `shard`
+ * (broadcast), or (`shards` 1, shard 0) the whole channel.
+ */
+export type Audience =
+  | { readonly kind: 'channel'; readonly channel: string; readonly shard: number; readonly shards: number }
+  | { readonly kind: 'live'; readonly shard: number };
+
+/**
+ * One unit of fan-out work, on the fan-out queue: post the stored events `seqs` of `channel` to
+ * one audience, from `cursor` on, or (`only`) to exactly these connections again.
+ */
+export interface FanoutTask {
+  readonly tenant?: string;
+  /** The channel the events are numbered and kept on (`broadcast` for a broadcast). */
+  readonly channel: string;
+  readonly seqs: readonly number[];
+  readonly audience: Audience;
+  readonly cursor?: Cursor;
+  /** A retry of the connections whose posts failed, and how many tries they have had. */
+  readonly only?: readonly SubscriberRecord[];
+  readonly attempt?: number;
+}
+
+/** The fan-out queue (SQS): tasks sent here are run by the fan-out workers. */
+export interface FanoutQueue {
+  send(tasks: readonly FanoutTask[]): Promise<void>;
+}
+
+/**
+ * The account's `@connections` quota, shared by every fan-out worker: `take(n)` grants up to `n`
+ * calls in the current second (0 when it is used up).
+ */
+export interface CallbackBudget {
+  take(n: number, nowMs: number): Promise<number>;
 }
 
 export type PostResult = 'delivered' | 'gone';
@@ -133,6 +186,8 @@ export interface ChannelHistory {
   ): Promise<StoredEvent[]>;
   /** The channel's latest sequence number (0 before its first event). */
   current(tenant: string | undefined, channel: string): Promise<number>;
+  /** The stored events with these numbers (those still kept), in the order asked. */
+  events(tenant: string | undefined, channel: string, seqs: readonly number[]): Promise<StoredEvent[]>;
   /**
    * The retained events with `after < seq <= upTo`, in order: the first `limit` of them when
    * given, so that a caller never reads more than it can deliver.

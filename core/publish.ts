@@ -8,7 +8,15 @@
 import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
-import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log, StoredEvent } from './ports.js';
+import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
+import type {
+  ChannelHistory,
+  ConnectionGateway,
+  ConnectionStore,
+  FanoutQueue,
+  Log,
+  StoredEvent,
+} from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
 
@@ -26,8 +34,12 @@ export const publishDetailSchema = z
       .string()
       .regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')
       .optional(),
+    broadcast: z.literal(true, 'broadcast must be true when given').optional(),
   })
-  .refine((d) => d.channel !== undefined || d.channels !== undefined, 'detail needs "channel" or "channels"');
+  .refine(
+    (d) => d.channel !== undefined || d.channels !== undefined || d.broadcast === true,
+    'detail needs "channel", "channels" or "broadcast"',
+  );
 
 type PublishDetail = z.infer<typeof publishDetailSchema>;
 
@@ -44,6 +56,8 @@ export interface PublishDeps {
   readonly store: ConnectionStore;
   readonly history: ChannelHistory;
   readonly gateway: ConnectionGateway;
+  /** Where big channels' and broadcasts' shard tasks go (`core/fanout.ts`). */
+  readonly fanout: FanoutQueue;
   readonly settings: Settings;
   readonly log: Log;
   readonly now?: () => number;
@@ -68,6 +82,8 @@ export interface PublishReport {
   readonly throttled: number;
   readonly invalidEvents: number;
   readonly invalidChannels: number;
+  /** Channels (or broadcasts) handed to the fan-out workers, shard by shard. */
+  readonly sharded: number;
 }
 
 export interface PublishResult {
@@ -162,6 +178,7 @@ const EMPTY_REPORT = {
   throttled: 0,
   invalidEvents: 0,
   invalidChannels: 0,
+  sharded: 0,
 };
 
 type MutableReport = { -readonly [K in keyof PublishReport]: PublishReport[K] };
@@ -169,7 +186,11 @@ type MutableReport = { -readonly [K in keyof PublishReport]: PublishReport[K] };
 /** The event as one `event` message per valid channel, rendered once its seq is known. */
 function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
   const requested = [
-    ...new Set([...(detail.channel !== undefined ? [detail.channel] : []), ...(detail.channels ?? [])]),
+    ...new Set([
+      ...(detail.channel !== undefined ? [detail.channel] : []),
+      ...(detail.channels ?? []),
+      ...(detail.broadcast ? [BROADCAST_CHANNEL] : []),
+    ]),
   ];
   const channels = requested.filter((c) => CHANNEL_PATTERN.test(c));
   if (channels.length < requested.length) {
@@ -224,42 +245,61 @@ async function publishChannel(
   try {
     const stored = await deps.history.append(tenant, channel, batch.events, epochSeconds(nowMs()));
     const events = batch.events.map((e, i) => ({ key: e.key, payload: (stored[i] as StoredEvent).payload }));
-    for await (const page of deps.store.subscribers(tenant, channel, epochSeconds(nowMs()))) {
-      const allowed = page.filter(
-        (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
-      );
-      report.refused += page.length - allowed.length;
-      // Event after event, so each subscriber's posts start in seq order.
-      const targets = events.flatMap((event) => allowed.map((subscriber) => ({ event, subscriber })));
-      const result = await deliverAll(
-        targets,
-        (t) => deps.gateway.post(t.subscriber.connectionId, t.event.payload),
-        {
-          maxConcurrency: deps.settings.publishConcurrency,
-          limit: options.limit,
-          deadline: options.deadline,
-          now: nowMs,
-        },
-      );
-      report.deliveries += result.delivered;
-      report.throttled += result.throttled;
-      report.failed += result.failed.length;
-      for (const { target, error } of result.failed) {
-        retry.add(target.event.key);
-        deps.log.error('delivery failed', {
-          channel,
-          connectionId: target.subscriber.connectionId,
-          error: error instanceof Error ? error.name : typeof error,
-        });
-      }
-      // Gone connections are forgotten, and this entry by key in case its connection entry was
-      // already removed (a subscribe racing a disconnect can leave one behind).
-      const gone = new Set(result.gone.map((t) => t.subscriber.connectionId));
-      report.gone += gone.size;
-      for (const connectionId of gone) {
-        await deps.store.removeConnection(connectionId);
-        await deps.store.removeSubscriptionEntry(tenant, channel, connectionId);
-      }
+    const seqs = [...new Set(stored.map((e) => e.seq))];
+    // A broadcast's audience is every live connection of the tenant: always shard by shard.
+    if (channel === BROADCAST_CHANNEL) {
+      await deps.fanout.send(shardTasks(tenant, channel, seqs, 'live'));
+      report.sharded += 1;
+      return retry;
+    }
+    const whole = { kind: 'channel' as const, channel, shard: 0, shards: 1 };
+    const first = await deps.store.audiencePage(
+      tenant,
+      whole,
+      epochSeconds(nowMs()),
+      deps.settings.fanout.threshold,
+    );
+    if (first.cursor) {
+      // More subscribers than one invocation should post to: the fan-out workers take it.
+      await deps.fanout.send(shardTasks(tenant, channel, seqs, 'channel'));
+      report.sharded += 1;
+      return retry;
+    }
+    const page = first.items;
+    const allowed = page.filter(
+      (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
+    );
+    report.refused += page.length - allowed.length;
+    // Event after event, so each subscriber's posts start in seq order.
+    const targets = events.flatMap((event) => allowed.map((subscriber) => ({ event, subscriber })));
+    const result = await deliverAll(
+      targets,
+      (t) => deps.gateway.post(t.subscriber.connectionId, t.event.payload),
+      {
+        maxConcurrency: deps.settings.publishConcurrency,
+        limit: options.limit,
+        deadline: options.deadline,
+        now: nowMs,
+      },
+    );
+    report.deliveries += result.delivered;
+    report.throttled += result.throttled;
+    report.failed += result.failed.length;
+    for (const { target, error } of result.failed) {
+      retry.add(target.event.key);
+      deps.log.error('delivery failed', {
+        channel,
+        connectionId: target.subscriber.connectionId,
+        error: error instanceof Error ? error.name : typeof error,
+      });
+    }
+    // Gone connections are forgotten, and this entry by key in case its connection entry was
+    // already removed (a subscribe racing a disconnect can leave one behind).
+    const gone = new Set(result.gone.map((t) => t.subscriber.connectionId));
+    report.gone += gone.size;
+    for (const connectionId of gone) {
+      await deps.store.removeConnection(connectionId);
+      await deps.store.removeSubscriptionEntry(tenant, channel, connectionId);
     }
   } catch (error) {
     // DynamoDB failed for this channel (after the SDK's own retries): retry its records later.

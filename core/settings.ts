@@ -10,6 +10,21 @@ export interface Settings {
   readonly maxConnectionSeconds: number;
   readonly publishConcurrency: number;
   readonly rateLimit: RateLimit;
+  /** Big channels (issue: big channels and broadcast): how fan-out is split and paced. */
+  readonly fanout: FanoutSettings;
+}
+
+export interface FanoutSettings {
+  /**
+   * A channel with more subscribers than this is not posted to by the publish function itself:
+   * its fan-out is split into shards that fan-out workers post in parallel.
+   */
+  readonly threshold: number;
+  /**
+   * `@connections` calls per second that all fan-out workers of all events share (API Gateway's
+   * account quota is 10,000 per second by default, shared by every API in the account).
+   */
+  readonly callbacksPerSecond: number;
 }
 
 /**

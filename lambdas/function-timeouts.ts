@@ -2,7 +2,7 @@
  * Each function's timeout, in seconds, defined once: the CDK stack deploys these
  * (`lib/switchboard-api.ts`) and the local runtime enforces the same ones.
  */
-import { PUBLISH_PIPELINE } from './publish-pipeline.js';
+import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from './publish-pipeline.js';
 
 /** WebSocket routes and the token exchange answer a waiting client: 10 s at most. */
 const ROUTE_TIMEOUT_SECONDS = 10;
@@ -16,5 +16,6 @@ export const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   default: ROUTE_TIMEOUT_SECONDS,
   auth: ROUTE_TIMEOUT_SECONDS,
   publish: PUBLISH_PIPELINE.functionTimeoutSeconds,
+  fanout: FANOUT_PIPELINE.functionTimeoutSeconds,
   sweep: 120,
 };

@@ -36,3 +36,16 @@ export const PUBLISH_PIPELINE = {
    */
   visibilityTimeoutSeconds: 6 * 60,
 } as const;
+
+/**
+ * The fan-out queue's facts (big channels and broadcasts, `core/fanout.ts`): publish queues one
+ * task per shard, fan-out workers run them. One task per invocation, since a task can post for
+ * a whole invocation; as many workers at once as the callback budget can keep busy.
+ */
+export const FANOUT_PIPELINE = {
+  batchSize: 1,
+  functionTimeoutSeconds: 60,
+  reservedConcurrency: 32,
+  maxReceiveCount: 3,
+  visibilityTimeoutSeconds: 6 * 60,
+} as const;

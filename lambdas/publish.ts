@@ -7,22 +7,26 @@
  * dead-letter queue after `maxReceiveCount` receives.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
-import { loadConfig } from '../adapters/config.js';
+import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
+import { ConfigError, ENV, loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
 import { type BusEvent, type PublishRecord, publishBatch } from '../core/publish.js';
 
 const config = loadConfig();
 const logger = createLogger();
 const metrics = createMetrics();
 const db = createDocumentClient(config);
+if (!config.fanoutQueueUrl)
+  throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the publish function`);
 const deps = {
   store: new DynamoConnectionStore(db, config.tableName),
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
+  fanout: new SqsFanoutQueue(createQueueClient(config), config.fanoutQueueUrl),
   settings: config,
   log: logger,
 };

@@ -27,6 +27,7 @@ export const WEBSOCKET_ROUTES: readonly WebSocketRoute[] = [
 /** Handlers that are not WebSocket routes: EventBridge rule, schedule, HTTP API. */
 export const TRIGGER_ENTRIES = {
   publish: 'publish',
+  fanout: 'fanout',
   sweep: 'sweep',
   auth: 'auth',
 } as const;

@@ -93,6 +93,7 @@ export const ADAPTER_PERMISSIONS = {
   'adapters/dynamo-history.ts': 'table',
   'adapters/auth.ts': 'secret',
   'adapters/management-gateway.ts': 'manageConnections',
+  'adapters/sqs-fanout-queue.ts': 'fanoutQueue',
 } as const;
 
 export type AdapterPermission = (typeof ADAPTER_PERMISSIONS)[keyof typeof ADAPTER_PERMISSIONS];
@@ -103,7 +104,7 @@ interface EsbuildMetafile {
 
 /** Which permissions a bundle's code needs, from its esbuild metafile. */
 export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPermission, boolean> {
-  const used = { table: false, secret: false, manageConnections: false };
+  const used = { table: false, secret: false, manageConnections: false, fanoutQueue: false };
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const permission = ADAPTER_PERMISSIONS[input as keyof typeof ADAPTER_PERMISSIONS];

@@ -21,6 +21,8 @@ export interface HandlerEnvironmentInput {
   readonly callbackUrl: string;
   /** The secret's ARN (on AWS); the handlers fetch its value at init. */
   readonly authSecretArn: string;
+  /** The fan-out queue's URL (publish and the fan-out workers send shard tasks to it). */
+  readonly fanoutQueueUrl: string;
   readonly config: ResolvedSwitchboardApiProps;
 }
 
@@ -43,6 +45,9 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.historyMaxEvents]: String(config.history.maxEvents),
     [ENV.idleTimeoutSeconds]: String(API_GATEWAY_IDLE_TIMEOUT_SECONDS),
     [ENV.maxConnectionSeconds]: String(API_GATEWAY_MAX_CONNECTION_SECONDS),
+    [ENV.fanoutQueueUrl]: input.fanoutQueueUrl,
+    [ENV.fanoutThreshold]: String(config.fanoutThreshold),
+    [ENV.callbacksPerSecond]: String(config.callbacksPerSecond),
     POWERTOOLS_SERVICE_NAME: config.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   };

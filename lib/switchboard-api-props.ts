@@ -175,6 +175,22 @@ export interface SwitchboardApiProps {
    */
   readonly publishReservedConcurrency?: number;
   /**
+   * `@connections` calls per second that the fan-out workers of big channels and broadcasts share,
+   * all events together. Keep it under the account's API Gateway quota (10,000 requests per second
+   * by default, shared by every API in the account; lower in some regions), with room for the
+   * other APIs and for the small channels that publish posts to directly.
+   *
+   * @default 4000
+   */
+  readonly callbacksPerSecond?: number;
+  /**
+   * Subscribers past which a channel's events are not posted by the publish function itself but
+   * split into shards that fan-out workers post in parallel (`core/fanout.ts`).
+   *
+   * @default 1000
+   */
+  readonly fanoutThreshold?: number;
+  /**
    * Retention of every log group (functions and access logs).
    *
    * @default RetentionDays.ONE_MONTH
@@ -256,6 +272,8 @@ export interface ResolvedSwitchboardApiProps {
   readonly eventSources?: readonly string[];
   readonly maxEventAge: Duration;
   readonly publishReservedConcurrency: number;
+  readonly callbacksPerSecond: number;
+  readonly fanoutThreshold: number;
   readonly logRetention: RetentionDays;
   readonly domain?: SwitchboardDomainOptions;
   readonly serviceName: string;
@@ -277,6 +295,8 @@ export const SWITCHBOARD_DEFAULTS = {
   sweepPeriod: Duration.minutes(1),
   maxEventAge: Duration.hours(1),
   publishReservedConcurrency: PUBLISH_PIPELINE.reservedConcurrency,
+  callbacksPerSecond: 4000,
+  fanoutThreshold: 1000,
   maxTokenLifetime: Duration.hours(24),
   shortTokenLifetime: Duration.seconds(60),
   logRetention: RetentionDays.ONE_MONTH,
@@ -468,6 +488,10 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   // The SQS event source mapping's MaximumConcurrency accepts 2 to 1000 (Lambda API reference,
   // ScalingConfig), and it takes this same value.
   checkInteger('publishReservedConcurrency', publishReservedConcurrency, 2, 1000);
+  const callbacksPerSecond = props.callbacksPerSecond ?? d.callbacksPerSecond;
+  checkInteger('callbacksPerSecond', callbacksPerSecond, 1, 1_000_000);
+  const fanoutThreshold = props.fanoutThreshold ?? d.fanoutThreshold;
+  checkInteger('fanoutThreshold', fanoutThreshold, 1, 100_000);
 
   if (props.domain !== undefined) {
     checkText(
@@ -510,6 +534,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     ...(props.eventSources !== undefined ? { eventSources: props.eventSources } : {}),
     maxEventAge,
     publishReservedConcurrency,
+    callbacksPerSecond,
+    fanoutThreshold,
     logRetention: props.logRetention ?? d.logRetention,
     ...(props.domain ? { domain: props.domain } : {}),
     serviceName,

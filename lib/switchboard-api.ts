@@ -34,8 +34,10 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
+import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
+import { FanoutPipeline } from './fanout-pipeline.js';
 import { handlerEnvironment } from './handler-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
@@ -61,6 +63,8 @@ export interface HandlerAccess {
   readonly secret: boolean;
   /** `execute-api:ManageConnections` on this stage's `@connections` (post, get, delete). */
   readonly manageConnections: boolean;
+  /** `sqs:SendMessage` on the fan-out queue (queues shard tasks). */
+  readonly fanoutQueue: boolean;
   readonly memorySize: number;
 }
 
@@ -74,32 +78,61 @@ const ROUTE_SIZING = { memorySize: 256 } as const;
  */
 export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
   // Verifies the token, then writes the connection item (PutItem only).
-  connect: { table: 'write', secret: true, manageConnections: false, ...ROUTE_SIZING },
+  connect: { table: 'write', secret: true, manageConnections: false, fanoutQueue: false, ...ROUTE_SIZING },
   // Reads the connection item to find its subscriptions, then deletes them all by key.
-  disconnect: { table: 'readWrite', secret: false, manageConnections: false, ...ROUTE_SIZING },
+  disconnect: {
+    table: 'readWrite',
+    secret: false,
+    manageConnections: false,
+    fanoutQueue: false,
+    ...ROUTE_SIZING,
+  },
   // The four message routes run one handler (lambdas/client-message.ts): it builds the token
   // verifier at init (for `refresh`) and replays history on subscribe through `@connections`.
-  subscribe: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
-  unsubscribe: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
-  ping: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
-  default: { table: 'readWrite', secret: true, manageConnections: true, ...ROUTE_SIZING },
+  subscribe: {
+    table: 'readWrite',
+    secret: true,
+    manageConnections: true,
+    fanoutQueue: false,
+    ...ROUTE_SIZING,
+  },
+  unsubscribe: {
+    table: 'readWrite',
+    secret: true,
+    manageConnections: true,
+    fanoutQueue: false,
+    ...ROUTE_SIZING,
+  },
+  ping: { table: 'readWrite', secret: true, manageConnections: true, fanoutQueue: false, ...ROUTE_SIZING },
+  default: { table: 'readWrite', secret: true, manageConnections: true, fanoutQueue: false, ...ROUTE_SIZING },
   // Fan-out: queries a channel's subscribers, posts to each, removes gone connections. Fed by the
   // publish queue (PublishPipeline grants it the queue).
   publish: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
+    fanoutQueue: true,
     memorySize: 512,
   },
   // Closes stale connections (DeleteConnection) and removes their items.
+  // Big channels and broadcasts: reads a shard's audience page by page, posts within the shared
+  // callback budget (a counter item per second), queues a continuation or a retry of its shard.
+  fanout: {
+    table: 'readWrite',
+    secret: false,
+    manageConnections: true,
+    fanoutQueue: true,
+    memorySize: 512,
+  },
   sweep: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
+    fanoutQueue: false,
     memorySize: 256,
   },
   // Token exchange: verifies the main token, signs a short one. No table.
-  auth: { table: 'none', secret: true, manageConnections: false, ...ROUTE_SIZING },
+  auth: { table: 'none', secret: true, manageConnections: false, fanoutQueue: false, ...ROUTE_SIZING },
 };
 
 /** The JSON access log of the WebSocket stage. No query string: browsers send `?token=` there. */
@@ -172,6 +205,8 @@ export class SwitchboardApi extends Construct {
   readonly publishRule: Rule;
   /** Events the publish rule matched, waiting for the publish handler (batches of 10). */
   readonly publishQueue: Queue;
+  /** The fan-out queue and its workers' event source (big channels and broadcasts). */
+  readonly fanout: FanoutPipeline;
   readonly sweepRule: Rule;
   /**
    * Events EventBridge could not put on the publish queue, and queued events the publish handler
@@ -292,11 +327,15 @@ export class SwitchboardApi extends Construct {
       );
     }
 
+    // ---- Fan-out queue (big channels and broadcasts) -------------------------------------------
+    this.fanout = new FanoutPipeline(this, 'FanoutPipeline', { deadLetterQueue: this.deadLetterQueue });
+
     // ---- Handlers ----------------------------------------------------------------------------
     const environment = handlerEnvironment({
       tableName: this.table.tableName,
       callbackUrl: this.stage.callbackUrl,
       authSecretArn: this.authSecret.secretArn,
+      fanoutQueueUrl: this.fanout.queue.queueUrl,
       config,
     });
     this.environment = environment;
@@ -315,6 +354,9 @@ export class SwitchboardApi extends Construct {
         ...(entry === TRIGGER_ENTRIES.publish
           ? { reservedConcurrentExecutions: config.publishReservedConcurrency }
           : {}),
+        ...(entry === TRIGGER_ENTRIES.fanout
+          ? { reservedConcurrentExecutions: FANOUT_PIPELINE.reservedConcurrency }
+          : {}),
       });
       const fn = handler.function;
       if (access.table !== 'none') {
@@ -323,6 +365,7 @@ export class SwitchboardApi extends Construct {
         acknowledgeGrantWildcards(grant, handler.role, NAG_REASONS.tableIndexes);
       }
       if (access.secret) this.authSecret.grantRead(fn);
+      if (access.fanoutQueue) this.fanout.queue.grantSendMessages(fn);
       if (access.manageConnections) {
         acknowledgeGrantWildcards(
           this.stage.grantManagementApiAccess(fn),
@@ -414,6 +457,7 @@ export class SwitchboardApi extends Construct {
       maxConcurrency: config.publishReservedConcurrency,
     });
     this.publishQueue = pipeline.queue;
+    this.fanout.consumeWith(fn(TRIGGER_ENTRIES.fanout));
 
     // ---- Sweep schedule ------------------------------------------------------------------------
     const sweep = fn(TRIGGER_ENTRIES.sweep);

@@ -11,6 +11,9 @@ export interface LocalEndpoints {
   readonly callbackUrl: string;
   readonly dynamodbEndpoint: string;
   readonly tableName: string;
+  /** The local stack's SQS endpoint, and the fan-out queue's URL there. */
+  readonly sqsEndpoint: string;
+  readonly fanoutQueueUrl: string;
   /** The gateway's limits, so that the handlers' liveness bookkeeping agrees with it. */
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
@@ -32,6 +35,8 @@ export function localEnvironment(env: NodeJS.ProcessEnv, endpoints: LocalEndpoin
     [ENV.tableName]: endpoints.tableName,
     [ENV.callbackUrl]: endpoints.callbackUrl,
     [ENV.dynamodbEndpoint]: endpoints.dynamodbEndpoint,
+    [ENV.sqsEndpoint]: endpoints.sqsEndpoint,
+    [ENV.fanoutQueueUrl]: endpoints.fanoutQueueUrl,
     [ENV.idleTimeoutSeconds]: String(endpoints.idleTimeoutSeconds),
     [ENV.maxConnectionSeconds]: String(endpoints.maxConnectionSeconds),
     // A JWKS URL alone is a valid configuration; otherwise the kept local secret.

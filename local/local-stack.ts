@@ -22,7 +22,7 @@ import { ENV, loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { signToken } from '../adapters/token-verifier.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
-import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
+import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { LocalActivity } from './activity.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -147,7 +147,9 @@ export interface LocalStack {
   readonly eventBus: EventBridgeEndpoint;
   /** The publish queue, between the rule and the publish function (`lambdas/publish-pipeline.ts`). */
   readonly publishQueue: LocalQueue;
-  /** Events the publish function failed on `maxReceiveCount` times. */
+  /** Shard tasks of big channels and broadcasts, run by the fan-out workers. */
+  readonly fanoutQueue: LocalQueue;
+  /** Events the publish function failed on `maxReceiveCount` times (and fan-out tasks likewise). */
   readonly deadLetterQueue: LocalQueue;
   /** Resolves once every event put so far is published or dead-lettered. */
   settled(): Promise<void>;
@@ -305,6 +307,14 @@ function gatewayFaults(
   };
 }
 
+const FANOUT_QUEUE_NAME = 'switchboard-fanout';
+
+/** The functions the stack gives a reserved concurrency, with the same numbers. */
+const RESERVED_CONCURRENCY: Readonly<Record<string, number>> = {
+  [TRIGGER_ENTRIES.publish]: PUBLISH_PIPELINE.reservedConcurrency,
+  [TRIGGER_ENTRIES.fanout]: FANOUT_PIPELINE.reservedConcurrency,
+};
+
 /** The id of the EventBridge event a queue message holds. */
 function eventIdOf(body: string): string | undefined {
   try {
@@ -403,6 +413,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let gateway: WebSocketGateway | undefined;
   let eventBus: EventBridgeEndpoint | undefined;
   let publishSource: SqsEventSource | undefined;
+  let fanoutSource: SqsEventSource | undefined;
   let sweep: SweepSchedule | undefined;
   let dynamodb: DynamoDbLocal | undefined;
   let dynamodbProxy: TcpProxy | undefined;
@@ -438,6 +449,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await gateway?.close();
       eventBus?.close();
       await publishSource?.stop();
+      await fanoutSource?.stop();
       services = [];
       await stopServer(server);
       tableClient?.destroy();
@@ -484,6 +496,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const handlerEnv = applyLocalEnvironment({
       callbackUrl,
+      sqsEndpoint: `http://${base}`,
+      fanoutQueueUrl: `http://${base}/${LOCAL_ACCOUNT}/${FANOUT_QUEUE_NAME}`,
       dynamodbEndpoint: dynamodbProxy ? `http://127.0.0.1:${dynamodbProxy.port}` : dynamodb.endpoint,
       tableName: settings.tableName,
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
@@ -500,9 +514,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
         timeoutMs: options.functionTimeoutMs ?? 1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
-        ...(entry === TRIGGER_ENTRIES.publish
-          ? { reservedConcurrency: PUBLISH_PIPELINE.reservedConcurrency }
-          : {}),
+        ...(RESERVED_CONCURRENCY[entry] ? { reservedConcurrency: RESERVED_CONCURRENCY[entry] } : {}),
         region,
         account: LOCAL_ACCOUNT,
       });
@@ -556,6 +568,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       log,
     });
+    // Big channels and broadcasts: publish queues shard tasks, fan-out workers run them.
+    const fanoutQueue = new LocalQueue({
+      name: FANOUT_QUEUE_NAME,
+      region,
+      account: LOCAL_ACCOUNT,
+      deadLetter: { queue: deadLetterQueue, maxReceiveCount: FANOUT_PIPELINE.maxReceiveCount },
+    });
+    fanoutSource = new SqsEventSource({
+      queue: fanoutQueue,
+      fn: fn(TRIGGER_ENTRIES.fanout),
+      batchSize: FANOUT_PIPELINE.batchSize,
+      maxConcurrency: FANOUT_PIPELINE.reservedConcurrency,
+      retryDelayMs: settings.retryDelayMs,
+      region,
+      log,
+    });
+    const sources = [publishSource, fanoutSource];
     eventBus = new EventBridgeEndpoint({
       target: publishQueue,
       busName: settings.eventBusName,
@@ -615,7 +644,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
       eventBus.handle,
       createSqsEndpoint({
-        queues: [publishQueue, deadLetterQueue],
+        queues: [publishQueue, fanoutQueue, deadLetterQueue],
         baseUrl: () => `http://${base}`,
         account: LOCAL_ACCOUNT,
       }),
@@ -642,7 +671,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBus,
       publishQueue,
       deadLetterQueue,
-      settled: () => (publishSource ? publishSource.drained() : Promise.resolve()),
+      fanoutQueue,
+      // A fan-out task may queue more (a continuation, a retry): drained until both are quiet.
+      settled: async () => {
+        do await Promise.all(sources.map((source) => source.drained()));
+        while (sources.some((source) => !source.idle));
+      },
       sweep,
       activity,
       faults,

@@ -48,6 +48,11 @@ export class SqsEventSource {
     this.pollers = Array.from({ length: props.maxConcurrency }, () => this.poll());
   }
 
+  /** True when the queue is empty and no batch is running. */
+  get idle(): boolean {
+    return this.props.queue.size === 0 && this.running.size === 0;
+  }
+
   /** Resolves once the queue is empty and no batch is running. */
   async drained(): Promise<void> {
     while (this.props.queue.size > 0 || this.running.size > 0) {

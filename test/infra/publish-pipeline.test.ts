@@ -7,7 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { switchboardEventPattern } from '../../adapters/event-pattern.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/function-timeouts.js';
-import { PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
+import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
 import { TRIGGER_ENTRIES } from '../../lambdas/routes.js';
 import { PUBLISH_TARGET_RETRY_ATTEMPTS } from '../../lib/publish-pipeline.js';
 import type { SwitchboardStack } from '../../lib/switchboard-stack.js';
@@ -186,7 +186,10 @@ describe('publish handler', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: PUBLISH_PIPELINE.reservedConcurrency },
     });
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')).filter(
+      (m) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: publishFunctionId() }),
+    );
+    expect(mappings).toHaveLength(1);
   });
 
   it('reserves the default concurrency and the pipeline timeout', () => {
@@ -229,7 +232,7 @@ describe('publish handler', () => {
     });
   });
 
-  it('reserves no concurrency for the other handlers', () => {
+  it('reserves concurrency for publish and the fan-out workers only', () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
 
@@ -239,7 +242,11 @@ describe('publish handler', () => {
       .map(([id]) => id);
 
     // Assess
-    expect(reserved).toEqual([publishFunctionId()]);
+    const fanoutId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.fanout]?.function as never);
+    expect(reserved.sort()).toEqual([publishFunctionId(), fanoutId].sort());
+    expect(functions[fanoutId]?.Properties?.ReservedConcurrentExecutions).toBe(
+      FANOUT_PIPELINE.reservedConcurrency,
+    );
   });
 
   it('has no asynchronous invoke configuration: failures are the queue redrive', () => {
@@ -252,7 +259,7 @@ describe('publish handler', () => {
     expect(configs).toEqual([]);
   });
 
-  it('may consume the publish queue, and no other queue', () => {
+  it('may consume the publish queue and send to the fan-out queue, and no other queue', () => {
     // Prepare
     const roleId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.publish]?.role as never);
     const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).filter((p) =>
@@ -265,17 +272,59 @@ describe('publish handler', () => {
       .filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
 
     // Assess
-    expect(sqs).toEqual([
-      expect.objectContaining({
-        Effect: 'Allow',
-        Action: expect.arrayContaining([
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-        ]),
-        Resource: arnOf(api().publishQueue),
-      }),
-    ]);
+    expect(sqs).toHaveLength(2);
+    expect(sqs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: expect.arrayContaining([
+            'sqs:ReceiveMessage',
+            'sqs:DeleteMessage',
+            'sqs:ChangeMessageVisibility',
+          ]),
+          Resource: arnOf(api().publishQueue),
+        }),
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: expect.arrayContaining(['sqs:SendMessage']),
+          Resource: arnOf(api().fanout.queue),
+        }),
+      ]),
+    );
+  });
+});
+
+describe('the fan-out queue (big channels and broadcasts)', () => {
+  it('feeds the fan-out workers one task at a time, and redrives a failing task to the dead-letter queue', () => {
+    // Prepare
+    const fanoutId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.fanout]?.function as never);
+    const queue = resourcesOfType(template, 'AWS::SQS::Queue')[logicalId(stack, api().fanout.queue)];
+    // Act & Assess
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fanoutId },
+      EventSourceArn: arnOf(api().fanout.queue),
+      BatchSize: FANOUT_PIPELINE.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: FANOUT_PIPELINE.reservedConcurrency },
+    });
+    expect(queue?.Properties).toMatchObject({
+      VisibilityTimeout: FANOUT_PIPELINE.visibilityTimeoutSeconds,
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(api().deadLetterQueue),
+        maxReceiveCount: FANOUT_PIPELINE.maxReceiveCount,
+      },
+    });
+  });
+
+  it('tells publish and the workers where it is, and the budget they share', () => {
+    // Prepare
+    const publish = resourcesOfType(template, 'AWS::Lambda::Function')[publishFunctionId()];
+    // Act
+    const variables = (publish?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    // Assess
+    expect(variables.SWITCHBOARD_FANOUT_QUEUE_URL).toEqual({ Ref: logicalId(stack, api().fanout.queue) });
+    expect(variables.SWITCHBOARD_CALLBACKS_PER_SECOND).toBe('4000');
+    expect(variables.SWITCHBOARD_FANOUT_THRESHOLD).toBe('1000');
   });
 });
 

@@ -205,6 +205,7 @@ describe('handlers', () => {
       table: access?.table !== 'none',
       secret: access?.secret,
       manageConnections: access?.manageConnections,
+      fanoutQueue: access?.fanoutQueue,
     }).toEqual(adapterPermissions(metafile));
   });
 
@@ -252,6 +253,7 @@ describe('handlers', () => {
       [ENV.tableName]: 'Switchboard-Table-ABC',
       [ENV.callbackUrl]: 'https://abcdef1234.execute-api.eu-west-1.amazonaws.com/ws',
       [ENV.authSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AuthSecret-AbCdEf',
+      [ENV.fanoutQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Switchboard-Fanout-ABC',
     };
     const env = Object.fromEntries(
       Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : (placeholders[k] ?? 'x')]),

@@ -9,6 +9,8 @@ const endpoints = {
   callbackUrl: 'http://127.0.0.1:9000/ws',
   dynamodbEndpoint: 'http://127.0.0.1:9001',
   tableName: 'switchboard',
+  sqsEndpoint: 'http://127.0.0.1:9000',
+  fanoutQueueUrl: 'http://127.0.0.1:9000/000000000000/switchboard-fanout',
   idleTimeoutSeconds: 600,
   maxConnectionSeconds: 7200,
 };

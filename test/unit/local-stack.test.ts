@@ -34,6 +34,7 @@ beforeAll(async () => {
       publish: handler((event: { Records: { body: string }[] }) => {
         for (const record of event.Records) published.push(JSON.parse(record.body));
       }),
+      fanout: handler(() => ({ batchItemFailures: [] })),
       sweep: handler(() => undefined),
       auth: handler(() => ({
         statusCode: 200,

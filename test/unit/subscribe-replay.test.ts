@@ -41,6 +41,10 @@ class FakeHistory implements ChannelHistory {
     throw new Error('not used');
   }
 
+  events(): never {
+    throw new Error('not used');
+  }
+
   async current(): Promise<number> {
     return this.latest;
   }
@@ -101,6 +105,7 @@ function depsFor(history: ChannelHistory, gateway: FakeGateway) {
       maxConnectionSeconds: 7200,
       publishConcurrency: 10,
       rateLimit: { burst: 1000, perSecond: 1000, closeAfter: 1000 },
+      fanout: { threshold: 1000, callbacksPerSecond: 4000 },
     },
     log: { info: () => {}, warn: () => {}, error: () => {} },
     now: () => NOW_MS,

@@ -1,0 +1,186 @@
+/**
+ * Fan-out of big channels and broadcasts (issue: big channels). The publish function numbers and
+ * stores the events, then, for a channel past `fanout.threshold` subscribers or for a broadcast,
+ * queues one task per shard of the audience instead of posting itself; fan-out workers run the
+ * tasks in parallel (the fan-out queue's event source mapping):
+ * - a shard is a range of connection ids of the channel's subscribers, or one shard of the
+ *   tenant's live-connection index (broadcast), read page by page;
+ * - a worker posts its pages while its invocation has time, then queues the rest of its shard
+ *   from its cursor: no invocation runs past its timeout, however big the channel;
+ * - the connections whose posts still failed are queued again as a task of their own (`only`),
+ *   so a failure is retried alone, without posting to everyone again;
+ * - every worker paces its posts by the callbacks-per-second budget they all share.
+ */
+import { CallbackPacer, paceChunk } from './callback-pacer.js';
+import { canSubscribe } from './channel-policy.js';
+import { AdaptiveLimit, deliverAll } from './delivery.js';
+import type {
+  CallbackBudget,
+  ChannelHistory,
+  ConnectionGateway,
+  ConnectionStore,
+  FanoutQueue,
+  FanoutTask,
+  Log,
+  SubscriberRecord,
+} from './ports.js';
+import { epochSeconds, type Settings } from './settings.js';
+
+/** Shards of a big channel's fan-out and of the live-connection index. */
+export const FANOUT_SHARDS = 16;
+/** Subscribers read per Query page of a shard. */
+const PAGE_SIZE = 1000;
+/** A page is started only with this much of the invocation left; otherwise the shard is re-queued. */
+const START_MARGIN_MS = 10_000;
+/** Kept back from the posts of a page for the bookkeeping after them. */
+const POST_MARGIN_MS = 2_000;
+/** Tries of the same failed connections before their task is left to the queue's own retries. */
+const MAX_TASK_ATTEMPTS = 3;
+
+/** The reserved channel of broadcasts (PROTOCOL §6). */
+export const BROADCAST_CHANNEL = 'broadcast';
+
+export interface FanoutDeps {
+  readonly store: ConnectionStore;
+  readonly history: ChannelHistory;
+  readonly gateway: ConnectionGateway;
+  readonly queue: FanoutQueue;
+  readonly budget: CallbackBudget;
+  readonly settings: Settings;
+  readonly log: Log;
+  readonly now?: () => number;
+  readonly remainingTimeMs?: () => number;
+}
+
+export interface FanoutReport {
+  readonly deliveries: number;
+  readonly gone: number;
+  readonly refused: number;
+  readonly throttled: number;
+  /** Connections queued again after their posts failed. */
+  readonly retried: number;
+  /** True when the shard's rest was queued for lack of time. */
+  readonly continued: boolean;
+}
+
+/** The shard tasks of one fan-out: every shard of a channel, or of the tenant's live index. */
+export function shardTasks(
+  tenant: string | undefined,
+  channel: string,
+  seqs: readonly number[],
+  kind: 'channel' | 'live',
+): FanoutTask[] {
+  return Array.from({ length: FANOUT_SHARDS }, (_, shard) => ({
+    ...(tenant !== undefined ? { tenant } : {}),
+    channel,
+    seqs,
+    audience:
+      kind === 'channel' ? { kind, channel, shard, shards: FANOUT_SHARDS } : { kind: 'live' as const, shard },
+  }));
+}
+
+/** Posts one task's events to its audience. Throws when a retry has failed too often. */
+export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise<FanoutReport> {
+  const nowMs = deps.now ?? Date.now;
+  const end = nowMs() + (deps.remainingTimeMs?.() ?? 30_000);
+  const report = { deliveries: 0, gone: 0, refused: 0, throttled: 0, retried: 0, continued: false };
+  const events = await deps.history.events(task.tenant, task.channel, task.seqs);
+  if (events.length < task.seqs.length) {
+    deps.log.warn('fan-out task names events no longer kept; posting the rest', {
+      channel: task.channel,
+      missing: task.seqs.length - events.length,
+    });
+  }
+  if (events.length === 0) return report;
+  const pacer = new CallbackPacer(deps.budget, paceChunk(deps.settings.fanout.callbacksPerSecond), nowMs);
+  const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
+  const failed = new Map<string, SubscriberRecord>();
+
+  const post = async (page: readonly SubscriberRecord[]) => {
+    const allowed = page.filter(
+      (s) => s.identity.tenant === task.tenant && mayReceive(task, s, deps.settings),
+    );
+    report.refused += page.length - allowed.length;
+    // Event after event, so each connection's posts start in seq order.
+    const targets = events.flatMap((event) => allowed.map((subscriber) => ({ event, subscriber })));
+    const result = await deliverAll(
+      targets,
+      (t) => deps.gateway.post(t.subscriber.connectionId, t.event.payload),
+      {
+        maxConcurrency: deps.settings.publishConcurrency,
+        limit,
+        deadline: end - POST_MARGIN_MS,
+        now: nowMs,
+        pace: () => pacer.acquire(),
+      },
+    );
+    report.deliveries += result.delivered;
+    report.throttled += result.throttled;
+    for (const { target } of result.failed) failed.set(target.subscriber.connectionId, target.subscriber);
+    const gone = new Set(result.gone.map((t) => t.subscriber.connectionId));
+    report.gone += gone.size;
+    for (const connectionId of gone) await deps.store.removeConnection(connectionId);
+  };
+
+  if (task.only) {
+    await post(task.only);
+  } else {
+    let cursor = task.cursor;
+    do {
+      if (end - nowMs() < START_MARGIN_MS) {
+        // Out of time: the rest of this shard goes on in another invocation, from here.
+        await deps.queue.send([{ ...task, ...(cursor ? { cursor } : {}) }]);
+        report.continued = true;
+        break;
+      }
+      const page = await deps.store.audiencePage(
+        task.tenant,
+        task.audience,
+        epochSeconds(nowMs()),
+        PAGE_SIZE,
+        cursor,
+      );
+      await post(page.items);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  if (failed.size > 0) {
+    const attempt = (task.attempt ?? 0) + 1;
+    if (attempt >= MAX_TASK_ATTEMPTS) {
+      throw new FanoutRetryError(`${failed.size} connections still failing after ${attempt} tries`);
+    }
+    const only = [...failed.values()];
+    await deps.queue.send([
+      {
+        ...(task.tenant !== undefined ? { tenant: task.tenant } : {}),
+        channel: task.channel,
+        seqs: task.seqs,
+        audience: task.audience,
+        only,
+        attempt,
+      },
+    ]);
+    report.retried += only.length;
+    deps.log.warn('fan-out posts failed; queued again for those connections only', {
+      channel: task.channel,
+      connections: only.length,
+      attempt,
+    });
+  }
+  return report;
+}
+
+/** A retry task whose connections failed every time; the queue retries it, then dead-letters it. */
+export class FanoutRetryError extends Error {
+  override readonly name = 'FanoutRetryError';
+}
+
+/**
+ * Policy is checked again at fan-out, as for small channels. A broadcast reaches every live
+ * connection of the tenant, subscribed or not (PROTOCOL §6).
+ */
+function mayReceive(task: FanoutTask, subscriber: SubscriberRecord, settings: Settings): boolean {
+  if (task.audience.kind === 'live') return true;
+  return canSubscribe(settings.channelPolicy, subscriber.identity, task.channel);
+}
