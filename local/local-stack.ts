@@ -63,7 +63,8 @@ export const LOCAL_ENV = {
   sweepIntervalSeconds: 'SWITCHBOARD_SWEEP_INTERVAL_SECONDS',
   idleTimeoutSeconds: ENV.idleTimeoutSeconds,
   maxConnectionSeconds: ENV.maxConnectionSeconds,
-  allowedOrigins: ENV.allowedOrigins,
+  /** Origins whose pages may call the token exchange (CORS), as the stack's `tokenExchangeCorsOrigins`. */
+  tokenExchangeCorsOrigins: 'SWITCHBOARD_TOKEN_EXCHANGE_CORS_ORIGINS',
   verbose: 'SWITCHBOARD_LOCAL_VERBOSE',
   /** `1` turns fault injection on (tests only; never set by `npm start`). */
   faults: 'SWITCHBOARD_LOCAL_FAULTS',
@@ -157,7 +158,7 @@ interface Settings {
   readonly sweepIntervalSeconds: number;
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
-  readonly allowedOrigins: readonly string[];
+  readonly tokenExchangeCorsOrigins: readonly string[];
   readonly verbose: boolean;
   readonly faultInjection: boolean;
   readonly faultPlan: FaultPlan | undefined;
@@ -259,7 +260,7 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
       7200,
       'a whole number of seconds',
     ),
-    allowedOrigins: (env[LOCAL_ENV.allowedOrigins] ?? '')
+    tokenExchangeCorsOrigins: (env[LOCAL_ENV.tokenExchangeCorsOrigins] ?? '')
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
@@ -493,7 +494,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const httpApi = createHttpApi({
       routes: new Map([['POST /api/v1/auth', fn(TRIGGER_ENTRIES.auth)]]),
-      ...(settings.allowedOrigins.length > 0 ? { allowedOrigins: settings.allowedOrigins } : {}),
+      allowedOrigins: settings.tokenExchangeCorsOrigins,
       account: LOCAL_ACCOUNT,
       log,
     });
