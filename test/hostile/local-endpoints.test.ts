@@ -5,10 +5,12 @@
  * `Host`) keeps working, and the stack's logs end up holding no token and no claim.
  */
 import { request } from 'node:http';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeJwt, LeakWatch, plantedClaims } from '../support/hostile-jwt.js';
 import { expectCleanLogs, expectStillServing, startHostileStack } from '../support/hostile-stack.js';
 import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { eventBridge } from '../support/publisher.js';
 import { TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
@@ -96,6 +98,48 @@ describe('the token exchange opens CORS to no origin by default', () => {
     });
     // Assess
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('PutEvents takes or refuses each entry on its own', () => {
+  const detail = (n: number) => JSON.stringify({ channel: 'hostile-news', data: { n } });
+  /** A detail nested `depth` levels in all, the detail object included. */
+  const nested = (depth: number, n: number) =>
+    `{"channel":"hostile-news","data":{"n":${n},"deep":${'['.repeat(depth - 2)}${']'.repeat(depth - 2)}}}`;
+
+  it('delivers the good entries of a batch that holds a 20,000-deep Detail, and refuses that one', async () => {
+    // Prepare
+    const reader = await TestClient.connect(stack.websocketUrl, { token: token() });
+    clients.push(reader);
+    expect(await reader.request({ action: 'subscribe', channel: 'hostile-news' })).toMatchObject({
+      type: 'subscribed',
+    });
+    const bus = eventBridge(stack.baseUrl);
+    // Act
+    const result = await bus.send(
+      new PutEventsCommand({
+        Entries: [1, 2, 3, 4, 5].map((n) => ({
+          Source: 'hostile',
+          DetailType: 'deep',
+          Detail: n === 2 ? nested(20_000, n) : n === 5 ? nested(1000, n) : detail(n),
+        })),
+      }),
+    );
+    const received = await Promise.all(
+      [1, 3, 4, 5].map((n) => reader.next((m) => m.type === 'event' && (m.data as { n?: number }).n === n)),
+    );
+    bus.destroy();
+    // Assess
+    expect(result.FailedEntryCount).toBe(1);
+    expect(result.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'MalformedDetail',
+      'ok',
+      'ok',
+      'ok',
+    ]);
+    expect(received.map((m) => m.id)).toEqual([0, 2, 3, 4].map((i) => result.Entries?.[i]?.EventId));
+    await expectStillServing(sentinel);
   });
 });
 
