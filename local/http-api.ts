@@ -25,6 +25,8 @@ export interface HttpApiProps {
   readonly log?: LocalLog;
 }
 
+/** The token exchange's path, on AWS and locally (PROTOCOL §1). */
+export const TOKEN_EXCHANGE_PATH = '/api/v1/auth';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 

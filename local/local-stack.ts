@@ -34,7 +34,7 @@ import {
   LocalFaults,
   parseFaultPlan,
 } from './fault-plan.js';
-import { createHttpApi } from './http-api.js';
+import { createHttpApi, TOKEN_EXCHANGE_PATH } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
   createLocalFunction,
@@ -47,6 +47,7 @@ import {
 import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
+import { createRequestGuard } from './request-guard.js';
 import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { buildWebAssets } from './web-assets.js';
@@ -377,7 +378,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let dynamodbProxy: TcpProxy | undefined;
   let faults: LocalFaults | undefined;
 
+  const guard = createRequestGuard({ corsPaths: [TOKEN_EXCHANGE_PATH] });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (guard.refuseRequest(req, res)) return;
     void (async () => {
       try {
         if (services.length === 0) return sendJson(res, 503, { message: 'The local stack is starting' });
@@ -392,6 +395,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (guard.refuseUpgrade(req, socket)) return;
     if (!gateway) return refuseUpgrade(socket, 503);
     if (!gateway.handlesPath(req.url)) return refuseUpgrade(socket, 404);
     gateway.handleUpgrade(req, socket, head);
@@ -493,7 +497,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     const httpApi = createHttpApi({
-      routes: new Map([['POST /api/v1/auth', fn(TRIGGER_ENTRIES.auth)]]),
+      routes: new Map([[`POST ${TOKEN_EXCHANGE_PATH}`, fn(TRIGGER_ENTRIES.auth)]]),
       allowedOrigins: settings.tokenExchangeCorsOrigins,
       account: LOCAL_ACCOUNT,
       log,
@@ -550,7 +554,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port,
       endpoints: {
         websocket: `ws://${base}/${settings.stage}`,
-        auth: `http://${base}/api/v1/auth`,
+        auth: `http://${base}${TOKEN_EXCHANGE_PATH}`,
         management: callbackUrl,
         eventBridge: `http://${base}`,
         dynamodb: dynamodb.endpoint,

@@ -5,10 +5,21 @@
  * `Host`) keeps working, and the stack's logs end up holding no token and no claim.
  */
 import { request } from 'node:http';
+import {
+  ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_REFUSED, ORIGIN_REFUSED } from '../../local/request-guard.js';
+import { localCredentials } from '../support/dynamodb.js';
 import { forgeJwt, LeakWatch, plantedClaims } from '../support/hostile-jwt.js';
-import { expectCleanLogs, expectStillServing, startHostileStack } from '../support/hostile-stack.js';
+import {
+  expectCleanLogs,
+  expectStillServing,
+  startHostileStack,
+  TableProbe,
+} from '../support/hostile-stack.js';
 import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
 import { eventBridge } from '../support/publisher.js';
 import { TestClient } from '../support/ws-client.js';
@@ -16,7 +27,10 @@ import { TestClient } from '../support/ws-client.js';
 const watch = new LeakWatch();
 const EVIL = 'https://evil.example';
 let stack: RunningStack;
+let probe: TableProbe;
+/** A connection that stays open throughout; forged frames would land on it. */
 let sentinel: TestClient;
+let sentinelId: string;
 const clients: TestClient[] = [];
 
 interface RawResponse {
@@ -27,7 +41,7 @@ interface RawResponse {
 
 /**
  * One request to the stack with exactly these headers (`Host` included, which fetch would set
- * itself): what a browser, or a page behind DNS rebinding, would send.
+ * itself; an empty `Host` sends none): what a browser, or a page behind DNS rebinding, would send.
  */
 function raw(
   method: string,
@@ -43,7 +57,11 @@ function raw(
       method,
       path,
       setHost: false,
-      headers: { Host: host, 'Content-Length': String(Buffer.byteLength(body)), ...headers },
+      headers: Object.fromEntries(
+        Object.entries({ Host: host, 'Content-Length': String(Buffer.byteLength(body)), ...headers }).filter(
+          ([, value]) => value !== '',
+        ),
+      ),
     });
     req.once('response', (res) => {
       const chunks: Buffer[] = [];
@@ -55,6 +73,11 @@ function raw(
           body: Buffer.concat(chunks).toString('utf8'),
         }),
       );
+    });
+    // An upgrade that should have been refused: report it as what it is, and drop the socket.
+    req.once('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
     });
     req.once('error', reject);
     req.end(body);
@@ -69,12 +92,15 @@ function token(extra: Record<string, unknown> = {}): string {
 
 beforeAll(async () => {
   stack = await startHostileStack();
+  probe = new TableProbe(stack.tableName);
   sentinel = await TestClient.connect(stack.websocketUrl, { token: token() });
+  sentinelId = String((await sentinel.request({ action: 'whoami' })).connectionId);
 });
 
 afterAll(async () => {
   await Promise.all([...clients, sentinel].map((c) => c?.close()));
   await stack?.stop();
+  probe?.destroy();
 });
 
 describe('the token exchange opens CORS to no origin by default', () => {
@@ -98,6 +124,152 @@ describe('the token exchange opens CORS to no origin by default', () => {
     });
     // Assess
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 everywhere', () => {
+  const rebound = () => ({ Host: `rebound.evil.example:${new URL(stack.baseUrl).port}` });
+  const cases: Array<[name: string, method: string, path: () => string, headers?: Record<string, string>]> = [
+    ['the test page', 'GET', () => '/'],
+    ['the dashboard API', 'GET', () => '/admin/api/state'],
+    ['GetConnection on @connections', 'GET', () => `/ws/@connections/${encodeURIComponent(sentinelId)}`],
+    ['PostToConnection on @connections', 'POST', () => `/ws/@connections/${encodeURIComponent(sentinelId)}`],
+    ['PutEvents', 'POST', () => '/', { 'X-Amz-Target': 'AWSEvents.PutEvents' }],
+    ['the token exchange', 'POST', () => '/api/v1/auth'],
+    ['a path no service answers', 'GET', () => '/nowhere'],
+  ];
+
+  it.each(cases)('%s', async (_name, method, path, headers = {}) => {
+    // Act
+    const response = await raw(method, path(), { ...rebound(), ...headers }, '{"forged":true}');
+    // Assess
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.body)).toEqual({ message: HOST_REFUSED });
+  });
+
+  it.each([
+    ['a rebound name', 'rebound.evil.example'],
+    ['a name that merely starts with 127.0.0.1', '127.0.0.1.evil.example'],
+    ['no Host at all', ''],
+  ])(
+    'refuses a WebSocket upgrade with a valid token and %s as Host, and stores nothing',
+    async (_name, host) => {
+      // Prepare
+      const before = await probe.connectionKeys();
+      // Act
+      const response = await raw('GET', `/ws?token=${encodeURIComponent(token())}`, {
+        Host: host,
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      });
+      // Assess
+      expect(response.status).toBe(403);
+      expect([...(await probe.connectionKeys())].filter((key) => !before.has(key))).toEqual([]);
+    },
+  );
+
+  it.each(['127.0.0.1', 'localhost', 'LOCALHOST', '127.42.0.7', '[::1]'])(
+    'answers a loopback Host, %s, with any port',
+    async (name) => {
+      const response = await raw('GET', `/ws/@connections/${encodeURIComponent(sentinelId)}`, {
+        Host: `${name}:${new URL(stack.baseUrl).port}`,
+      });
+      expect(response.status).toBe(200);
+    },
+  );
+});
+
+describe('browser cross-origin requests to @connections and PutEvents are refused with 403', () => {
+  const port = () => Number(new URL(stack.baseUrl).port);
+  const post = (origin: string | undefined, frame: string) =>
+    raw(
+      'POST',
+      `/ws/@connections/${encodeURIComponent(sentinelId)}`,
+      { ...(origin ? { Origin: origin } : {}), 'Content-Type': 'text/plain' },
+      frame,
+    );
+  /** The next frame the sentinel gets is the pong of a fresh ping: nothing forged arrived before it. */
+  const expectNothingDelivered = async () => {
+    sentinel.send({ action: 'ping', id: 'after-forgery' });
+    expect(await sentinel.next()).toMatchObject({ type: 'pong', id: 'after-forgery' });
+  };
+
+  it.each([
+    ['another site', EVIL],
+    ['another local dev server (same host, other port)', () => `http://127.0.0.1:${port() + 1}`],
+    ['the console host over https', () => `https://127.0.0.1:${port()}`],
+    ['a sandboxed frame or file: page (Origin: null)', 'null'],
+  ])('a text/plain POST to @connections from %s delivers nothing', async (_name, origin) => {
+    // Act
+    const response = await post(
+      typeof origin === 'function' ? origin() : origin,
+      '{"type":"event","forged":1}',
+    );
+    // Assess
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.body)).toEqual({ message: ORIGIN_REFUSED });
+    await expectNothingDelivered();
+  });
+
+  it('a text/plain PutEvents from another site publishes nothing', async () => {
+    // Prepare
+    expect(await sentinel.request({ action: 'subscribe', channel: 'forged-news' })).toMatchObject({
+      type: 'subscribed',
+    });
+    const body = JSON.stringify({
+      Entries: [
+        { Source: 'page', DetailType: 'x', Detail: JSON.stringify({ channel: 'forged-news', data: 1 }) },
+      ],
+    });
+    // Act
+    const response = await raw(
+      'POST',
+      '/',
+      { Origin: EVIL, 'Content-Type': 'text/plain', 'X-Amz-Target': 'AWSEvents.PutEvents' },
+      body,
+    );
+    // Assess
+    expect(response.status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expectNothingDelivered();
+  });
+
+  it.each([
+    ['127.0.0.1', () => `http://127.0.0.1:${port()}`],
+    ['localhost', () => `http://localhost:${port()}`],
+  ])('the console’s own origin (%s) still posts to @connections', async (_name, origin) => {
+    // Act
+    const response = await post(origin(), '{"type":"console-frame"}');
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await sentinel.next((m) => m.type === 'console-frame')).toMatchObject({ type: 'console-frame' });
+  });
+
+  it('the SDK (no Origin) still posts to @connections', async () => {
+    // Prepare
+    const management = new ApiGatewayManagementApiClient({
+      endpoint: `${stack.baseUrl}/ws`,
+      region: 'local',
+      credentials: localCredentials,
+    });
+    // Act
+    await management.send(
+      new PostToConnectionCommand({ ConnectionId: sentinelId, Data: '{"type":"sdk-frame"}' }),
+    );
+    management.destroy();
+    // Assess
+    expect(await sentinel.next((m) => m.type === 'sdk-frame')).toMatchObject({ type: 'sdk-frame' });
+  });
+
+  it('leaves a cross-origin WebSocket to $connect, as on AWS: admitted when no allow-list is set', async () => {
+    const client = await TestClient.connect(stack.websocketUrl, {
+      token: token(),
+      headers: { Origin: EVIL },
+    });
+    clients.push(client);
+    expect(await client.request({ action: 'ping', id: 'x' })).toMatchObject({ type: 'pong' });
   });
 });
 
