@@ -20,6 +20,7 @@ import {
   startHostileStack,
   TableProbe,
 } from '../support/hostile-stack.js';
+import { isLoopbackAddress, listenersOf } from '../support/listeners.js';
 import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
 import { eventBridge } from '../support/publisher.js';
 import { TestClient } from '../support/ws-client.js';
@@ -48,8 +49,9 @@ function raw(
   path: string,
   headers: Record<string, string> = {},
   body = '',
+  baseUrl = stack.baseUrl,
 ): Promise<RawResponse> {
-  const { hostname, port, host } = new URL(stack.baseUrl);
+  const { hostname, port, host } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = request({
       host: hostname,
@@ -312,6 +314,56 @@ describe('PutEvents takes or refuses each entry on its own', () => {
     ]);
     expect(received.map((m) => m.id)).toEqual([0, 2, 3, 4].map((i) => result.Entries?.[i]?.EventId));
     await expectStillServing(sentinel);
+  });
+});
+
+describe('every listener of a stack binds loopback only, DynamoDB Local included', () => {
+  /** A stack that starts its own DynamoDB Local, as `npm start` does. */
+  let own: RunningStack;
+  let dynamodbUrl: string;
+
+  beforeAll(async () => {
+    own = await startHostileStack({ SWITCHBOARD_DYNAMODB_ENDPOINT: '', SWITCHBOARD_DYNAMODB_PORT: '0' });
+    dynamodbUrl = /DynamoDB Local\s+(http:\/\/\S+)/.exec(own.logs())?.[1] ?? '';
+  });
+  afterAll(() => own?.stop());
+
+  it('holds the HTTP port and DynamoDB Local among its listeners, and none on a wildcard address', () => {
+    // Act
+    const listeners = listenersOf(own.pid);
+    // Assess
+    expect(listeners.map((l) => l.port)).toEqual(
+      expect.arrayContaining([Number(new URL(own.baseUrl).port), Number(new URL(dynamodbUrl).port)]),
+    );
+    expect(new Set(listeners.map((l) => l.pid)).size).toBeGreaterThan(1);
+    expect(listeners.filter((l) => !isLoopbackAddress(l.address))).toEqual([]);
+  });
+
+  it('DynamoDB Local answers a loopback Host and refuses a rebound one with 403', async () => {
+    // Prepare
+    const listTables = (host: string) =>
+      raw(
+        'POST',
+        '/',
+        {
+          Host: host,
+          'Content-Type': 'application/x-amz-json-1.0',
+          'X-Amz-Target': 'DynamoDB_20120810.ListTables',
+          Authorization:
+            'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=00',
+        },
+        '{}',
+        dynamodbUrl,
+      );
+    const port = new URL(dynamodbUrl).port;
+    // Act
+    const rebound = await listTables(`rebound.evil.example:${port}`);
+    const loopback = await listTables(`localhost:${port}`);
+    // Assess
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).not.toContain('TableNames');
+    expect(loopback.status).toBe(200);
+    expect(JSON.parse(loopback.body)).toHaveProperty('TableNames');
   });
 });
 
