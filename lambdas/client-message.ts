@@ -32,6 +32,7 @@ export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<A
       connectionId: event.requestContext.connectionId,
       body: event.body,
       isBase64Encoded: event.isBase64Encoded,
+      receivedAtMs: event.requestContext.requestTimeEpoch,
     },
     deps,
   );

@@ -21,7 +21,7 @@ import {
   TableProbe,
 } from '../support/hostile-stack.js';
 import { isLoopbackAddress, listenersOf } from '../support/listeners.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { type RunningStack, startStack, TEST_SECRET } from '../support/local-stack.js';
 import { eventBridge } from '../support/publisher.js';
 import { TestClient } from '../support/ws-client.js';
 
@@ -275,6 +275,26 @@ describe('browser cross-origin requests to @connections and PutEvents are refuse
   });
 });
 
+describe('a client that sends a flood and leaves stops costing work at once', () => {
+  it('has its $disconnect run within seconds of leaving, not after its 2,000 queued 30 KB messages', async () => {
+    // Prepare
+    const client = await TestClient.connect(stack.websocketUrl, { token: token() });
+    const id = String((await client.request({ action: 'whoami' })).connectionId);
+    const frame = JSON.stringify({ action: 'ping', pad: 'p'.repeat(30_000) });
+    // Act
+    for (let n = 0; n < 2000; n++) client.send(frame);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    client.socket.terminate();
+    const left = Date.now();
+    // Assess
+    while ((await probe.connectionKeys()).has(`conn#${id}`)) {
+      expect(Date.now() - left, 'the connection item outlived its client by 8 s').toBeLessThan(8_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await expectStillServing(sentinel);
+  });
+});
+
 describe('PutEvents takes or refuses each entry on its own', () => {
   const detail = (n: number) => JSON.stringify({ channel: 'hostile-news', data: { n } });
   /** A detail nested `depth` levels in all, the detail object included. */
@@ -317,18 +337,34 @@ describe('PutEvents takes or refuses each entry on its own', () => {
   });
 });
 
-describe('every listener of a stack binds loopback only, DynamoDB Local included', () => {
-  /** A stack that starts its own DynamoDB Local, as `npm start` does. */
+describe('a stack as npm start runs it: its own DynamoDB Local, the default rate limits', () => {
   let own: RunningStack;
   let dynamodbUrl: string;
 
   beforeAll(async () => {
-    own = await startHostileStack({ SWITCHBOARD_DYNAMODB_ENDPOINT: '', SWITCHBOARD_DYNAMODB_PORT: '0' });
+    own = await startStack({ SWITCHBOARD_DYNAMODB_ENDPOINT: '', SWITCHBOARD_DYNAMODB_PORT: '0' });
     dynamodbUrl = /DynamoDB Local\s+(http:\/\/\S+)/.exec(own.logs())?.[1] ?? '';
   });
   afterAll(() => own?.stop());
 
-  it('holds the HTTP port and DynamoDB Local among its listeners, and none on a wildcard address', () => {
+  it('closes a connection that sends 300 pings in one burst, after its 20 + 50 allowed', async () => {
+    // Prepare
+    const client = await TestClient.connect(own.websocketUrl, { token: token() });
+    clients.push(client);
+    // Act
+    for (let n = 0; n < 300; n++) client.send({ action: 'ping', id: `p${n}` });
+    const closed = await Promise.race([
+      client.closed,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 15_000)),
+    ]);
+    // Assess
+    expect(closed, 'the connection is still open 15 s after the burst').toBeDefined();
+    const replies = client.pending();
+    expect(replies.filter((m) => m.type === 'pong').length).toBeLessThanOrEqual(25);
+    expect(replies.length).toBeLessThan(100);
+  });
+
+  it('binds every listener to loopback: the HTTP port and DynamoDB Local, none on a wildcard', () => {
     // Act
     const listeners = listenersOf(own.pid);
     // Assess
