@@ -17,6 +17,14 @@ import { CHANNEL_PATTERN } from '../core/protocol.js';
 
 export const MAX_TOKEN_BYTES = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/**
+ * The claim that marks a token issued by the exchange (PROTOCOL §2). Only `signToken({ exchanged:
+ * true })` sets it, and no client can add it to a token without the signing key. A main-token
+ * issuer could still put it in its own tokens (any value): such a token is then refused by the
+ * exchange too, which errs on the safe side. Its name is a URN so that no issuer's own claim
+ * (`token_use`, `typ`, `scope`...) can be mistaken for it.
+ */
+export const EXCHANGED_CLAIM = 'urn:switchboard:exchanged';
 const HMAC_ALGORITHMS = ['HS256'];
 const JWKS_ALGORITHMS = ['RS256', 'ES256'];
 
@@ -51,7 +59,11 @@ export function identityFromClaims(payload: JWTPayload): VerifiedToken {
     ...(c.tenant ? { tenant: c.tenant } : {}),
     ...(c.email ? { email: c.email } : {}),
   };
-  return { identity, expiresAt: c.exp };
+  return {
+    identity,
+    expiresAt: c.exp,
+    ...(Object.hasOwn(payload, EXCHANGED_CLAIM) ? { exchanged: true as const } : {}),
+  };
 }
 
 /**
@@ -121,6 +133,10 @@ export interface SignTokenInput {
   readonly ttlSeconds: number;
   readonly issuer?: string;
   readonly audience?: string;
+  /** Marks the token as issued by the exchange (`EXCHANGED_CLAIM`), which then refuses it. @default false */
+  readonly exchanged?: boolean;
+  /** `iat`, epoch seconds; `exp` is `now + ttlSeconds`. @default the current time */
+  readonly now?: number;
 }
 
 /** Mints an HS256 token (local `npm run token`, and the token exchange's short-lived tokens). */
@@ -129,11 +145,13 @@ export async function signToken(input: SignTokenInput): Promise<string> {
   const claims: JWTPayload = { roles: [...identity.roles] };
   if (identity.tenant) claims.tenant = identity.tenant;
   if (identity.email) claims.email = identity.email;
+  if (input.exchanged) claims[EXCHANGED_CLAIM] = true;
+  const now = input.now ?? Math.floor(Date.now() / 1000);
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(identity.userId)
-    .setIssuedAt()
-    .setExpirationTime(`${input.ttlSeconds}s`);
+    .setIssuedAt(now)
+    .setExpirationTime(now + input.ttlSeconds);
   if (input.issuer) jwt = jwt.setIssuer(input.issuer);
   if (input.audience) jwt = jwt.setAudience(input.audience);
   return jwt.sign(new TextEncoder().encode(input.secret));

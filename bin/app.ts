@@ -33,6 +33,7 @@ export const CONTEXT_KEYS = {
   authShortTokenLifetimeSeconds: 'lifetime of /api/v1/auth tokens (default 60)',
   channelPolicy: 'JSON array of {pattern, allow} rules (default: PROTOCOL §5)',
   allowedOrigins: 'comma-separated Origin allow-list (default: any)',
+  tokenExchangeCorsOrigins: 'comma-separated origins whose pages may call /api/v1/auth (CORS; default: none)',
   allowAnonymous: 'true or false (default false)',
   stageName: 'WebSocket stage (default ws)',
   throttleRateLimit: 'stage steady-state requests per second (default 1000)',
@@ -208,6 +209,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const alarmTopicArn = ctx.string('alarmTopicArn');
   const channelPolicy = ctx.json('channelPolicy');
   const allowedOrigins = ctx.list('allowedOrigins');
+  const tokenExchangeCorsOrigins = ctx.list('tokenExchangeCorsOrigins');
   const allowAnonymous = ctx.boolean('allowAnonymous');
   const stageName = ctx.string('stageName');
   const maxSubscriptions = ctx.number('maxSubscriptions');
@@ -228,6 +230,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
     // Shape and rules are checked by SwitchboardApi against core/channel-policy.ts.
     ...(channelPolicy !== undefined ? { channelPolicy: channelPolicy as ChannelRule[] } : {}),
     ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+    ...(tokenExchangeCorsOrigins !== undefined ? { tokenExchangeCorsOrigins } : {}),
     ...(allowAnonymous !== undefined ? { allowAnonymous } : {}),
     ...(stageName !== undefined ? { stageName } : {}),
     ...(rateLimit !== undefined || burstLimit !== undefined

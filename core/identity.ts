@@ -12,6 +12,8 @@ export interface VerifiedToken {
   readonly identity: Identity;
   /** Token expiry, epoch seconds. */
   readonly expiresAt: number;
+  /** Issued by the token exchange (PROTOCOL §2): such a token cannot be exchanged again. */
+  readonly exchanged?: true;
 }
 
 export interface TokenVerifier {
@@ -33,7 +35,8 @@ export class TokenRejectedError extends Error {
       | 'expired'
       | 'claims'
       | 'algorithm'
-      | 'lifetime',
+      | 'lifetime'
+      | 'exchanged',
   ) {
     super(`token rejected (${reason})`);
   }

@@ -49,6 +49,12 @@ export interface IncomingMessage {
   readonly connectionId: string;
   readonly body: string | undefined;
   readonly isBase64Encoded: boolean;
+  /**
+   * When the gateway received the message (API Gateway's `requestTimeEpoch`), epoch ms. The rate
+   * limit counts messages by arrival: a burst stays a burst even if its handlers run later.
+   * @default the handler's clock
+   */
+  readonly receivedAtMs?: number;
 }
 
 const iso = (epochSecondsValue: number) => new Date(epochSecondsValue * 1000).toISOString();
@@ -70,7 +76,8 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
       if (!(error instanceof ProtocolError)) throw error;
       malformed = error;
     }
-    const connection = await admit(input.connectionId, deps, nowMs);
+    const arrivedMs = Math.min(input.receivedAtMs ?? nowMs, nowMs);
+    const connection = await admit(input.connectionId, deps, nowMs, arrivedMs);
     if (malformed || !message) throw malformed;
     if (connection.tokenExpiresAt <= epochSeconds(nowMs) && !ALLOWED_AFTER_EXPIRY.has(message.action)) {
       throw new ProtocolError('unauthorized', 'token expired; send refresh with a new token or reconnect');
@@ -98,7 +105,12 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
  * Loads the connection and takes a token from its rate bucket, recording the message (and with it
  * liveness: API Gateway's idle timer restarts on every client message) in one write.
  */
-async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Promise<ConnectionRecord> {
+async function admit(
+  connectionId: string,
+  deps: MessageDeps,
+  nowMs: number,
+  arrivedMs: number,
+): Promise<ConnectionRecord> {
   const { store, settings } = deps;
   const now = epochSeconds(nowMs);
   const limited = new ProtocolError(
@@ -108,7 +120,7 @@ async function admit(connectionId: string, deps: MessageDeps, nowMs: number): Pr
   for (let attempt = 0; attempt < 5; attempt++) {
     const connection = await store.getConnection(connectionId, now);
     if (!connection) break;
-    const take = takeToken(settings.rateLimit, connection.bucket, nowMs);
+    const take = takeToken(settings.rateLimit, connection.bucket, arrivedMs);
     const recorded = await store.recordMessage(connection, take.next, liveUntil(settings, now), now);
     if (recorded === 'gone') break;
     if (recorded === 'conflict') continue;

@@ -1,6 +1,8 @@
 /**
  * `POST /api/v1/auth`: exchanges a main token for a short-lived one (PROTOCOL §2), so browsers can
- * put a token in a URL that is useless a minute later.
+ * put a token in a URL that is useless a minute later. A short token lives `shortTokenTtlSeconds`
+ * but never past the main token's `exp`, and is marked (`EXCHANGED_CLAIM`) so that it cannot be
+ * exchanged in turn.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { createVerifierFromConfig, resolveAuthSecret } from '../adapters/auth.js';
@@ -41,15 +43,25 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
   const match = authorization ? /^Bearer[ ]+(\S+)\s*$/i.exec(authorization) : null;
   if (!match?.[1]) return unauthorized('send the main token as "Authorization: Bearer <jwt>"');
   try {
-    const { identity } = await verifier.verify(match[1]);
+    const main = await verifier.verify(match[1]);
+    // A short token bought with a short token would restart the clock: a session could then be
+    // kept alive forever, past the main token's exp and the lifetime cap.
+    if (main.exchanged) throw new TokenRejectedError('exchanged');
+    const now = Math.floor(Date.now() / 1000);
+    // Never beyond the main token's own exp (PROTOCOL §2), which the verifier's clock tolerance
+    // may already have passed.
+    const lifetime = Math.min(ttlSeconds, main.expiresAt - now);
+    if (lifetime <= 0) throw new TokenRejectedError('expired');
     const token = await signToken({
       secret,
-      identity,
-      ttlSeconds,
+      identity: main.identity,
+      ttlSeconds: lifetime,
+      now,
+      exchanged: true,
       ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
       ...(config.auth.audience ? { audience: config.auth.audience } : {}),
     });
-    return json(200, { success: true, data: { token, expires_in: ttlSeconds } });
+    return json(200, { success: true, data: { token, expires_in: lifetime } });
   } catch (error) {
     if (error instanceof TokenRejectedError) {
       logger.info('token exchange refused', { reason: error.reason });

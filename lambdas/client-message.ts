@@ -35,6 +35,7 @@ export const handler = async (
       connectionId: event.requestContext.connectionId,
       body: event.body,
       isBase64Encoded: event.isBase64Encoded,
+      receivedAtMs: event.requestContext.requestTimeEpoch,
     },
     // A replay stops short of the function's timeout (see REPLAY_TIME_MARGIN_MS).
     { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() },

@@ -88,6 +88,14 @@ export interface SwitchboardApiProps {
    */
   readonly allowedOrigins?: readonly string[];
   /**
+   * Origins (`https://app.example.com`) whose pages may call the token exchange
+   * (`POST /api/v1/auth`) from a browser: the HTTP API's CORS allow-list. With none, no CORS
+   * headers are sent and only same-origin pages and non-browser clients can call it.
+   *
+   * @default [] - no cross-origin browser calls
+   */
+  readonly tokenExchangeCorsOrigins?: readonly string[];
+  /**
    * Whether connections without a token are admitted (they may only subscribe to channels the
    * policy opens to `anyone`).
    *
@@ -259,6 +267,7 @@ export interface ResolvedSwitchboardApiProps {
   };
   readonly channelPolicy: readonly ChannelRule[];
   readonly allowedOrigins?: readonly string[];
+  readonly tokenExchangeCorsOrigins: readonly string[];
   readonly allowAnonymous: boolean;
   readonly stageName: string;
   readonly throttle: ThrottleSettings;
@@ -355,6 +364,23 @@ function checkText(prop: string, value: string, pattern: RegExp, requirement: st
   if (!pattern.test(value)) fail(prop, requirement, value);
 }
 
+/** Each one an origin, `scheme://host[:port]` exactly (no path, no `*`). */
+function checkOrigins(prop: string, origins: readonly string[]): void {
+  for (const origin of origins) {
+    if (isToken(origin)) continue;
+    let normalized: string | undefined;
+    try {
+      const url = new URL(origin);
+      normalized = ['http:', 'https:'].includes(url.protocol) ? url.origin : undefined;
+    } catch {
+      normalized = undefined;
+    }
+    if (normalized !== origin) {
+      fail(prop, 'must hold origins like "https://app.example.com" (scheme, host, optional port)', origin);
+    }
+  }
+}
+
 const policySchema = z.array(channelRuleSchema).min(1, 'must hold at least one rule');
 
 /** Applies the defaults and validates every prop; throws `SwitchboardPropsError` on the first problem. */
@@ -408,24 +434,10 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
         props.allowedOrigins,
       );
     }
-    for (const origin of props.allowedOrigins) {
-      if (isToken(origin)) continue;
-      let normalized: string | undefined;
-      try {
-        const url = new URL(origin);
-        normalized = ['http:', 'https:'].includes(url.protocol) ? url.origin : undefined;
-      } catch {
-        normalized = undefined;
-      }
-      if (normalized !== origin) {
-        fail(
-          'allowedOrigins',
-          'must hold origins like "https://app.example.com" (scheme, host, optional port)',
-          origin,
-        );
-      }
-    }
+    checkOrigins('allowedOrigins', props.allowedOrigins);
   }
+  const tokenExchangeCorsOrigins = props.tokenExchangeCorsOrigins ?? [];
+  checkOrigins('tokenExchangeCorsOrigins', tokenExchangeCorsOrigins);
 
   const stageName = props.stageName ?? d.stageName;
   checkText('stageName', stageName, /^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 characters of [A-Za-z0-9_-]');
@@ -521,6 +533,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     },
     channelPolicy,
     ...(props.allowedOrigins !== undefined ? { allowedOrigins: props.allowedOrigins } : {}),
+    tokenExchangeCorsOrigins,
     allowAnonymous: props.allowAnonymous ?? false,
     stageName,
     throttle,

@@ -411,7 +411,7 @@ export class SwitchboardApi extends Construct {
       description: 'Switchboard token exchange',
       createDefaultStage: false,
       corsPreflight: {
-        allowOrigins: config.allowedOrigins ? [...config.allowedOrigins] : ['*'],
+        allowOrigins: [...config.tokenExchangeCorsOrigins],
         allowMethods: [CorsHttpMethod.POST],
         allowHeaders: ['authorization', 'content-type'],
         maxAge: Duration.hours(1),

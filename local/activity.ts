@@ -46,9 +46,19 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * `data` as JSON, cut short. Never throws: this runs while the bus routes a batch, so a value
+ * `JSON.stringify` cannot write (nested too deeply: RangeError) must cost its preview only, not
+ * the delivery of the entries after it.
+ */
 function preview(data: unknown): string {
   if (data === undefined) return '';
-  const json = JSON.stringify(data) ?? '';
+  let json: string;
+  try {
+    json = JSON.stringify(data) ?? '';
+  } catch {
+    return '(cannot be shown)';
+  }
   return json.length > PREVIEW_CHARS ? `${json.slice(0, PREVIEW_CHARS - 1)}…` : json;
 }
 

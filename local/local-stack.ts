@@ -36,7 +36,7 @@ import {
   LocalFaults,
   parseFaultPlan,
 } from './fault-plan.js';
-import { createHttpApi } from './http-api.js';
+import { createHttpApi, TOKEN_EXCHANGE_PATH } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
   createLocalFunction,
@@ -48,6 +48,7 @@ import {
 import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
+import { createRequestGuard } from './request-guard.js';
 import { createSqsEndpoint } from './sqs-endpoint.js';
 import { SqsEventSource } from './sqs-event-source.js';
 import { LOCAL_QUEUE_NAMES, LocalQueue } from './sqs-queue.js';
@@ -67,7 +68,8 @@ export const LOCAL_ENV = {
   sweepIntervalSeconds: 'SWITCHBOARD_SWEEP_INTERVAL_SECONDS',
   idleTimeoutSeconds: ENV.idleTimeoutSeconds,
   maxConnectionSeconds: ENV.maxConnectionSeconds,
-  allowedOrigins: ENV.allowedOrigins,
+  /** Origins whose pages may call the token exchange (CORS), as the stack's `tokenExchangeCorsOrigins`. */
+  tokenExchangeCorsOrigins: 'SWITCHBOARD_TOKEN_EXCHANGE_CORS_ORIGINS',
   verbose: 'SWITCHBOARD_LOCAL_VERBOSE',
   /** `1` turns fault injection on (tests only; never set by `npm start`). */
   faults: 'SWITCHBOARD_LOCAL_FAULTS',
@@ -173,7 +175,7 @@ interface Settings {
   readonly sweepIntervalSeconds: number;
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
-  readonly allowedOrigins: readonly string[];
+  readonly tokenExchangeCorsOrigins: readonly string[];
   readonly verbose: boolean;
   readonly faultInjection: boolean;
   readonly faultPlan: FaultPlan | undefined;
@@ -278,7 +280,7 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
       7200,
       'a whole number of seconds',
     ),
-    allowedOrigins: (env[LOCAL_ENV.allowedOrigins] ?? '')
+    tokenExchangeCorsOrigins: (env[LOCAL_ENV.tokenExchangeCorsOrigins] ?? '')
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
@@ -419,7 +421,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let dynamodbProxy: TcpProxy | undefined;
   let faults: LocalFaults | undefined;
 
+  const guard = createRequestGuard({ corsPaths: [TOKEN_EXCHANGE_PATH] });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (guard.refuseRequest(req, res)) return;
     void (async () => {
       try {
         if (services.length === 0) return sendJson(res, 503, { message: 'The local stack is starting' });
@@ -434,6 +438,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (guard.refuseUpgrade(req, socket)) return;
     if (!gateway) return refuseUpgrade(socket, 503);
     if (!gateway.handlesPath(req.url)) return refuseUpgrade(socket, 404);
     gateway.handleUpgrade(req, socket, head);
@@ -594,8 +599,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     const httpApi = createHttpApi({
-      routes: new Map([['POST /api/v1/auth', fn(TRIGGER_ENTRIES.auth)]]),
-      ...(settings.allowedOrigins.length > 0 ? { allowedOrigins: settings.allowedOrigins } : {}),
+      routes: new Map([[`POST ${TOKEN_EXCHANGE_PATH}`, fn(TRIGGER_ENTRIES.auth)]]),
+      allowedOrigins: settings.tokenExchangeCorsOrigins,
       account: LOCAL_ACCOUNT,
       log,
     });
@@ -656,7 +661,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port,
       endpoints: {
         websocket: `ws://${base}/${settings.stage}`,
-        auth: `http://${base}/api/v1/auth`,
+        auth: `http://${base}${TOKEN_EXCHANGE_PATH}`,
         management: callbackUrl,
         eventBridge: `http://${base}`,
         sqs: `http://${base}`,

@@ -54,6 +54,12 @@ export type PutEventsOutcome =
 /** PutEvents' limit on the summed entry sizes of one request. */
 export const MAX_REQUEST_ENTRY_BYTES = 256 * 1024;
 export const MAX_ENTRIES = 10;
+/**
+ * "PutEvents will only process nested JSON up to 1000 levels deep" (PutEvents API reference;
+ * older revisions said 1100). A deeper `Detail` is refused in its own slot. Without this bound a
+ * 20,000-deep array got through, and every later `JSON.stringify` of it overflowed the stack.
+ */
+export const MAX_DETAIL_DEPTH = 1000;
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -79,6 +85,31 @@ export function busNameOf(eventBusName: unknown): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * How deeply a valid JSON text nests objects and arrays (`{}` is 1), counted on the text with a
+ * loop: a recursive walk would itself overflow on the inputs this guards against.
+ */
+export function jsonDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return deepest;
 }
 
 function invalid(message: string) {
@@ -123,7 +154,9 @@ function checkEntry(
   } catch {
     detail = undefined;
   }
-  if (!isObject(detail))
+  // EventBridge does not document the code it answers for a too-deep Detail; MalformedDetail is
+  // its code for a Detail it cannot take.
+  if (!isObject(detail) || jsonDepth(Detail) > MAX_DETAIL_DEPTH)
     return { result: { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' } };
   const busName = busNameOf(entry.EventBusName);
   if (busName !== 'default' && busName !== options.busName) {

@@ -11,6 +11,15 @@
  * - `$disconnect` follows every close, with `disconnectStatusCode` and `disconnectReason`.
  * Deliberately different: invocations for one connection run one at a time, in arrival order
  * (API Gateway promises no order; clients rely on it locally and it keeps tests deterministic).
+ * API Gateway holds no queue per connection: it invokes a handler for every message as it
+ * arrives, and each event's `requestTimeEpoch` is that arrival. The local queue is therefore kept
+ * faithful and bounded: events are stamped when the frame arrives (so the handlers' rate limit
+ * sees a burst as a burst, and closes an abusive connection as on AWS); past
+ * `MAX_WAITING_MESSAGES` waiting, the gateway stops reading the socket until half have drained
+ * (TCP backpressure: nothing is dropped, memory stays bounded); and once a connection is closed,
+ * by the client or the gateway, the messages still waiting are not handled (only `$disconnect`).
+ * A client that leaves while its socket is paused is noticed when reading resumes, after at most
+ * half the bound of handler runs.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -38,6 +47,14 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 const CLOSE_HANDSHAKE_MS = 1_000;
 /** How long `close()` waits for in-flight handlers (they cannot be cancelled). */
 const DRAIN_MS = 10_000;
+/**
+ * Messages of one connection waiting for their handler, beyond which the gateway stops reading
+ * its socket; frames already read in the same chunk (one socket read, 64 KB) still join. So a
+ * connection holds at most 128 messages plus 64 KB (16 MB with 128 KB messages). The bound is
+ * above the default burst plus abuse limit (20 + 50): a burst the handlers would close on AWS is
+ * read far enough locally to be closed the same way.
+ */
+export const MAX_WAITING_MESSAGES = 128;
 
 /** Fault injection for tests; every hook is optional and consulted at the moment it applies. */
 export interface GatewayFaults {
@@ -98,6 +115,8 @@ class Connection implements GatewayConnection {
   /** The close code and reason when the gateway (not the client) closed the connection. */
   closedBy: { code: number; reason: string } | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Messages received and not yet handed to their handler. */
+  waiting = 0;
   private queue: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private resolveFinished!: () => void;
@@ -222,6 +241,11 @@ export class WebSocketGateway {
   /** Connections that are connecting or open, by id. */
   get connections(): ReadonlyMap<string, GatewayConnection> {
     return this.live;
+  }
+
+  /** Messages of a connection received and not yet handed to their handler (0 when unknown). */
+  waiting(connectionId: string): number {
+    return this.live.get(connectionId)?.waiting ?? 0;
   }
 
   /** True for the stage path (`/ws`, with or without a trailing slash or query string). */
@@ -411,11 +435,25 @@ export class WebSocketGateway {
     }
     const body = data.toString('utf8');
     const routeKey = selectRoute(body, this.routeKeys);
-    void connection.enqueue(() => this.dispatch(connection, routeKey, body));
+    // Built now, so that requestTimeEpoch is the arrival, as API Gateway stamps it.
+    const event = messageEvent(connection.facts, { routeKey, body });
+    const socket = connection.socket;
+    connection.waiting += 1;
+    if (connection.waiting >= MAX_WAITING_MESSAGES) socket?.pause();
+    void connection.enqueue(async () => {
+      connection.waiting -= 1;
+      if (connection.waiting <= MAX_WAITING_MESSAGES / 2 && socket?.isPaused) socket.resume();
+      // The client left, or the gateway closed the connection: nobody is there to answer.
+      if (connection.state !== 'open') return;
+      await this.dispatch(connection, routeKey, event);
+    });
   }
 
-  private async dispatch(connection: Connection, routeKey: string, body: string): Promise<void> {
-    const event = messageEvent(connection.facts, { routeKey, body });
+  private async dispatch(
+    connection: Connection,
+    routeKey: string,
+    event: ReturnType<typeof messageEvent>,
+  ): Promise<void> {
     const { requestId } = event.requestContext;
     const fn = this.props.functions.get(routeKey);
     if (!fn) {

@@ -641,6 +641,67 @@ describe('the token exchange refuses the same hostile tokens with 401 and the do
   });
 });
 
+describe('the token exchange cannot extend a session (PROTOCOL §2)', () => {
+  const exchange = (token: string) =>
+    fetch(`${stack.baseUrl}/api/v1/auth`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  /** Exchanges `token` and expects a short token back. */
+  async function shortTokenFor(token: string): Promise<{ token: string; expiresIn: number }> {
+    const response = await exchange(watch.sent(token));
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: { token: string; expires_in: number } };
+    return { token: watch.sent(data.token), expiresIn: data.expires_in };
+  }
+  const payloadOf = (token: string): Claims =>
+    JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  const expectUnauthorized = async (response: Response) => {
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({
+      success: false,
+      error: { code: 'unauthorized', message: expect.any(String) },
+    });
+  };
+
+  it('refuses a token the exchange issued with 401, though the handshake admits it', async () => {
+    // Prepare
+    const short = await shortTokenFor(hs(claims()));
+    // Act
+    const again = await exchange(short.token);
+    // Assess
+    await expectUnauthorized(again);
+    expect((await attemptHandshake(probe, stack.websocketUrl, { token: short.token })).status).toBe(101);
+  });
+
+  it('refuses a main token that carries the exchange mark itself, whatever its value', async () => {
+    for (const mark of [true, false, null, 'main']) {
+      await expectUnauthorized(await exchange(watch.sent(hs(claims({ 'urn:switchboard:exchanged': mark })))));
+    }
+  });
+
+  it('gives a main token with 20 s left a short token that ends with it, not 60 s later', async () => {
+    // Prepare
+    const mainExp = nowSeconds() + 20;
+    // Act
+    const short = await shortTokenFor(hs(claims({ iat: nowSeconds() - 600, exp: mainExp })));
+    // Assess
+    expect(payloadOf(short.token).exp).toBeLessThanOrEqual(mainExp);
+    expect(short.expiresIn).toBeGreaterThan(0);
+    expect(short.expiresIn).toBeLessThanOrEqual(20);
+  });
+
+  it('refuses a main token that has expired but is still inside the clock tolerance', async () => {
+    const token = hs(claims({ iat: nowSeconds() - 600, exp: nowSeconds() - 5 }));
+    await expectUnauthorized(await exchange(watch.sent(token)));
+  });
+
+  it('gives a fresh main token a short token of the configured 60 s, marked as exchanged', async () => {
+    const short = await shortTokenFor(hs(claims()));
+    const payload = payloadOf(short.token);
+    expect(short.expiresIn).toBe(60);
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(60);
+    expect(payload['urn:switchboard:exchanged']).toBe(true);
+  });
+});
+
 describe('afterwards', () => {
   it('the JWKS server was asked for its configured path only, and the trap for nothing', () => {
     expect(jwks.requests.length).toBeGreaterThan(0);

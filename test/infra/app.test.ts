@@ -27,6 +27,7 @@ describe('context', () => {
         authMaxTokenLifetimeSeconds: '3600',
         channelPolicy: JSON.stringify(policy),
         allowedOrigins: 'https://a.example.com, https://b.example.com',
+        tokenExchangeCorsOrigins: 'https://a.example.com',
         allowAnonymous: 'true',
         stageName: 'live',
         throttleRateLimit: '50',
@@ -63,6 +64,10 @@ describe('context', () => {
       StageName: 'live',
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       RouteSettings: { $connect: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://a.example.com'] }),
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: 'apps',

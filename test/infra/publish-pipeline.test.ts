@@ -320,7 +320,9 @@ describe('the fan-out queue (big channels and broadcasts)', () => {
     // Prepare
     const publish = resourcesOfType(template, 'AWS::Lambda::Function')[publishFunctionId()];
     // Act
-    const variables = (publish?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables =
+      (publish?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
+      {};
     // Assess
     expect(variables.SWITCHBOARD_FANOUT_QUEUE_URL).toEqual({ Ref: logicalId(stack, api().fanout.queue) });
     expect(variables.SWITCHBOARD_CALLBACKS_PER_SECOND).toBe('4000');

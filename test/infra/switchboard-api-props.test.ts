@@ -92,11 +92,25 @@ describe('options reach the template', () => {
       [ENV.maxSubscriptions]: '20',
       [ENV.maxMessageBytes]: '4096',
     });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      ProtocolType: 'HTTP',
-      CorsConfiguration: Match.objectLike({
-        AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
-      }),
+  });
+
+  it('allows no cross-origin page to call the token exchange unless origins are listed', () => {
+    // Prepare
+    const corsOf = (props: SwitchboardApiProps) =>
+      Object.values(synthStack(props).template.findResources('AWS::ApiGatewayV2::Api'))
+        .map((api) => api.Properties)
+        .find((p) => p.ProtocolType === 'HTTP')?.CorsConfiguration;
+    // Act
+    const byDefault = corsOf({});
+    const withConnectOrigins = corsOf({ allowedOrigins: ['https://app.example.com'] });
+    const listed = corsOf({ tokenExchangeCorsOrigins: ['https://app.example.com', 'http://localhost:5173'] });
+    // Assess
+    expect(byDefault.AllowOrigins).toEqual([]);
+    expect(withConnectOrigins.AllowOrigins).toEqual([]);
+    expect(listed).toMatchObject({
+      AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      AllowMethods: ['POST'],
+      AllowHeaders: ['authorization', 'content-type'],
     });
   });
 
@@ -278,6 +292,11 @@ describe('bad props are refused before anything is built', () => {
       /allowedOrigins .* \(received "https:\/\/app.example.com\/"\)/,
     ],
     ['no origins', { allowedOrigins: [] }, /allowedOrigins must list at least one origin/],
+    [
+      'a CORS wildcard',
+      { tokenExchangeCorsOrigins: ['*'] },
+      /tokenExchangeCorsOrigins must hold origins like .* \(received "\*"\)/,
+    ],
     [
       'http JWKS',
       { auth: { jwksUrl: 'http://id.example.com/jwks' } },

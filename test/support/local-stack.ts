@@ -15,6 +15,8 @@ export interface RunningStack {
   readonly tableName: string;
   readonly dynamodbEndpoint: string;
   readonly env: Record<string, string>;
+  /** The stack's process (`local/main.ts`); DynamoDB Local, when it starts one, runs below it. */
+  readonly pid: number;
   /** Everything the stack wrote to stdout and stderr so far. */
   logs(): string;
   stop(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
     tableName,
     dynamodbEndpoint: fullEnv.SWITCHBOARD_DYNAMODB_ENDPOINT as string,
     env: fullEnv,
+    pid: child.pid ?? 0,
     logs: () => output,
     stop: () => stopChild(child),
   };

@@ -20,7 +20,7 @@ import { createManagementApi } from '../../local/management-api.js';
 import type { EventEnvelope } from '../../local/put-events.js';
 import { startSweepSchedule } from '../../local/sweep-schedule.js';
 import type { WebSocketEvent } from '../../local/websocket-events.js';
-import { type GatewayFaults, WebSocketGateway } from '../../local/websocket-gateway.js';
+import { type GatewayFaults, MAX_WAITING_MESSAGES, WebSocketGateway } from '../../local/websocket-gateway.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 type Handlers = Partial<Record<string, (event: WebSocketEvent) => unknown>>;
@@ -314,6 +314,76 @@ describe('messages', () => {
       disconnectStatusCode: 1001,
       disconnectReason: 'Going away',
     });
+  });
+});
+
+/** One open connection whose `$default` handler finishes no message until `release()`. */
+async function blockedConnection() {
+  let release: () => void = () => {};
+  const blocked = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const harness = await startGateway({ $default: () => blocked.then(() => ({ statusCode: 200 })) });
+  const client = await connect(harness.url);
+  await until(() => harness.gateway.connections.size === 1);
+  const [id = ''] = harness.gateway.connections.keys();
+  return { harness, client, id, release: () => release() };
+}
+
+describe('a burst of messages on one connection', () => {
+  it('stamps each message with its arrival, not with the moment its handler runs', async () => {
+    // Prepare: a handler slow enough that three messages wait for each other.
+    const harness = await startGateway({
+      $default: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return { statusCode: 200, body: 'ok' };
+      },
+    });
+    const client = await connect(harness.url);
+    // Act
+    for (const n of [1, 2, 3]) client.socket.send(`{"n":${n}}`);
+    for (let i = 0; i < 3; i++) await client.next();
+    // Assess
+    const stamps = harness.events
+      .filter((e) => e.requestContext.routeKey === '$default')
+      .map((e) => e.requestContext.requestTimeEpoch);
+    expect(stamps).toHaveLength(3);
+    expect(Math.max(...stamps) - Math.min(...stamps)).toBeLessThan(100);
+  });
+
+  it(`keeps at most ${MAX_WAITING_MESSAGES} messages waiting, reading the rest only as they drain`, async () => {
+    // Prepare: the first message's handler does not finish until released.
+    const { harness, client, id, release } = await blockedConnection();
+    const frame = (n: number) => `{"n":${n},"pad":"${'p'.repeat(1000)}"}`;
+    // Act
+    for (let n = 0; n < 1000; n++) client.socket.send(frame(n));
+    await until(() => harness.gateway.waiting(id) >= MAX_WAITING_MESSAGES - 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waitingWhileBlocked = harness.gateway.waiting(id);
+    release();
+    // Assess: the bound, plus at most the frames of the one socket read that crossed it; and
+    // nothing was dropped, all were handled in the end.
+    expect(waitingWhileBlocked).toBeLessThanOrEqual(
+      MAX_WAITING_MESSAGES + Math.ceil(65_536 / frame(0).length),
+    );
+    await until(
+      () => harness.events.filter((e) => e.requestContext.routeKey === '$default').length === 1000,
+      10_000,
+    );
+  });
+
+  it('hands no waiting message to its handler once the client has left; $disconnect follows at once', async () => {
+    // Prepare
+    const { harness, client, id, release } = await blockedConnection();
+    for (let n = 0; n < 50; n++) client.socket.send(`{"n":${n}}`);
+    await until(() => harness.gateway.waiting(id) === 49);
+    // Act
+    client.socket.terminate();
+    await until(() => harness.gateway.connections.size === 0);
+    release();
+    // Assess
+    await until(() => routeKeys(harness.events).includes('$disconnect'));
+    expect(routeKeys(harness.events)).toEqual(['$connect', '$default', '$disconnect']);
   });
 });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { busNameOf, entrySize, type PutEventsOptions, putEvents } from '../../local/put-events.js';
+import { LocalActivity } from '../../local/activity.js';
+import {
+  busNameOf,
+  entrySize,
+  jsonDepth,
+  MAX_DETAIL_DEPTH,
+  type PutEventsOptions,
+  putEvents,
+} from '../../local/put-events.js';
 
 let counter = 0;
 const options: PutEventsOptions = {
@@ -125,5 +133,66 @@ describe('PutEvents entry results', () => {
       'switchboard-bus',
     ]);
     expect(busNameOf(undefined)).toBe('default');
+  });
+});
+
+/** `{"channel":"news","data":[[…]]}` nested `depth` levels in all (the detail object included). */
+const nested = (depth: number) =>
+  `{"channel":"news","data":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+describe('deeply nested details', () => {
+  it('measures nesting on the text, brackets inside strings not counted', () => {
+    expect(jsonDepth('{}')).toBe(1);
+    expect(jsonDepth('{"a":[{"b":[]}],"c":{}}')).toBe(4);
+    expect(jsonDepth('{"a":"[[[{{{\\"]]]"}')).toBe(1);
+    expect(jsonDepth(nested(20_000))).toBe(20_000);
+  });
+
+  it('refuses a Detail deeper than EventBridge processes in its own slot, and keeps the others', () => {
+    // Act
+    const outcome = putEvents(
+      {
+        Entries: [
+          entry(),
+          entry({ Detail: nested(20_000) }),
+          entry({ Detail: nested(MAX_DETAIL_DEPTH + 1) }),
+          entry({ Detail: nested(MAX_DETAIL_DEPTH) }),
+          entry(),
+        ],
+      },
+      options,
+    );
+    // Assess
+    if (!outcome.ok) throw new Error('expected a response');
+    expect(outcome.response.Entries.map((e) => e.ErrorCode)).toEqual([
+      undefined,
+      'MalformedDetail',
+      'MalformedDetail',
+      undefined,
+      undefined,
+    ]);
+    expect(outcome.response.FailedEntryCount).toBe(2);
+    expect(outcome.accepted).toHaveLength(3);
+  });
+
+  it('records an event whose data JSON.stringify cannot write, without throwing', () => {
+    // Prepare
+    const activity = new LocalActivity();
+    const detail = JSON.parse(nested(20_000)) as Record<string, unknown>;
+    const envelope = {
+      version: '0',
+      id: 'deep',
+      'detail-type': 't',
+      source: 's',
+      account: '000000000000',
+      time: '2026-11-21T12:00:00Z',
+      region: 'local',
+      resources: [],
+      detail,
+    } as const;
+    // Act
+    activity.accepted(envelope, 'publishing');
+    // Assess
+    expect(activity.recent()[0]).toMatchObject({ id: 'deep', channels: ['news'], status: 'publishing' });
   });
 });

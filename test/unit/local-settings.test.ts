@@ -65,7 +65,19 @@ describe('the local stack’s settings', () => {
       sweepIntervalSeconds: 60,
       idleTimeoutSeconds: 600,
       maxConnectionSeconds: 7200,
+      tokenExchangeCorsOrigins: [],
     });
+  });
+
+  it('opens the token exchange to the listed origins only, not to the connect allow-list', () => {
+    const settings = resolveSettings(
+      {},
+      {
+        SWITCHBOARD_ALLOWED_ORIGINS: 'https://app.example',
+        SWITCHBOARD_TOKEN_EXCHANGE_CORS_ORIGINS: 'http://localhost:5173, https://b.example',
+      },
+    );
+    expect(settings.tokenExchangeCorsOrigins).toEqual(['http://localhost:5173', 'https://b.example']);
   });
 
   it('prefers explicit options to the environment, and accepts port 0', () => {
@@ -126,8 +138,8 @@ describe('the token exchange’s HTTP API event', () => {
     expect(event.headers).not.toHaveProperty('cookie');
   });
 
-  it('answers CORS like the stack’s corsPreflight: any origin by default, else only listed ones', () => {
-    expect(corsHeaders('https://a.example', ['*'])).toEqual({ 'access-control-allow-origin': '*' });
+  it('answers CORS like the stack’s corsPreflight: only the listed origins, none by default', () => {
+    expect(corsHeaders('https://a.example', [])).toEqual({});
     expect(corsHeaders('https://a.example', ['https://a.example'])).toMatchObject({
       'access-control-allow-origin': 'https://a.example',
     });

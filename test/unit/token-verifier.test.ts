@@ -2,7 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, MAX_TOKEN_BYTES, signToken } from '../../adapters/token-verifier.js';
+import {
+  createTokenVerifier,
+  EXCHANGED_CLAIM,
+  MAX_TOKEN_BYTES,
+  signToken,
+} from '../../adapters/token-verifier.js';
 import { TokenRejectedError } from '../../core/identity.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
@@ -145,6 +150,18 @@ describe('token verification', () => {
       ttlSeconds: 60,
     });
     expect((await verifier.verify(token)).identity).toMatchObject({ userId: 'u', roles: ['r'], tenant: 't' });
+  });
+
+  it('tells tokens the exchange signed from the others', async () => {
+    // Prepare
+    const identity = { userId: 'u', roles: [] };
+    const plain = await signToken({ secret: SECRET, identity, ttlSeconds: 60 });
+    const exchanged = await signToken({ secret: SECRET, identity, ttlSeconds: 60, exchanged: true });
+    const marked = await hs256({ sub: 'u', exp: now() + 60, [EXCHANGED_CLAIM]: false });
+    // Act / Assess
+    expect((await verifier.verify(plain)).exchanged).toBeUndefined();
+    expect((await verifier.verify(exchanged)).exchanged).toBe(true);
+    expect((await verifier.verify(marked)).exchanged).toBe(true);
   });
 });
 
