@@ -98,6 +98,40 @@ export async function sendRequests(
 }
 
 /**
+ * Subscribes each client to its channels, then asks it `whoami`; fails on any error reply.
+ * Returns every client's connection id (to post to it, or to look it up in the table).
+ */
+export async function subscribeClients(
+  ctx: BenchContext,
+  pool: ClientPool,
+  clients: readonly { readonly index: number; readonly key: string; readonly channels: readonly string[] }[],
+  label: string,
+): Promise<{ seconds: number; subscriptions: number; connectionIds: ReadonlyMap<string, string> }> {
+  const requests = clients.flatMap((client) => [
+    ...client.channels.map((channel) => ({
+      index: client.index,
+      key: client.key,
+      message: { action: 'subscribe', channel, id: `sub-${client.index}-${channel}` },
+      expect: 'subscribed',
+    })),
+    {
+      index: client.index,
+      key: client.key,
+      message: { action: 'whoami', id: `who-${client.index}` },
+      expect: 'connected',
+    },
+  ]);
+  const { seconds, replies } = await sendRequests(ctx, pool, requests, label);
+  const connectionIds = new Map<string, string>();
+  for (const client of clients) {
+    const id = replies[client.key]?.connectionId;
+    if (typeof id !== 'string') throw new StageError(`${label}: ${client.key} did not say its connection id`);
+    connectionIds.set(client.key, id);
+  }
+  return { seconds, subscriptions: requests.length - clients.length, connectionIds };
+}
+
+/**
  * Asks every worker to wait for `tag` (before anything is sent, so no receipt can be missed);
  * `arrived` resolves with all receipt times once every expected delivery is in, and fails when
  * fewer or more arrive within `timeoutMs`.

@@ -14,7 +14,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { channelPartition, connectionKey } from '../adapters/dynamo-store.js';
 import type { BenchStack } from './bench-stack.js';
 import type { ClientPool } from './client-pool.js';
-import { closeAllClients, openClients, sendRequests, workerCounts } from './connections.js';
+import { closeAllClients, openClients, subscribeClients, workerCounts } from './connections.js';
 import { type BenchContext, StageError, sleep, throwIfAborted, within } from './context.js';
 import { collectGarbage, rssMiB } from './machine.js';
 import { hrNow, round, roundSummary, type Summary, seededRandom, summarize } from './stats.js';
@@ -151,23 +151,9 @@ export async function runSoak(
     })),
   );
   const opened = await openClients(ctx, stack, pool, specs, 'soak connect');
-  const requests = clients.flatMap((client) => [
-    ...client.channels.map((channel) => ({
-      index: client.index,
-      key: client.key,
-      message: { action: 'subscribe', channel, id: `sub-${client.index}-${channel}` },
-      expect: 'subscribed',
-    })),
-    // The connection id, to look the client up in the table if something goes missing.
-    {
-      index: client.index,
-      key: client.key,
-      message: { action: 'whoami', id: `who-${client.index}` },
-      expect: 'connected',
-    },
-  ]);
-  const { replies } = await sendRequests(ctx, pool, requests, 'soak subscribe');
-  const connectionIdOf = (key: string) => String(replies[key]?.connectionId ?? '');
+  // The connection ids, to look a client up in the table if something goes missing.
+  const { connectionIds } = await subscribeClients(ctx, pool, clients, 'soak subscribe');
+  const connectionIdOf = (key: string) => connectionIds.get(key) ?? '';
   await pool.all({ op: 'soakStart' });
   const connected = sample(true);
   ctx.progress.log(
