@@ -81,6 +81,7 @@ export interface SoakResult {
     readonly jvm: MemoryFigures | undefined;
   };
   readonly series: readonly MemoryPoint[];
+  /** Events moved to the dead-letter queue during the soak (earlier stages' not counted). */
   readonly deadLetters: number;
   readonly unexpectedCloses: Counts['unexpectedCloses'];
   readonly samples: {
@@ -109,6 +110,7 @@ export async function runSoak(
   const rooms = options.roomsPerTenant;
   if (groups < 1 || rooms < 2) throw new StageError('soak needs at least one tenant group and two rooms');
   const soakStarted = hrNow();
+  const deadLettersBefore = stack.stack.deadLetterQueue.size;
   const series: MemoryPoint[] = [];
   const sample = (settled = false): MemoryPoint => {
     // At the key moments, after a full collection: the heap then shows what is retained.
@@ -351,7 +353,7 @@ export async function runSoak(
         jvm: stack.jvmPid === undefined ? undefined : figures((p) => p.jvmMiB),
       },
       series,
-      deadLetters: stack.stack.deadLetterQueue.size,
+      deadLetters: stack.stack.deadLetterQueue.size - deadLettersBefore,
       unexpectedCloses: counts.unexpectedCloses,
       samples: {
         lost: lostSamples,
