@@ -4,9 +4,6 @@
  * then runs on the same event loop as the publish handler's own posts, so the two compare fairly,
  * and the stack's memory is this process's RSS.
  *
- * With `meterDynamoDb`, the handlers reach DynamoDB through a metering proxy (`dynamo-meter.ts`):
- * the bench then starts DynamoDB Local itself and gives the stack the proxy as its endpoint.
- *
  * The handlers log (Powertools JSON) to stdout and libraries warn on stderr; once the stack starts
  * both are captured and counted by level instead of printed, so they cannot garble the progress
  * bar or the summary (the bench writes through `output.ts`).
@@ -19,10 +16,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { signToken } from '../adapters/token-verifier.js';
 import type { Identity } from '../core/identity.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { describeError, type LocalLog } from '../local/log.js';
-import { type DynamoMeter, startDynamoMeter } from './dynamo-meter.js';
 import { findDescendant } from './machine.js';
 
 const RECENT_LINES = 30;
@@ -39,10 +34,6 @@ export interface BenchStack {
   readonly tableName: string;
   readonly publishConcurrency: number;
   readonly eventBridge: EventBridgeClient;
-  /** DynamoDB itself (not the meter): what the bench's own clients use. */
-  readonly dynamodbEndpoint: string;
-  /** Counts the handlers' DynamoDB requests; only with `meterDynamoDb`. */
-  readonly meter: DynamoMeter | undefined;
   /** A raw client and a document client (marshalled like the handlers') on the stack's DynamoDB. */
   readonly dynamodb: DynamoDBClient;
   readonly db: DynamoDBDocumentClient;
@@ -106,28 +97,7 @@ export function publishConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
-export interface BenchStackOptions {
-  /** Put the metering proxy between the handlers and DynamoDB (`dynamo-meter.ts`). @default false */
-  readonly meterDynamoDb?: boolean;
-}
-
-/** DynamoDB Local (or the external endpoint) with the meter in front of it, for the stack to use. */
-async function meteredDynamoDb(
-  external: string | undefined,
-  tableName: string,
-  log: LocalLog,
-): Promise<{ direct: string; meter: DynamoMeter; ownDynamoDb: DynamoDbLocal | undefined }> {
-  const ownDynamoDb = external ? undefined : await startDynamoDbLocal({ tableName, port: 0, log });
-  const direct = external ?? (ownDynamoDb as DynamoDbLocal).endpoint;
-  try {
-    return { direct, meter: await startDynamoMeter(direct), ownDynamoDb };
-  } catch (error) {
-    await ownDynamoDb?.close();
-    throw error;
-  }
-}
-
-export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+export async function startBenchStack(): Promise<BenchStack> {
   const publishConcurrency = publishConcurrencyFromEnv();
   const secret = randomBytes(32).toString('base64url');
   // Handler modules read these once, at import: they must be set before the stack starts.
@@ -152,28 +122,13 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   };
   captureOutput(logs);
   // Before the stack starts: it sets SWITCHBOARD_DYNAMODB_ENDPOINT for its handlers.
-  const externalEndpoint = process.env.SWITCHBOARD_DYNAMODB_ENDPOINT?.trim() || undefined;
-  const external = externalEndpoint !== undefined;
+  const external = Boolean(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT?.trim());
   const tableName = `switchboard-bench-${randomUUID().slice(0, 8)}`;
-  const metered = options.meterDynamoDb ? await meteredDynamoDb(externalEndpoint, tableName, log) : undefined;
-  let stack: LocalStack;
-  try {
-    stack = await startLocalStack({
-      port: 0,
-      tableName,
-      log,
-      ...(metered ? { dynamodbEndpoint: metered.meter.endpoint } : { dynamodbPort: 0 }),
-    });
-  } catch (error) {
-    await metered?.meter.close();
-    await metered?.ownDynamoDb?.close();
-    throw error;
-  }
-  const dynamodbEndpoint = metered?.direct ?? stack.endpoints.dynamodb;
+  const stack = await startLocalStack({ port: 0, dynamodbPort: 0, tableName, log });
   // The stack has pointed AWS_REGION and the credentials at the local services: clients built from
   // here on are configured exactly like the handlers'.
-  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint });
-  const db = createDocumentClient({ dynamodbEndpoint });
+  const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });
+  const db = createDocumentClient({ dynamodbEndpoint: stack.endpoints.dynamodb });
   const management = createManagementClient({ callbackUrl: stack.endpoints.management });
   const eventBridge = new EventBridgeClient({
     endpoint: stack.endpoints.eventBridge,
@@ -186,8 +141,6 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     tableName,
     publishConcurrency,
     eventBridge,
-    dynamodbEndpoint,
-    meter: metered?.meter,
     dynamodb,
     db,
     management,
@@ -201,9 +154,6 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
           if (external) await dynamodb.send(new DeleteTableCommand({ TableName: tableName })).catch(() => {});
           await stack.close();
         } finally {
-          // The stack stopped its handlers first, so nothing is left to go through the meter.
-          await metered?.meter.close();
-          await metered?.ownDynamoDb?.close();
           eventBridge.destroy();
           management.destroy();
           db.destroy();
