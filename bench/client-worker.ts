@@ -1,7 +1,8 @@
 /**
  * A client worker: a child process of the bench holding real `ws` clients of the local stack.
  * Every received `event` is stamped first thing on the shared monotonic clock (`hrNow`), then
- * counted by its bench tag (`data.tag`) or, during the soak, recorded per client. The protocol is
+ * counted by its bench tag (`data.tag`), recorded in full for a tracked tag (the burst stage), or,
+ * during the soak, recorded per client. The protocol is
  * in `worker-protocol.ts`. It exits when the bench goes away (IPC disconnect) or on SIGTERM,
  * closing its sockets.
  */
@@ -18,6 +19,7 @@ import type {
   SoakClient,
   SoakEvaluation,
   SoakEvent,
+  TrackedReceipts,
   WorkerReply,
   WorkerRequestWithId,
 } from './worker-protocol.js';
@@ -48,6 +50,11 @@ interface Client {
 const clients = new Map<string, Client>();
 const tagTimes = new Map<string, number[]>();
 const tagWaiters = new Map<string, { expected: number; wake: () => void }>();
+/** Receipts of tracked tags, as parallel arrays, and when the latest arrived. */
+const tracked = new Map<
+  string,
+  { keys: string[]; ids: string[]; channels: string[]; seqs: number[]; times: number[]; lastAt: number }
+>();
 const unexpectedCloses: { key: string; code: number; reason: string }[] = [];
 let events = 0;
 let untagged = 0;
@@ -73,6 +80,16 @@ function onMessage(client: Client, data: WebSocket.RawData): void {
     const tag = (message.data as { tag?: unknown } | null)?.tag;
     if (typeof tag !== 'string') {
       untagged += 1;
+      return;
+    }
+    const receipts = tracked.get(tag);
+    if (receipts) {
+      receipts.keys.push(client.key);
+      receipts.ids.push(String(message.id));
+      receipts.channels.push(String(message.channel));
+      receipts.seqs.push(typeof message.seq === 'number' ? message.seq : Number.NaN);
+      receipts.times.push(receivedAt);
+      receipts.lastAt = receivedAt;
       return;
     }
     let times = tagTimes.get(tag);
@@ -218,6 +235,32 @@ function awaitTag(tag: string, expected: number, timeoutMs: number): Promise<Awa
   });
 }
 
+function track(tag: string): void {
+  tracked.set(tag, { keys: [], ids: [], channels: [], seqs: [], times: [], lastAt: hrNow() });
+}
+
+async function take(
+  tag: string,
+  expected: number,
+  timeoutMs: number,
+  quietMs: number,
+): Promise<TrackedReceipts> {
+  const receipts = tracked.get(tag);
+  if (!receipts) throw new Error(`tag ${tag} is not tracked here`);
+  const deadline = hrNow() + timeoutMs;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+  while (receipts.ids.length < expected && hrNow() < deadline) await pause();
+  while (hrNow() - receipts.lastAt < quietMs && hrNow() < deadline) await pause();
+  tracked.delete(tag);
+  return {
+    keys: receipts.keys,
+    ids: receipts.ids,
+    channels: receipts.channels,
+    seqs: Float64Array.from(receipts.seqs),
+    times: Float64Array.from(receipts.times),
+  };
+}
+
 function counts(): Counts {
   let openCount = 0;
   for (const client of clients.values()) if (client.socket.readyState === WebSocket.OPEN) openCount += 1;
@@ -277,6 +320,10 @@ async function handle(request: WorkerRequestWithId): Promise<unknown> {
       return sendRequests(request.items, request.concurrency);
     case 'await':
       return awaitTag(request.tag, request.expected, request.timeoutMs);
+    case 'track':
+      return track(request.tag);
+    case 'take':
+      return take(request.tag, request.expected, request.timeoutMs, request.quietMs);
     case 'soakStart':
       soakMode = true;
       return counts();

@@ -4,12 +4,20 @@ import type { BenchStack } from './bench-stack.js';
 import type { ClientPool } from './client-pool.js';
 import { type BenchContext, StageError, sleep, throwIfAborted, within } from './context.js';
 import { hrNow } from './stats.js';
-import type { ClientRequest, ClientSpec, Counts, OpenResult, RequestResult } from './worker-protocol.js';
+import type {
+  AwaitResult,
+  ClientRequest,
+  ClientSpec,
+  Counts,
+  OpenResult,
+  RequestResult,
+} from './worker-protocol.js';
 
 /** Handshakes (and later requests) in flight per worker. */
 const IN_FLIGHT_PER_WORKER = 32;
 const CHUNK_PER_WORKER = 200;
 const CHUNK_TIMEOUT_MS = 180_000;
+const DELIVERY_TIMEOUT_MS = 60_000;
 
 /** Splits `items` by the worker that owns them (`ownerOf`), then into chunks of `chunk` per worker. */
 function chunked<T>(items: readonly T[], pool: ClientPool, ownerOf: (item: T) => number): T[][][] {
@@ -87,6 +95,81 @@ export async function sendRequests(
     ctx.progress.update(done / requests.length, `${label}: ${done}/${requests.length}`);
   }
   return { seconds: (hrNow() - started) / 1000, replies };
+}
+
+/**
+ * Subscribes each client to its channels, then asks it `whoami`; fails on any error reply.
+ * Returns every client's connection id (to post to it, or to look it up in the table).
+ */
+export async function subscribeClients(
+  ctx: BenchContext,
+  pool: ClientPool,
+  clients: readonly { readonly index: number; readonly key: string; readonly channels: readonly string[] }[],
+  label: string,
+): Promise<{ seconds: number; subscriptions: number; connectionIds: ReadonlyMap<string, string> }> {
+  const requests = clients.flatMap((client) => [
+    ...client.channels.map((channel) => ({
+      index: client.index,
+      key: client.key,
+      message: { action: 'subscribe', channel, id: `sub-${client.index}-${channel}` },
+      expect: 'subscribed',
+    })),
+    {
+      index: client.index,
+      key: client.key,
+      message: { action: 'whoami', id: `who-${client.index}` },
+      expect: 'connected',
+    },
+  ]);
+  const { seconds, replies } = await sendRequests(ctx, pool, requests, label);
+  const connectionIds = new Map<string, string>();
+  for (const client of clients) {
+    const id = replies[client.key]?.connectionId;
+    if (typeof id !== 'string') throw new StageError(`${label}: ${client.key} did not say its connection id`);
+    connectionIds.set(client.key, id);
+  }
+  return { seconds, subscriptions: requests.length - clients.length, connectionIds };
+}
+
+/**
+ * Asks every worker to wait for `tag` (before anything is sent, so no receipt can be missed);
+ * `arrived` resolves with all receipt times once every expected delivery is in, and fails when
+ * fewer or more arrive within `timeoutMs`.
+ */
+export function collectReceipts(
+  ctx: BenchContext,
+  pool: ClientPool,
+  expectedPerWorker: readonly number[],
+  tag: string,
+  label: string,
+  timeoutMs = DELIVERY_TIMEOUT_MS,
+): { arrived: Promise<Float64Array> } {
+  const waits = pool.all<AwaitResult>((worker) => ({
+    op: 'await',
+    tag,
+    expected: expectedPerWorker[worker] ?? 0,
+    timeoutMs,
+  }));
+  const arrived = within(waits, timeoutMs + 10_000, label, ctx.signal).then((results) => {
+    const expected = expectedPerWorker.reduce((sum, n) => sum + n, 0);
+    const got = results.reduce((sum, r) => sum + r.count, 0);
+    if (got !== expected) {
+      throw new StageError(
+        `${label}: ${got} of ${expected} deliveries arrived within ${timeoutMs / 1000} s` +
+          (got > expected ? ' (more than sent: duplicates)' : ''),
+      );
+    }
+    const all = new Float64Array(got);
+    let offset = 0;
+    for (const r of results) {
+      all.set(r.times, offset);
+      offset += r.times.length;
+    }
+    return all;
+  });
+  // Observed at once: a failure before the caller awaits must not count as unhandled.
+  arrived.catch(() => {});
+  return { arrived };
 }
 
 /** Counts of every worker, summed. */

@@ -10,18 +10,16 @@
  *   process, the same event loop the publish handler posts from; latency is receipt minus loop start.
  * Alternating the two keeps their ratio honest when other work on the machine comes and goes.
  */
-import { randomUUID } from 'node:crypto';
-import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { subscribersQueryInput } from '../adapters/dynamo-store.js';
 import type { BenchStack } from './bench-stack.js';
 import type { ClientPool } from './client-pool.js';
-import { closeAllClients, openClients, sendRequests, workerCounts } from './connections.js';
-import { type BenchContext, mapConcurrently, StageError, sleep, throwIfAborted, within } from './context.js';
+import { closeAllClients, collectReceipts, openClients, sendRequests, workerCounts } from './connections.js';
+import { type BenchContext, StageError, sleep, throwIfAborted } from './context.js';
+import { floorMessage, postFloor } from './floor.js';
 import { collectGarbage } from './machine.js';
 import { hrNow, median, round, roundSummary, type Summary, summarize } from './stats.js';
-import type { AwaitResult } from './worker-protocol.js';
 
 export interface FanOutOptions {
   readonly sizes: readonly number[];
@@ -78,50 +76,10 @@ export interface FanOutResult {
 }
 
 const channelOf = (size: number) => `fan-${size}`;
-const DELIVERY_TIMEOUT_MS = 60_000;
 
 interface Round {
   readonly start: number;
   readonly times: Float64Array;
-}
-
-/**
- * Asks every worker to wait for `tag` (before anything is sent, so no receipt can be missed);
- * `arrived` resolves with all receipt times once every expected delivery is in.
- */
-function collect(
-  ctx: BenchContext,
-  pool: ClientPool,
-  expectedPerWorker: readonly number[],
-  tag: string,
-  label: string,
-): { arrived: Promise<Float64Array> } {
-  const waits = pool.all<AwaitResult>((worker) => ({
-    op: 'await',
-    tag,
-    expected: expectedPerWorker[worker] ?? 0,
-    timeoutMs: DELIVERY_TIMEOUT_MS,
-  }));
-  const arrived = within(waits, DELIVERY_TIMEOUT_MS + 10_000, label, ctx.signal).then((results) => {
-    const expected = expectedPerWorker.reduce((sum, n) => sum + n, 0);
-    const got = results.reduce((sum, r) => sum + r.count, 0);
-    if (got !== expected) {
-      throw new StageError(
-        `${label}: ${got} of ${expected} deliveries arrived within ${DELIVERY_TIMEOUT_MS / 1000} s` +
-          (got > expected ? ' (more than sent: duplicates)' : ''),
-      );
-    }
-    const all = new Float64Array(got);
-    let offset = 0;
-    for (const r of results) {
-      all.set(r.times, offset);
-      offset += r.times.length;
-    }
-    return all;
-  });
-  // Observed at once: a failure before the caller awaits must not count as unhandled.
-  arrived.catch(() => {});
-  return { arrived };
 }
 
 /** The channel's subscribers, read with the exact fan-out Query input, and what it cost. */
@@ -209,7 +167,6 @@ export async function runFanOut(
   phase('fan-out: measure');
   const totalRounds = sizes.reduce((sum, size) => sum + options.rounds(size) + options.warmupRounds, 0);
   let roundsDone = 0;
-  const encoder = new TextEncoder();
   const results: FanOutSize[] = [];
   for (const size of sizes) {
     const channel = channelOf(size);
@@ -235,7 +192,7 @@ export async function runFanOut(
 
       // Switchboard: PutEvents → rule → publish handler → Query → PostToConnection × N → clients.
       const tag = `sb-${size}-${k}`;
-      const { arrived } = collect(ctx, pool, expectedPerWorker, tag, `fan-out ${size}, event ${k}`);
+      const { arrived } = collectReceipts(ctx, pool, expectedPerWorker, tag, `fan-out ${size}, event ${k}`);
       const sent = hrNow();
       const answer = await stack.eventBridge.send(
         new PutEventsCommand({
@@ -260,31 +217,18 @@ export async function runFanOut(
 
       // Floor: the same posts, without EventBridge, the rule, DynamoDB or the handler.
       const floorTag = `floor-${size}-${k}`;
-      const payload = encoder.encode(
-        JSON.stringify({
-          type: 'event',
-          id: randomUUID(),
-          channel,
-          event_type: 'bench_event',
-          data: { tag: floorTag },
-          seq: k + 1,
-          timestamp: new Date().toISOString(),
-        }),
-      );
-      const { arrived: floorArrived } = collect(
+      const payload = floorMessage(channel, floorTag, k + 1);
+      const { arrived: floorArrived } = collectReceipts(
         ctx,
         pool,
         expectedPerWorker,
         floorTag,
         `floor ${size}, round ${k}`,
       );
-      const start = hrNow();
-      await mapConcurrently(query.connectionIds, stack.publishConcurrency, async (connectionId) => {
-        await stack.management.send(
-          new PostToConnectionCommand({ ConnectionId: connectionId, Data: payload }),
-        );
-      });
-      const allPosted = hrNow();
+      const { start, posted: allPosted } = await postFloor(
+        stack,
+        query.connectionIds.map((connectionId) => ({ connectionId, payload })),
+      );
       const floorTimes = await floorArrived;
       if (measured) {
         floor.push({ start, times: floorTimes });

@@ -25,8 +25,11 @@ export interface HistoryCostResult {
   readonly recovery: readonly (Units & { readonly events: number })[];
 }
 
-/** Sums the capacity each call consumed, as reads or writes by the command that consumed it. */
-function meteredClient(raw: DynamoDBClient): { client: DynamoDBDocumentClient; take(): Units } {
+/**
+ * Sums the capacity each call consumed, as reads or writes by the command that consumed it. The
+ * middleware goes on `raw`'s stack (a document client shares it): give it a client of its own.
+ */
+export function meteredClient(raw: DynamoDBClient): { client: DynamoDBDocumentClient; take(): Units } {
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   let read = 0;
   let write = 0;

@@ -1,4 +1,5 @@
 /** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
+import type { BurstName, BurstResult } from './burst.js';
 import type { BenchResults } from './results.js';
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -96,6 +97,9 @@ export function renderMarkdown(results: BenchResults): string {
         (results.stack ? `; ${Math.round(results.stack.rssMiBAfterStart)} MiB RSS right after start.` : '.'),
     );
   }
+
+  const burst = results.burst;
+  if (burst) out.push('', ...burstSection(burst));
 
   const cost = results.dynamoCost;
   if (cost) {
@@ -270,4 +274,114 @@ export function renderMarkdown(results: BenchResults): string {
 
 function fig(f: { connected: number; peak: number; end: number }): string[] {
   return [f.connected, f.peak, f.end].map((n) => (Number.isFinite(n) ? String(Math.round(n)) : '–'));
+}
+
+const BURST_LABEL: Record<BurstName, string> = {
+  spread: 'spread: one subscriber per channel',
+  hot: 'hot: one channel',
+  'hot-large': 'hot, large: one channel',
+  'one-connection': 'one connection on every channel',
+};
+
+/** Per-event figures: two decimals below 10. */
+const perEvent = (n: number | undefined) =>
+  n === undefined || !Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : String(Math.round(n));
+
+function burstSection(burst: BurstResult): string[] {
+  const out: string[] = [];
+  const spread = burst.scenarios.find((s) => s.name === 'spread');
+  out.push(
+    `#### Bursts: events put at once, ${burst.entriesPerPut} a \`PutEvents\` call, ${burst.putsInFlight} calls in flight`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'burst',
+        'events',
+        'channels → connections',
+        'put in',
+        'events/s',
+        'p50',
+        'p99',
+        'lost',
+        'duplicated',
+        'out of order',
+        'seq 1..n exact',
+        'dead-lettered',
+        'DynamoDB requests/event',
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      [
+        ...burst.scenarios.map((s) => [
+          BURST_LABEL[s.name],
+          int(s.events),
+          `${int(s.channels)} → ${int(s.connections)}`,
+          ms(s.putSeconds * 1000),
+          int(s.eventsPerSecond),
+          ms(s.latencyMs.p50),
+          ms(s.latencyMs.p99),
+          int(s.lost),
+          int(s.duplicated),
+          int(s.outOfOrder),
+          `${s.seqCheck.exact}/${s.seqCheck.channels}`,
+          int(s.deadLettered),
+          perEvent(s.dynamodb?.requestsPerEvent),
+        ]),
+        [
+          `floor: bare \`PostToConnection\` (${burst.floor.rounds.length} rounds)`,
+          int(burst.floor.rounds[0]?.messages ?? Number.NaN),
+          `– → ${int(spread?.connections ?? Number.NaN)}`,
+          '–',
+          int(burst.floor.messagesPerSecond),
+          ...Array.from({ length: 8 }, () => '–'),
+        ],
+      ],
+    ),
+  );
+  out.push('');
+  const ratio = (name: string, g: BurstResult['ratios']['hotOverSpread']) =>
+    `${name} **${times(g.value)}** (goal ≥ ${g.goal}: ${g.met ? 'met' : 'not met'})`;
+  out.push(
+    `${ratio('Hot / spread events/s', burst.ratios.hotOverSpread)}; ` +
+      `${ratio('spread events/s / floor', burst.ratios.spreadOverFloor)}. ` +
+      `Every event travels the whole publish path: the local bus and rule, the publish queue, the event source mapping ` +
+      `(batches of ${burst.pipeline.batchSize}, up to ${burst.pipeline.reservedConcurrency} at once), the publish function ` +
+      `(posts at concurrency ${burst.publishConcurrency}), real \`ws\` clients. events/s = events delivered / time from the ` +
+      `first \`PutEvents\` call to the last receipt; latency runs from the carrying call resolving to receipt; out of order ` +
+      `counts receipts whose seq is below one the connection already had on that channel; seq 1..n exact: channels whose ` +
+      `received seqs are exactly 1..n with one event each. The floor posts the spread's number of messages round-robin to ` +
+      `the spread's ${int(spread?.connections ?? Number.NaN)} connections with the publish handler's SDK client and concurrency, ` +
+      `from the same process, right before and right after the spread burst (mean of the two).`,
+  );
+  const operations = [...new Set(burst.scenarios.flatMap((s) => Object.keys(s.dynamodb.byOperation)))];
+  out.push('');
+  out.push('DynamoDB per event put:');
+  out.push('');
+  out.push(
+    table(
+      ['per event', ...burst.scenarios.map((s) => BURST_LABEL[s.name])],
+      ['l', ...burst.scenarios.map(() => 'r' as const)],
+      [
+        ...operations.map((operation) => [
+          `\`${operation}\` requests`,
+          ...burst.scenarios.map((s) => perEvent(s.dynamodb.byOperation[operation]?.requestsPerEvent ?? 0)),
+        ]),
+        ['all requests', ...burst.scenarios.map((s) => perEvent(s.dynamodb.requestsPerEvent))],
+        ['read units', ...burst.scenarios.map((s) => perEvent(s.dynamodb.units.readUnitsPerEvent))],
+        ['write units', ...burst.scenarios.map((s) => perEvent(s.dynamodb.units.writeUnitsPerEvent))],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    "Requests: the handlers' own during each burst, counted by `X-Amz-Target` as they left the process (Node's " +
+      '`http.client.request.start` diagnostics channel: nothing in their path), from the first `PutEvents` call until the ' +
+      "publish queue drained; the sweep, had it run meanwhile, would add a few `Query`s. Units: each burst's shape " +
+      `(${int(burst.scenarios[0]?.dynamodb.units.events ?? Number.NaN)} events in full batches) published again through ` +
+      "core's `publishBatch` and the real DynamoDB adapters on a client that asks for `ReturnConsumedCapacity: TOTAL`, as " +
+      'DynamoDB Local reports them (it reports no read units for a `BatchGetItem` that finds nothing, where DynamoDB bills ' +
+      'every key read, found or not: one unit per strongly consistent key).',
+  );
+  return out;
 }

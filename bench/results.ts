@@ -1,12 +1,13 @@
 /** The shape of `bench/results.json`. */
 import type { CapturedLogs } from './bench-stack.js';
+import type { BurstResult } from './burst.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
 import type { MachineInfo } from './machine.js';
 import type { SoakResult } from './soak.js';
 
-export const STAGES = ['cold-start', 'dynamodb-cost', 'fan-out', 'soak'] as const;
+export const STAGES = ['cold-start', 'dynamodb-cost', 'fan-out', 'burst', 'soak'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface BenchResults {
@@ -32,6 +33,7 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult | undefined;
   readonly dynamoCost: DynamoCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
+  readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;
   readonly warnings: readonly string[];
 }

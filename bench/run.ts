@@ -4,7 +4,8 @@
  *
  * Stages (see each file): cold start of the bundled handlers (`cold-start.ts`), DynamoDB read
  * units per fan-out vs a scan-all (`dynamo-cost.ts`), fan-out latency and throughput against a
- * bare `PostToConnection` floor (`fan-out.ts`), and a multi-tenant soak (`soak.ts`). Writes
+ * bare `PostToConnection` floor (`fan-out.ts`), bursts on spread and busy channels with their
+ * DynamoDB requests per event (`burst.ts`), and a multi-tenant soak (`soak.ts`). Writes
  * `bench/results.json`, `bench/results.md` (README-ready tables) and `bench/results.svg`.
  *
  * Everything it starts (the stack and DynamoDB Local's JVM, the client workers and their sockets)
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchStack, startBenchStack } from './bench-stack.js';
+import { runBurstStage } from './burst.js';
 import { ClientPool } from './client-pool.js';
 import { runColdStart } from './cold-start.js';
 import { BenchAbortedError, type BenchContext, StageError, within } from './context.js';
@@ -115,6 +117,7 @@ const PLAN = options.quick
         warmupRounds: 2,
         pauseMs: 30,
       },
+      burst: { channels: 50, events: 250, largeEvents: 1_000, warmupEvents: 50 },
       soak: { clients: 500, seconds: 15, eventsPerSecond: 10, roomsPerTenant: 10 },
     }
   : {
@@ -126,6 +129,7 @@ const PLAN = options.quick
         warmupRounds: 3,
         pauseMs: 50,
       },
+      burst: { channels: 50, events: 1_000, largeEvents: 10_000, warmupEvents: 100 },
       // 48 subscribers per (tenant, room): about 720 deliveries/s, well inside what one local
       // stack process sustains; see the README of the results for what happens past it.
       soak: { clients: 2_400, seconds: 60, eventsPerSecond: 15, roomsPerTenant: 20 },
@@ -133,15 +137,23 @@ const PLAN = options.quick
 const SOAK_TENANTS = ['t-alpha', 't-beta', 't-gamma', 't-delta', undefined] as const;
 
 const quickFactor = options.quick ? 0.3 : 1;
+const needsStack = has('dynamodb-cost') || has('fan-out') || has('burst') || has('soak');
 const stagePlan: StagePlan[] = [
   ...(has('cold-start') ? [{ name: 'cold start', weight: options.quick ? 15 : 45 }] : []),
-  ...(has('dynamodb-cost') || has('fan-out') || has('soak') ? [{ name: 'stack', weight: 10 }] : []),
+  ...(needsStack ? [{ name: 'stack', weight: 10 }] : []),
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
   ...(has('fan-out')
     ? [
         { name: 'fan-out: connect', weight: 60 * quickFactor },
         { name: 'fan-out: measure', weight: 150 * quickFactor },
         { name: 'fan-out: close', weight: 20 * quickFactor },
+      ]
+    : []),
+  ...(has('burst')
+    ? [
+        { name: 'burst: connect', weight: 5 },
+        { name: 'burst: measure', weight: options.quick ? 15 : 60 },
+        { name: 'burst: close', weight: 3 },
       ]
     : []),
   ...(has('soak')
@@ -270,8 +282,9 @@ async function main(): Promise<BenchResults> {
   let stackInfo: BenchResults['stack'];
   let dynamoCost: BenchResults['dynamoCost'];
   let fanOut: BenchResults['fanOut'];
+  let burst: BenchResults['burst'];
   let soak: BenchResults['soak'];
-  if (has('dynamodb-cost') || has('fan-out') || has('soak')) {
+  if (needsStack) {
     progress.stage('stack', 'starting the local stack and DynamoDB Local');
     const stackStarted = hrNow();
     stack = await stage('stack', () =>
@@ -293,13 +306,23 @@ async function main(): Promise<BenchResults> {
           `${dynamoCost.scan.reported ?? dynamoCost.scan.estimated} RU (×${dynamoCost.ratio})`,
       );
     }
-    if (has('fan-out') || has('soak')) {
+    if (has('fan-out') || has('burst') || has('soak')) {
       pool = await stage('stack', () => ClientPool.start(options.workers, ctx.signal));
     }
     const clients = pool;
     if (has('fan-out') && clients) {
       fanOut = await stage('fan-out', () =>
         runFanOut(ctx, running, clients, PLAN.fanOut, (name) => progress.stage(name)),
+      );
+    }
+    if (has('burst') && clients) {
+      burst = await stage('burst', () =>
+        runBurstStage(ctx, running, clients, PLAN.burst, (name) => progress.stage(name)),
+      );
+      progress.log(
+        `  burst: hot/spread ×${burst.ratios.hotOverSpread.value} (goal ${burst.ratios.hotOverSpread.goal}), ` +
+          `spread/floor ×${burst.ratios.spreadOverFloor.value} (goal ${burst.ratios.spreadOverFloor.goal}), ` +
+          `floor ${burst.floor.messagesPerSecond} messages/s`,
       );
     }
     if (has('soak') && clients) {
@@ -352,6 +375,7 @@ async function main(): Promise<BenchResults> {
     coldStart,
     dynamoCost,
     fanOut,
+    burst,
     soak,
     warnings,
   };

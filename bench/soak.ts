@@ -14,7 +14,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { channelPartition, connectionKey } from '../adapters/dynamo-store.js';
 import type { BenchStack } from './bench-stack.js';
 import type { ClientPool } from './client-pool.js';
-import { closeAllClients, openClients, sendRequests, workerCounts } from './connections.js';
+import { closeAllClients, openClients, subscribeClients, workerCounts } from './connections.js';
 import { type BenchContext, StageError, sleep, throwIfAborted, within } from './context.js';
 import { collectGarbage, rssMiB } from './machine.js';
 import { hrNow, round, roundSummary, type Summary, seededRandom, summarize } from './stats.js';
@@ -81,6 +81,7 @@ export interface SoakResult {
     readonly jvm: MemoryFigures | undefined;
   };
   readonly series: readonly MemoryPoint[];
+  /** Events moved to the dead-letter queue during the soak (earlier stages' not counted). */
   readonly deadLetters: number;
   readonly unexpectedCloses: Counts['unexpectedCloses'];
   readonly samples: {
@@ -109,6 +110,7 @@ export async function runSoak(
   const rooms = options.roomsPerTenant;
   if (groups < 1 || rooms < 2) throw new StageError('soak needs at least one tenant group and two rooms');
   const soakStarted = hrNow();
+  const deadLettersBefore = stack.stack.deadLetterQueue.size;
   const series: MemoryPoint[] = [];
   const sample = (settled = false): MemoryPoint => {
     // At the key moments, after a full collection: the heap then shows what is retained.
@@ -151,23 +153,9 @@ export async function runSoak(
     })),
   );
   const opened = await openClients(ctx, stack, pool, specs, 'soak connect');
-  const requests = clients.flatMap((client) => [
-    ...client.channels.map((channel) => ({
-      index: client.index,
-      key: client.key,
-      message: { action: 'subscribe', channel, id: `sub-${client.index}-${channel}` },
-      expect: 'subscribed',
-    })),
-    // The connection id, to look the client up in the table if something goes missing.
-    {
-      index: client.index,
-      key: client.key,
-      message: { action: 'whoami', id: `who-${client.index}` },
-      expect: 'connected',
-    },
-  ]);
-  const { replies } = await sendRequests(ctx, pool, requests, 'soak subscribe');
-  const connectionIdOf = (key: string) => String(replies[key]?.connectionId ?? '');
+  // The connection ids, to look a client up in the table if something goes missing.
+  const { connectionIds } = await subscribeClients(ctx, pool, clients, 'soak subscribe');
+  const connectionIdOf = (key: string) => connectionIds.get(key) ?? '';
   await pool.all({ op: 'soakStart' });
   const connected = sample(true);
   ctx.progress.log(
@@ -365,7 +353,7 @@ export async function runSoak(
         jvm: stack.jvmPid === undefined ? undefined : figures((p) => p.jvmMiB),
       },
       series,
-      deadLetters: stack.stack.deadLetterQueue.size,
+      deadLetters: stack.stack.deadLetterQueue.size - deadLettersBefore,
       unexpectedCloses: counts.unexpectedCloses,
       samples: {
         lost: lostSamples,

@@ -44,6 +44,19 @@ export type WorkerRequest =
   | { readonly op: 'request'; readonly items: readonly ClientRequest[]; readonly concurrency: number }
   /** Waits until `expected` events tagged `tag` arrived (or `timeoutMs`), then hands over their receipt times. */
   | { readonly op: 'await'; readonly tag: string; readonly expected: number; readonly timeoutMs: number }
+  /** From now on, record who received each event tagged `tag`: client, id, channel, seq and time. */
+  | { readonly op: 'track'; readonly tag: string }
+  /**
+   * Waits until `expected` events tagged `tag` arrived (or `timeoutMs`), then until none arrived
+   * for `quietMs` (late duplicates), and hands over every tracked receipt of the tag.
+   */
+  | {
+      readonly op: 'take';
+      readonly tag: string;
+      readonly expected: number;
+      readonly timeoutMs: number;
+      readonly quietMs: number;
+    }
   /** From now on, record every event per client (id, channel, time) for `soakEvaluate`. */
   | { readonly op: 'soakStart' }
   | {
@@ -69,6 +82,18 @@ export interface RequestResult {
 export interface AwaitResult {
   readonly count: number;
   /** Receipt times (shared clock, ms) of the tagged events, in arrival order. */
+  readonly times: Float64Array;
+}
+
+/** A tracked tag's receipts in arrival order, as parallel arrays. */
+export interface TrackedReceipts {
+  /** The client that received it. */
+  readonly keys: readonly string[];
+  readonly ids: readonly string[];
+  readonly channels: readonly string[];
+  /** The event's `seq`; NaN when it carried none. */
+  readonly seqs: Float64Array;
+  /** Receipt times (shared clock, ms). */
   readonly times: Float64Array;
 }
 
