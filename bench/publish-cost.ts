@@ -49,6 +49,12 @@ export async function measurePublishUnits(
       store: new DynamoConnectionStore(client, stack.tableName),
       history: new DynamoChannelHistory(client, stack.tableName, config.history),
       gateway: noPosts,
+      // Every burst channel is far below the fan-out threshold: publish posts itself.
+      fanout: {
+        send: async () => {
+          throw new StageError('measuring units: a burst channel was handed to the fan-out workers');
+        },
+      },
       settings: config,
       log: quiet,
     };
