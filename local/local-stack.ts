@@ -49,6 +49,7 @@ import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { createRequestGuard } from './request-guard.js';
+import { CallbackQuota } from './callback-quota.js';
 import { createSqsEndpoint } from './sqs-endpoint.js';
 import { SqsEventSource } from './sqs-event-source.js';
 import { LOCAL_QUEUE_NAMES, LocalQueue } from './sqs-queue.js';
@@ -77,6 +78,8 @@ export const LOCAL_ENV = {
   faultPlan: 'SWITCHBOARD_LOCAL_FAULT_PLAN',
   /** The wait before a failed publish record is retried (AWS: the queue's visibility timeout). */
   retrySeconds: 'SWITCHBOARD_LOCAL_RETRY_SECONDS',
+  /** `@connections` answers 429 above this many calls per second (the account quota). */
+  callbackRps: 'SWITCHBOARD_LOCAL_CALLBACK_RPS',
 } as const;
 
 export interface LocalStackOptions {
@@ -106,6 +109,8 @@ export interface LocalStackOptions {
   readonly functionTimeoutMs?: number;
   /** The wait before a failed publish record is retried. @default SWITCHBOARD_LOCAL_RETRY_SECONDS, else 2 s */
   readonly retryDelayMs?: number;
+  /** `@connections` calls per second before 429s. @default SWITCHBOARD_LOCAL_CALLBACK_RPS, else no limit */
+  readonly callbackRps?: number;
   /** @default none */
   readonly faults?: GatewayFaults;
   /**
@@ -151,6 +156,8 @@ export interface LocalStack {
   readonly publishQueue: LocalQueue;
   /** Shard tasks of big channels and broadcasts, run by the fan-out workers. */
   readonly fanoutQueue: LocalQueue;
+  /** The `@connections` quota, when `SWITCHBOARD_LOCAL_CALLBACK_RPS` sets one. */
+  readonly callbackQuota: CallbackQuota | undefined;
   /** Events the publish function failed on `maxReceiveCount` times (and fan-out tasks likewise). */
   readonly deadLetterQueue: LocalQueue;
   /** Resolves once every event put so far is published or dead-lettered. */
@@ -180,6 +187,7 @@ interface Settings {
   readonly faultInjection: boolean;
   readonly faultPlan: FaultPlan | undefined;
   readonly retryDelayMs: number;
+  readonly callbackRps: number | undefined;
 }
 
 const portNumber = z.coerce.number().int().min(0).max(65535);
@@ -287,6 +295,14 @@ export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessE
     verbose: env[LOCAL_ENV.verbose] === 'true' || env[LOCAL_ENV.verbose] === '1',
     faultInjection,
     faultPlan: initialFaultPlan(env, faultInjection),
+    callbackRps: fromEnv(
+      LOCAL_ENV.callbackRps,
+      z.coerce.number().int().min(1).max(1_000_000),
+      options.callbackRps,
+      env,
+      undefined,
+      'a whole number of calls per second',
+    ),
     retryDelayMs:
       options.retryDelayMs ??
       1000 *
@@ -534,6 +550,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       observer: { connectionChanged: () => activity.changed(), messageHandled: () => activity.changed() },
       log,
     });
+    const quota = settings.callbackRps ? new CallbackQuota(settings.callbackRps) : undefined;
     // The publish pipeline (lambdas/publish-pipeline.ts): rule -> queue -> event source -> function.
     const deadLetterQueue = new LocalQueue({
       name: LOCAL_QUEUE_NAMES.deadLetters,
@@ -643,6 +660,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(faults ? [createFaultRoute(faults)] : []),
       createManagementApi({
         gateway,
+        ...(quota ? { quota } : {}),
         onPost: (_id, body, delivered) => activity.posted(body, delivered),
         ...(faults ? { faults } : {}),
         log,
@@ -677,6 +695,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publishQueue,
       deadLetterQueue,
       fanoutQueue,
+      callbackQuota: quota,
       // A fan-out task may queue more (a continuation, a retry): drained until both are quiet.
       settled: async () => {
         do await Promise.all(sources.map((source) => source.drained()));

@@ -7,6 +7,7 @@
  * 410, 429 or 500 answers, or are held like a request that times out.
  */
 import type { ServerResponse } from 'node:http';
+import type { CallbackQuota } from './callback-quota.js';
 import { pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
 import { type LocalLog, silentLog } from './log.js';
 import { MAX_MESSAGE_BYTES, type WebSocketGateway } from './websocket-gateway.js';
@@ -20,6 +21,8 @@ export interface ManagementApiProps {
   readonly onPost?: (connectionId: string, body: Buffer, delivered: boolean) => void;
   /** Test-only fault injection (`SWITCHBOARD_LOCAL_FAULTS=1`). @default none */
   readonly faults?: ManagementApiFaults;
+  /** The account's request quota (`SWITCHBOARD_LOCAL_CALLBACK_RPS`). @default none: no limit */
+  readonly quota?: CallbackQuota;
   /** @default silent */
   readonly log?: LocalLog;
 }
@@ -119,6 +122,11 @@ export function createManagementApi(props: ManagementApiProps): RequestHandler {
         { message: `Message too long. Max message size is ${MAX_MESSAGE_BYTES} bytes` },
         { 'x-amzn-ErrorType': 'PayloadTooLargeException' },
       );
+      return true;
+    }
+
+    if (props.quota && !props.quota.take()) {
+      faultAnswer(res, 429);
       return true;
     }
 
