@@ -21,9 +21,22 @@ import { fullJitterDelay } from './backoff.js';
 import { ChannelSequence, sequenceNumber } from './channel-sequence.js';
 import { Emitter, rethrowLater, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
+import {
+  closeSocket,
+  closeText,
+  detachLink,
+  heard,
+  isLive,
+  type Link,
+  openLink,
+  sendFrame,
+  startHeartbeat,
+  terminateSocket,
+} from './link.js';
 import { type ClientOptions, resolveOptions, type Settings, type TokenProvider } from './options.js';
 import { RecentIds } from './recent-ids.js';
 import { readServerMessage } from './server-message.js';
+import { noop, startTimer, type Timer } from './timers.js';
 import type {
   ChannelGap,
   Client,
@@ -35,13 +48,7 @@ import type {
   Subscription,
   WhoAmI,
 } from './types.js';
-import {
-  type CloseEventLike,
-  describeHandshakeFailure,
-  type ErrorEventLike,
-  handshakeFor,
-  type WebSocketLike,
-} from './websocket.js';
+import { type CloseEventLike, describeHandshakeFailure } from './websocket.js';
 
 /**
  * Creates a client and starts connecting at once. Throws `ClientOptionsError` for invalid options.
@@ -50,39 +57,8 @@ export function createClient(options: ClientOptions): Client {
   return new SwitchboardClient(resolveOptions(options));
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
-/** A timer, or none for `Infinity` (which setTimeout would fire at once). */
-function startTimer(callback: () => void, ms: number): Timer | undefined {
-  return Number.isFinite(ms) ? setTimeout(callback, ms) : undefined;
-}
-
-function startInterval(callback: () => void, ms: number): ReturnType<typeof setInterval> | undefined {
-  return Number.isFinite(ms) ? setInterval(callback, ms) : undefined;
-}
-
-const noop = () => {};
-
 /** Server errors worth retrying a subscription for: the same request may well succeed later. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['rate_limited', 'internal_error']);
-
-/** One WebSocket: the current connection, or the one replacing it during a handover. */
-interface Link {
-  readonly socket: WebSocketLike;
-  readonly token: string | undefined;
-  opened: boolean;
-  openedAt: number;
-  ended: boolean;
-  /** The `error` event before a failed handshake: `ws` says why there, browsers do not. */
-  handshakeError: ErrorEventLike | undefined;
-  /** Handover only: subscribe requests still unanswered on the new connection. */
-  readonly awaiting: Set<string>;
-  heartbeat: ReturnType<typeof setInterval> | undefined;
-  pongDeadline: Timer | undefined;
-  stable: Timer | undefined;
-  cap: Timer | undefined;
-  handoverDeadline: Timer | undefined;
-}
 
 interface Waiter {
   readonly resolve: () => void;
@@ -319,30 +295,11 @@ class SwitchboardClient implements Client {
   }
 
   #openLink(token: string | undefined): Link {
-    const { url, protocols } = handshakeFor(this.#settings.url, token, this.#settings.tokenTransport);
-    const WebSocketImpl = this.#settings.WebSocket;
-    const socket = protocols === undefined ? new WebSocketImpl(url) : new WebSocketImpl(url, protocols);
-    const link: Link = {
-      socket,
-      token,
-      opened: false,
-      openedAt: 0,
-      ended: false,
-      handshakeError: undefined,
-      awaiting: new Set(),
-      heartbeat: undefined,
-      pongDeadline: undefined,
-      stable: undefined,
-      cap: undefined,
-      handoverDeadline: undefined,
-    };
-    socket.onopen = () => this.#onOpen(link);
-    socket.onmessage = (event) => this.#onMessage(link, event.data);
-    socket.onerror = (event) => {
-      if (!link.opened) link.handshakeError = event;
-    };
-    socket.onclose = (event) => this.#onClose(link, event);
-    return link;
+    return openLink(this.#settings, token, {
+      open: (link) => this.#onOpen(link),
+      message: (link, data) => this.#onMessage(link, data),
+      close: (link, event) => this.#onClose(link, event),
+    });
   }
 
   #onOpen(link: Link): void {
@@ -365,11 +322,11 @@ class SwitchboardClient implements Client {
   }
 
   #startConnectionTimers(link: Link): void {
-    const { reconnect, heartbeatIntervalMs, maxConnectionAgeMs } = this.#settings;
+    const { reconnect, heartbeatIntervalMs, pongTimeoutMs, maxConnectionAgeMs } = this.#settings;
     link.stable = startTimer(() => {
       this.#attempt = 0;
     }, reconnect.stableAfterMs);
-    link.heartbeat = startInterval(() => this.#ping(link), heartbeatIntervalMs);
+    startHeartbeat(link, heartbeatIntervalMs, pongTimeoutMs, () => this.#presumeDead(link));
     // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
     const age = Date.now() - link.openedAt;
     link.cap = startTimer(() => this.#handover(link), Math.max(0, maxConnectionAgeMs - age));
@@ -479,17 +436,7 @@ class SwitchboardClient implements Client {
 
   /** Detaches a link from the client; what was in flight on it is re-sent or settled. */
   #endLink(link: Link): void {
-    link.ended = true;
-    const { socket } = link;
-    // Keep a no-op `onerror`: `ws` emits `error` when a connecting socket is closed, and an
-    // EventEmitter `error` without a listener throws.
-    socket.onopen = noop;
-    socket.onmessage = noop;
-    socket.onclose = noop;
-    socket.onerror = noop;
-    clearInterval(link.heartbeat);
-    for (const timer of [link.pongDeadline, link.stable, link.cap, link.handoverDeadline])
-      clearTimeout(timer);
+    detachLink(link);
     for (const request of [...this.#pending.values()]) {
       if (request.link !== link) continue;
       this.#pending.delete(request.id);
@@ -509,12 +456,7 @@ class SwitchboardClient implements Client {
 
   #abandon(link: Link, reason = 'client closing'): void {
     this.#endLink(link);
-    try {
-      if (link.opened) link.socket.close(1000, reason);
-      else link.socket.close();
-    } catch {
-      // Already closing or closed.
-    }
+    closeSocket(link, reason);
   }
 
   #shutdown(error: SwitchboardError | undefined): void {
@@ -541,26 +483,11 @@ class SwitchboardClient implements Client {
 
   // Heartbeat and handover ------------------------------------------------------------------
 
-  #ping(link: Link): void {
-    this.#send(link, { action: 'ping' });
-    if (link.pongDeadline === undefined) {
-      link.pongDeadline = startTimer(() => this.#presumeDead(link), this.#settings.pongTimeoutMs);
-    }
-  }
-
   #presumeDead(link: Link): void {
     if (link.ended || link !== this.#active) return;
     this.#endLink(link);
     this.#active = undefined;
-    // A half-open connection would make `close()` wait for a closing handshake that never comes
-    // (30 s in `ws`); `terminate()` (ws only) drops it now.
-    const { socket } = link as { socket: WebSocketLike & { terminate?: () => void } };
-    try {
-      if (typeof socket.terminate === 'function') socket.terminate();
-      else socket.close(4000, 'heartbeat timeout');
-    } catch {
-      // Already gone.
-    }
+    terminateSocket(link);
     const ms = this.#settings.pongTimeoutMs;
     this.#connectionLost(new SwitchboardError('timeout', `no reply to a heartbeat within ${ms} ms`));
   }
@@ -630,17 +557,9 @@ class SwitchboardClient implements Client {
     return String(this.#lastId);
   }
 
-  #send(link: Link, message: Readonly<Record<string, unknown>>): void {
-    try {
-      link.socket.send(JSON.stringify(message));
-    } catch {
-      // The socket is closing; its close event reconnects and re-sends what matters.
-    }
-  }
-
   /** The connections that can carry requests now: the current one, and a handover's. */
   #liveLinks(): Link[] {
-    return [this.#active, this.#standby].filter((link): link is Link => link?.opened === true && !link.ended);
+    return [this.#active, this.#standby].filter(isLive);
   }
 
   #inFlight(entry: ChannelEntry): boolean {
@@ -679,7 +598,7 @@ class SwitchboardClient implements Client {
     // A request in flight answers for the gap timer: its reply settles what is held.
     clearTimeout(entry.gapTimer);
     entry.gapTimer = undefined;
-    this.#send(link, this.#subscribeMessage(request));
+    sendFrame(link, this.#subscribeMessage(request));
   }
 
   #sendUnsubscribe(link: Link, channel: string): Promise<void> {
@@ -703,7 +622,7 @@ class SwitchboardClient implements Client {
         );
       }, this.#settings.requestTimeoutMs);
       this.#pending.set(request.id, request);
-      this.#send(link, { action: 'unsubscribe', channel, id: request.id });
+      sendFrame(link, { action: 'unsubscribe', channel, id: request.id });
     });
   }
 
@@ -756,7 +675,7 @@ class SwitchboardClient implements Client {
         );
       }, this.#settings.requestTimeoutMs);
       const link = this.#active;
-      if (link?.opened === true && !link.ended) this.#sendCall(link, request);
+      if (isLive(link)) this.#sendCall(link, request);
       else this.#queue.push(request);
     });
   }
@@ -764,7 +683,7 @@ class SwitchboardClient implements Client {
   #sendCall(link: Link, request: CallRequest): void {
     request.link = link;
     this.#pending.set(request.id, request);
-    this.#send(link, { action: request.kind, id: request.id, ...request.fields });
+    sendFrame(link, { action: request.kind, id: request.id, ...request.fields });
   }
 
   #flushQueue(link: Link): void {
@@ -773,9 +692,7 @@ class SwitchboardClient implements Client {
 
   #onMessage(link: Link, data: unknown): void {
     if (link.ended) return;
-    // Any frame proves the connection alive, not only a pong.
-    clearTimeout(link.pongDeadline);
-    link.pongDeadline = undefined;
+    heard(link);
     const message = readServerMessage(data);
     if (message === undefined) return;
     switch (message.type) {
@@ -974,10 +891,6 @@ class SwitchboardClient implements Client {
     return entry.retry !== undefined || this.#inFlight(entry);
   }
 
-  #isOpen(link: Link | undefined): link is Link {
-    return link?.opened === true && !link.ended;
-  }
-
   /** Decides what to do about held events: nothing, wait for a reply, arm the gap timer, or release. */
   #settle(entry: ChannelEntry): void {
     if (this.#channels.get(entry.channel) !== entry) return;
@@ -989,7 +902,7 @@ class SwitchboardClient implements Client {
     if (entry.sequence.lastSeq === undefined) {
       // Held for want of a baseline, which no reply is coming to give: go from what arrived.
       // Offline, the resubscription on the next connection gives one.
-      if (this.#isOpen(this.#active)) this.#deliver(entry, entry.sequence.release().events);
+      if (isLive(this.#active)) this.#deliver(entry, entry.sequence.release().events);
       return;
     }
     if (entry.gapTimer === undefined) {
@@ -1002,7 +915,7 @@ class SwitchboardClient implements Client {
     if (this.#channels.get(entry.channel) !== entry || this.#replyComing(entry)) return;
     const link = this.#active;
     // Offline: the resubscription on the next connection carries `since` and settles the gap.
-    if (!this.#isOpen(link)) return;
+    if (!isLive(link)) return;
     // On a channel not confirmed here (its resubscription timed out), this is the resubscription.
     this.#sendSubscribe(link, entry, entry.confirmed);
   }
@@ -1097,10 +1010,6 @@ function channelOf(request: PendingRequest): string | undefined {
 
 function closedError(channel?: string): SwitchboardError {
   return new SwitchboardError('closed', 'the client is closed', channel === undefined ? {} : { channel });
-}
-
-function closeText(event: CloseEventLike): string {
-  return `closed with code ${event.code}${event.reason === '' ? '' : ` (${event.reason})`}`;
 }
 
 /** Browsers fail every handshake with 1006 while offline: that is never a refusal. */
