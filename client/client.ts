@@ -33,8 +33,9 @@ import {
   startHeartbeat,
   terminateSocket,
 } from './link.js';
-import { type ClientOptions, resolveOptions, type Settings, type TokenProvider } from './options.js';
+import { type ClientOptions, resolveOptions, type Settings } from './options.js';
 import { RecentIds } from './recent-ids.js';
+import { Reconnector, TokenSource } from './reconnect.js';
 import { readServerMessage } from './server-message.js';
 import { noop, startTimer, type Timer } from './timers.js';
 import type {
@@ -48,7 +49,7 @@ import type {
   Subscription,
   WhoAmI,
 } from './types.js';
-import { type CloseEventLike, describeHandshakeFailure } from './websocket.js';
+import type { CloseEventLike } from './websocket.js';
 
 /**
  * Creates a client and starts connecting at once. Throws `ClientOptionsError` for invalid options.
@@ -134,19 +135,14 @@ class SwitchboardClient implements Client {
   #active: Link | undefined;
   #standby: Link | undefined;
   #everOpened = false;
-  /** Consecutive failed attempts; reset once a connection has stayed open `stableAfterMs`. */
-  #attempt = 0;
-  #reconnectTimer: Timer | undefined;
-  #token: string | TokenProvider | undefined;
-  /** The token of the last handshake that failed without saying why. */
-  #lastFailure: { readonly token: string | undefined } | undefined;
-  /** A token the server refused: a provider must come up with another one. */
-  #refused: { readonly token: string | undefined; readonly error: SwitchboardError } | undefined;
+  readonly #tokens: TokenSource;
+  readonly #reconnect: Reconnector;
   #lastId = 0;
 
   constructor(settings: Settings) {
     this.#settings = settings;
-    this.#token = settings.token;
+    this.#tokens = new TokenSource(settings.token);
+    this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
     // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
     queueMicrotask(() => {
       if (this.#state === 'closed') return;
@@ -242,10 +238,10 @@ class SwitchboardClient implements Client {
     // A fixed token would be refused at the next reconnection once it expires, so the new one
     // replaces it: at once while disconnected (the coming handshake needs it), otherwise once the
     // server has accepted it. A provider is asked on every handshake, so it stays in charge.
-    const replacesToken = typeof this.#token !== 'function';
-    if (replacesToken && this.#state !== 'open') this.#token = token;
+    const replacesToken = !this.#tokens.isProvider;
+    if (replacesToken && this.#state !== 'open') this.#tokens.replace(token);
     return this.#call('refresh', { token }).then((reply) => {
-      if (replacesToken && this.#state !== 'closed') this.#token = token;
+      if (replacesToken && this.#state !== 'closed') this.#tokens.replace(token);
       return { expiresAt: (reply as RefreshedMessage).expiresAt };
     });
   }
@@ -257,22 +253,19 @@ class SwitchboardClient implements Client {
   // Connecting ------------------------------------------------------------------------------
 
   async #dial(): Promise<void> {
-    this.#reconnectTimer = undefined;
     let token: string | undefined;
     try {
-      token = await this.#nextToken();
+      token = await this.#tokens.next();
     } catch (cause) {
       if (this.#state === 'closed') return;
       this.#retry(new SwitchboardError('connection_failed', 'the token provider failed', {}, { cause }));
       return;
     }
     if (this.#state === 'closed') return;
-    if (this.#refused !== undefined) {
-      if (token === this.#refused.token) {
-        this.#shutdown(this.#refused.error);
-        return;
-      }
-      this.#refused = undefined;
+    const refused = this.#reconnect.refusedAgain(token);
+    if (refused !== undefined) {
+      this.#shutdown(refused);
+      return;
     }
     try {
       this.#active = this.#openLink(token);
@@ -283,15 +276,6 @@ class SwitchboardClient implements Client {
         new SwitchboardError('connection_failed', 'the WebSocket could not be created', {}, { cause }),
       );
     }
-  }
-
-  async #nextToken(): Promise<string | undefined> {
-    const token = this.#token;
-    if (typeof token !== 'function') return token;
-    const value = await token();
-    if (typeof value !== 'string')
-      throw new TypeError(`the token provider returned ${typeof value}, not a string`);
-    return value;
   }
 
   #openLink(token: string | undefined): Link {
@@ -311,7 +295,7 @@ class SwitchboardClient implements Client {
       return;
     }
     if (link !== this.#active) return;
-    this.#lastFailure = undefined;
+    this.#reconnect.connected();
     const reconnected = this.#everOpened;
     this.#everOpened = true;
     this.#state = 'open';
@@ -323,9 +307,7 @@ class SwitchboardClient implements Client {
 
   #startConnectionTimers(link: Link): void {
     const { reconnect, heartbeatIntervalMs, pongTimeoutMs, maxConnectionAgeMs } = this.#settings;
-    link.stable = startTimer(() => {
-      this.#attempt = 0;
-    }, reconnect.stableAfterMs);
+    link.stable = startTimer(() => this.#reconnect.stable(), reconnect.stableAfterMs);
     startHeartbeat(link, heartbeatIntervalMs, pongTimeoutMs, () => this.#presumeDead(link));
     // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
     const age = Date.now() - link.openedAt;
@@ -353,50 +335,10 @@ class SwitchboardClient implements Client {
     else this.#handshakeFailed(link, event);
   }
 
-  /**
-   * Decides whether a handshake that failed (closed before `open`) was a refusal of the token.
-   *
-   * - `ws` (Node) names the HTTP status: 401 is a refusal, 403 (a forbidden Origin) is final
-   *   whatever the token, any other status or a network error is worth retrying.
-   * - Browsers hide the status (a bare close 1006), so a refusal is inferred: two handshakes in a
-   *   row that fail that way with the same token count as a refusal. One failure alone may be a
-   *   network blip; and a browser that reports itself offline never infers one.
-   * - After a refusal, a fixed token is not retried (it cannot change); a provider is called again,
-   *   and only a different token is tried (`#dial`), otherwise the client closes with `unauthorized`.
-   */
   #handshakeFailed(link: Link, event: CloseEventLike): void {
-    const failure = describeHandshakeFailure(link.handshakeError);
-    if (failure.kind === 'status' && failure.status === 403) {
-      this.#shutdown(
-        new SwitchboardError('unauthorized', 'the handshake was refused with HTTP 403 (Origin not allowed)'),
-      );
-      return;
-    }
-    let refusal: string | undefined;
-    if (failure.kind === 'status' && failure.status === 401) refusal = 'with HTTP 401';
-    else if (
-      failure.kind === 'unknown' &&
-      event.code === 1006 &&
-      this.#lastFailure !== undefined &&
-      this.#lastFailure.token === link.token &&
-      !isOffline()
-    ) {
-      refusal = 'twice with the same token (close 1006 before open; presumed HTTP 401)';
-    }
-    if (refusal !== undefined) {
-      this.#lastFailure = undefined;
-      const error = new SwitchboardError('unauthorized', `the handshake was refused ${refusal}`);
-      if (typeof this.#token !== 'function') {
-        this.#shutdown(error);
-        return;
-      }
-      this.#refused = { token: link.token, error };
-      this.#retry(error);
-      return;
-    }
-    this.#lastFailure = { token: link.token };
-    const detail = failure.kind === 'status' ? ` with HTTP ${failure.status}` : ` (${closeText(event)})`;
-    this.#retry(new SwitchboardError('connection_failed', `the handshake failed${detail}`));
+    const { final, error } = this.#reconnect.judgeHandshake(link.token, link.handshakeError, event);
+    if (final) this.#shutdown(error);
+    else this.#retry(error);
   }
 
   #connectionLost(error: SwitchboardError): void {
@@ -415,23 +357,13 @@ class SwitchboardClient implements Client {
   }
 
   #retry(error: SwitchboardError): void {
-    const { reconnect } = this.#settings;
-    if (this.#attempt >= reconnect.maxAttempts) {
-      this.#shutdown(
-        new SwitchboardError(
-          'connection_failed',
-          `gave up after ${this.#attempt} reconnection attempts`,
-          {},
-          { cause: error },
-        ),
-      );
+    const retry = this.#reconnect.schedule(() => void this.#dial());
+    if (retry === undefined) {
+      this.#shutdown(this.#reconnect.gaveUp(error));
       return;
     }
-    const delayMs = fullJitterDelay(this.#attempt, reconnect);
-    this.#attempt += 1;
     this.#state = 'reconnecting';
-    this.#reconnectTimer = setTimeout(() => void this.#dial(), delayMs);
-    this.#events.emit('reconnecting', { attempt: this.#attempt, delayMs, error });
+    this.#events.emit('reconnecting', { attempt: retry.attempt, delayMs: retry.delayMs, error });
   }
 
   /** Detaches a link from the client; what was in flight on it is re-sent or settled. */
@@ -462,7 +394,7 @@ class SwitchboardClient implements Client {
   #shutdown(error: SwitchboardError | undefined): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    clearTimeout(this.#reconnectTimer);
+    this.#reconnect.cancel();
     for (const link of [this.#active, this.#standby]) if (link !== undefined) this.#abandon(link);
     this.#active = undefined;
     this.#standby = undefined;
@@ -502,7 +434,7 @@ class SwitchboardClient implements Client {
    */
   #handover(old: Link): void {
     if (old.ended || old !== this.#active || this.#standby !== undefined) return;
-    this.#nextToken().then(
+    this.#tokens.next().then(
       (token) => {
         if (old.ended || old !== this.#active || this.#standby !== undefined || this.#state === 'closed')
           return;
@@ -543,7 +475,7 @@ class SwitchboardClient implements Client {
     this.#standby = undefined;
     const old = this.#active;
     this.#active = link;
-    this.#lastFailure = undefined;
+    this.#reconnect.connected();
     this.#startConnectionTimers(link);
     // Calls in flight on the old connection are queued again by #endLink and re-sent here.
     if (old !== undefined) this.#abandon(old, 'replaced before the connection time limit');
@@ -1010,9 +942,4 @@ function channelOf(request: PendingRequest): string | undefined {
 
 function closedError(channel?: string): SwitchboardError {
   return new SwitchboardError('closed', 'the client is closed', channel === undefined ? {} : { channel });
-}
-
-/** Browsers fail every handshake with 1006 while offline: that is never a refusal. */
-function isOffline(): boolean {
-  return typeof navigator !== 'undefined' && navigator.onLine === false;
 }
