@@ -18,7 +18,8 @@ import type {
   SubscribedMessage,
 } from '../core/protocol.js';
 import { fullJitterDelay } from './backoff.js';
-import { ChannelSequence, sequenceNumber } from './channel-sequence.js';
+import { type ChannelEntry, createChannelEntry, type Waiter } from './channel-entry.js';
+import { sequenceNumber } from './channel-sequence.js';
 import { Emitter, rethrowLater, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import {
@@ -36,6 +37,7 @@ import {
 import { type ClientOptions, resolveOptions, type Settings } from './options.js';
 import { RecentIds } from './recent-ids.js';
 import { Reconnector, TokenSource } from './reconnect.js';
+import { type CallRequest, Requests, type SubscribeRequest, type UnsubscribeRequest } from './requests.js';
 import { readServerMessage } from './server-message.js';
 import { noop, startTimer, type Timer } from './timers.js';
 import type {
@@ -61,86 +63,22 @@ export function createClient(options: ClientOptions): Client {
 /** Server errors worth retrying a subscription for: the same request may well succeed later. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set(['rate_limited', 'internal_error']);
 
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (error: SwitchboardError) => void;
-}
-
-/** A channel the application wants, with its handlers; resubscribed on every new connection. */
-interface ChannelEntry {
-  readonly channel: string;
-  readonly listeners: Set<EventHandler>;
-  /** Confirmed on the current connection. */
-  confirmed: boolean;
-  waiters: Waiter[];
-  /** The `onGap` option of each subscription that gave one, by its listener. */
-  readonly gapListeners: Map<EventHandler, (gap: ChannelGap) => void>;
-  /** Consecutive transient refusals (`rate_limited`, `internal_error`), for the retry backoff. */
-  failures: number;
-  retry: Timer | undefined;
-  /** Puts the events back in `seq` order; its `lastSeq` is the `since` of every resubscription. */
-  readonly sequence: ChannelSequence;
-  /** Runs while a missing `seq` holds later events back; then the server is asked for it. */
-  gapTimer: Timer | undefined;
-}
-
-interface SubscribeRequest {
-  readonly kind: 'subscribe';
-  readonly id: string;
-  readonly link: Link;
-  readonly entry: ChannelEntry;
-  /** The `since` sent: the channel's `lastSeq` then; absent before it had one. */
-  readonly since: number | undefined;
-  /** The highest `seq` received when it was sent: the answer's `seq` cannot honestly be lower. */
-  readonly seenBefore: number | undefined;
-  /** Sent on a subscribed channel to have a missing `seq` replayed, not to (re)subscribe it. */
-  readonly repair: boolean;
-  timer: Timer | undefined;
-}
-
-interface UnsubscribeRequest {
-  readonly kind: 'unsubscribe';
-  readonly id: string;
-  readonly link: Link;
-  readonly channel: string;
-  readonly resolve: () => void;
-  readonly reject: (error: SwitchboardError) => void;
-  timer: Timer | undefined;
-}
-
-/** `whoami` / `refresh`: queued while there is no connection, re-sent after a drop. */
-interface CallRequest {
-  readonly kind: 'whoami' | 'refresh';
-  readonly id: string;
-  readonly fields: Readonly<Record<string, string>>;
-  readonly resolve: (reply: ServerMessage) => void;
-  readonly reject: (error: SwitchboardError) => void;
-  /** Runs from the call, so a request never waits forever for a connection. */
-  timer: Timer | undefined;
-  link: Link | undefined;
-}
-
-type PendingRequest = SubscribeRequest | UnsubscribeRequest | CallRequest;
-
 class SwitchboardClient implements Client {
   readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
   readonly #channels = new Map<string, ChannelEntry>();
   readonly #recent = new Map<string, RecentIds>();
-  /** Sent requests awaiting a reply, by correlation id. */
-  readonly #pending = new Map<string, PendingRequest>();
-  /** Calls waiting for a connection. */
-  #queue: CallRequest[] = [];
+  readonly #requests: Requests;
   #state: ClientState = 'connecting';
   #active: Link | undefined;
   #standby: Link | undefined;
   #everOpened = false;
   readonly #tokens: TokenSource;
   readonly #reconnect: Reconnector;
-  #lastId = 0;
 
   constructor(settings: Settings) {
     this.#settings = settings;
+    this.#requests = new Requests(settings.requestTimeoutMs);
     this.#tokens = new TokenSource(settings.token);
     this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
     // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
@@ -175,17 +113,7 @@ class SwitchboardClient implements Client {
     let entry = this.#channels.get(channel);
     const isNew = entry === undefined;
     if (entry === undefined) {
-      entry = {
-        channel,
-        listeners: new Set(),
-        gapListeners: new Map(),
-        confirmed: false,
-        waiters: [],
-        failures: 0,
-        retry: undefined,
-        sequence: new ChannelSequence(),
-        gapTimer: undefined,
-      };
+      entry = createChannelEntry(channel);
       this.#channels.set(channel, entry);
     }
     const current = entry;
@@ -201,7 +129,10 @@ class SwitchboardClient implements Client {
       }
     });
     // A joiner of an unconfirmed channel whose request was lost (timed out) sends a new one.
-    if (isNew || (!current.confirmed && current.retry === undefined && !this.#inFlight(current))) {
+    if (
+      isNew ||
+      (!current.confirmed && current.retry === undefined && !this.#requests.subscribing(current))
+    ) {
       for (const link of this.#liveLinks()) this.#sendSubscribe(link, current);
     }
     let unsubscribed = false;
@@ -301,7 +232,7 @@ class SwitchboardClient implements Client {
     this.#state = 'open';
     this.#startConnectionTimers(link);
     for (const entry of this.#channels.values()) this.#sendSubscribe(link, entry);
-    this.#flushQueue(link);
+    this.#requests.flush(link);
     this.#events.emit('open', { reconnected });
   }
 
@@ -369,21 +300,7 @@ class SwitchboardClient implements Client {
   /** Detaches a link from the client; what was in flight on it is re-sent or settled. */
   #endLink(link: Link): void {
     detachLink(link);
-    for (const request of [...this.#pending.values()]) {
-      if (request.link !== link) continue;
-      this.#pending.delete(request.id);
-      if (request.kind === 'subscribe') {
-        // Not lost: the entry is resubscribed on the next connection.
-        clearTimeout(request.timer);
-      } else if (request.kind === 'unsubscribe') {
-        // No connection, no subscription.
-        clearTimeout(request.timer);
-        request.resolve();
-      } else {
-        request.link = undefined;
-        this.#queue.push(request);
-      }
-    }
+    this.#requests.linkEnded(link);
   }
 
   #abandon(link: Link, reason = 'client closing'): void {
@@ -406,10 +323,7 @@ class SwitchboardClient implements Client {
     }
     this.#channels.clear();
     this.#recent.clear();
-    for (const request of this.#queue.splice(0)) {
-      clearTimeout(request.timer);
-      request.reject(reason);
-    }
+    this.#requests.rejectQueued(reason);
     this.#events.emit('closed', error === undefined ? {} : { error });
   }
 
@@ -479,26 +393,14 @@ class SwitchboardClient implements Client {
     this.#startConnectionTimers(link);
     // Calls in flight on the old connection are queued again by #endLink and re-sent here.
     if (old !== undefined) this.#abandon(old, 'replaced before the connection time limit');
-    this.#flushQueue(link);
+    this.#requests.flush(link);
   }
 
   // Requests and replies --------------------------------------------------------------------
 
-  #newId(): string {
-    this.#lastId += 1;
-    return String(this.#lastId);
-  }
-
   /** The connections that can carry requests now: the current one, and a handover's. */
   #liveLinks(): Link[] {
     return [this.#active, this.#standby].filter(isLive);
-  }
-
-  #inFlight(entry: ChannelEntry): boolean {
-    for (const request of this.#pending.values()) {
-      if (request.kind === 'subscribe' && request.entry === entry) return true;
-    }
-    return false;
   }
 
   /**
@@ -516,7 +418,7 @@ class SwitchboardClient implements Client {
   #sendSubscribe(link: Link, entry: ChannelEntry, repair = false): void {
     const request: SubscribeRequest = {
       kind: 'subscribe',
-      id: this.#newId(),
+      id: this.#requests.newId(),
       link,
       entry,
       since: entry.sequence.lastSeq,
@@ -525,19 +427,18 @@ class SwitchboardClient implements Client {
       timer: undefined,
     };
     request.timer = startTimer(() => this.#subscribeTimedOut(request), this.#settings.requestTimeoutMs);
-    this.#pending.set(request.id, request);
     if (link === this.#standby) link.awaiting.add(request.id);
     // A request in flight answers for the gap timer: its reply settles what is held.
     clearTimeout(entry.gapTimer);
     entry.gapTimer = undefined;
-    sendFrame(link, this.#subscribeMessage(request));
+    this.#requests.send(request, this.#subscribeMessage(request));
   }
 
   #sendUnsubscribe(link: Link, channel: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const request: UnsubscribeRequest = {
         kind: 'unsubscribe',
-        id: this.#newId(),
+        id: this.#requests.newId(),
         link,
         channel,
         resolve,
@@ -545,7 +446,7 @@ class SwitchboardClient implements Client {
         timer: undefined,
       };
       request.timer = startTimer(() => {
-        this.#pending.delete(request.id);
+        this.#requests.drop(request);
         reject(
           new SwitchboardError('timeout', `no reply to unsubscribe ${channel}`, {
             channel,
@@ -553,8 +454,7 @@ class SwitchboardClient implements Client {
           }),
         );
       }, this.#settings.requestTimeoutMs);
-      this.#pending.set(request.id, request);
-      sendFrame(link, { action: 'unsubscribe', channel, id: request.id });
+      this.#requests.send(request, { action: 'unsubscribe', channel, id: request.id });
     });
   }
 
@@ -585,41 +485,7 @@ class SwitchboardClient implements Client {
 
   #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
     if (this.#state === 'closed') return Promise.reject(closedError());
-    return new Promise<ServerMessage>((resolve, reject) => {
-      const request: CallRequest = {
-        kind,
-        id: this.#newId(),
-        fields,
-        resolve,
-        reject,
-        timer: undefined,
-        link: undefined,
-      };
-      request.timer = startTimer(() => {
-        this.#pending.delete(request.id);
-        this.#queue = this.#queue.filter((queued) => queued !== request);
-        reject(
-          new SwitchboardError(
-            'timeout',
-            `no reply to ${kind} within ${this.#settings.requestTimeoutMs} ms`,
-            { requestId: request.id },
-          ),
-        );
-      }, this.#settings.requestTimeoutMs);
-      const link = this.#active;
-      if (isLive(link)) this.#sendCall(link, request);
-      else this.#queue.push(request);
-    });
-  }
-
-  #sendCall(link: Link, request: CallRequest): void {
-    request.link = link;
-    this.#pending.set(request.id, request);
-    sendFrame(link, { action: request.kind, id: request.id, ...request.fields });
-  }
-
-  #flushQueue(link: Link): void {
-    for (const request of this.#queue.splice(0)) this.#sendCall(link, request);
+    return this.#requests.call(kind, fields, this.#active);
   }
 
   #onMessage(link: Link, data: unknown): void {
@@ -635,13 +501,17 @@ class SwitchboardClient implements Client {
         this.#onSubscribed(link, message);
         break;
       case 'unsubscribed': {
-        const request = this.#take(link, message.id, 'unsubscribe', message.channel);
+        const request = this.#requests.take(link, message.id, 'unsubscribe', message.channel);
         if (request?.kind === 'unsubscribe') request.resolve();
         break;
       }
       case 'connected':
       case 'refreshed': {
-        const request = this.#take(link, message.id, message.type === 'connected' ? 'whoami' : 'refresh');
+        const request = this.#requests.take(
+          link,
+          message.id,
+          message.type === 'connected' ? 'whoami' : 'refresh',
+        );
         if (request?.kind === 'whoami' || request?.kind === 'refresh') request.resolve(message);
         break;
       }
@@ -654,36 +524,8 @@ class SwitchboardClient implements Client {
     }
   }
 
-  /**
-   * The request a reply answers: by correlation id, or, for a server that does not echo ids,
-   * the oldest request of that kind (and channel) on the same connection.
-   */
-  #take(
-    link: Link,
-    id: string | undefined,
-    kind: PendingRequest['kind'] | undefined,
-    channel?: string,
-  ): PendingRequest | undefined {
-    let found: PendingRequest | undefined;
-    if (id !== undefined) {
-      found = this.#pending.get(id);
-      if (found !== undefined && kind !== undefined && found.kind !== kind) found = undefined;
-    } else if (kind !== undefined || channel !== undefined) {
-      for (const request of this.#pending.values()) {
-        if (request.link !== link || (kind !== undefined && request.kind !== kind)) continue;
-        if (channel !== undefined && channelOf(request) !== channel) continue;
-        found = request;
-        break;
-      }
-    }
-    if (found === undefined) return undefined;
-    this.#pending.delete(found.id);
-    clearTimeout(found.timer);
-    return found;
-  }
-
   #onSubscribed(link: Link, message: SubscribedMessage): void {
-    const request = this.#take(link, message.id, 'subscribe', message.channel);
+    const request = this.#requests.take(link, message.id, 'subscribe', message.channel);
     if (request?.kind !== 'subscribe') return;
     const { entry } = request;
     if (this.#channels.get(entry.channel) === entry) {
@@ -701,7 +543,7 @@ class SwitchboardClient implements Client {
     // Without an id, only an error naming a channel can be matched (to that channel's request).
     const request =
       error.requestId !== undefined || error.channel !== undefined
-        ? this.#take(link, error.requestId, undefined, error.channel)
+        ? this.#requests.take(link, error.requestId, undefined, error.channel)
         : undefined;
     if (request === undefined) {
       this.#events.emit('error', error);
@@ -749,7 +591,7 @@ class SwitchboardClient implements Client {
   }
 
   #subscribeTimedOut(request: SubscribeRequest): void {
-    this.#pending.delete(request.id);
+    this.#requests.drop(request);
     const { entry } = request;
     if (this.#channels.get(entry.channel) === entry && !entry.confirmed) {
       // The subscription stays wanted: it is sent again on the next connection, or when another
@@ -820,7 +662,7 @@ class SwitchboardClient implements Client {
 
   /** A subscribe reply (or its timeout, or a refusal) will come and settle what is held. */
   #replyComing(entry: ChannelEntry): boolean {
-    return entry.retry !== undefined || this.#inFlight(entry);
+    return entry.retry !== undefined || this.#requests.subscribing(entry);
   }
 
   /** Decides what to do about held events: nothing, wait for a reply, arm the gap timer, or release. */
@@ -932,12 +774,6 @@ function subscription(channel: string, ready: Promise<void>, unsubscribe: () => 
   // on an unhandled rejection; failures are also reported through the `error` event.
   ready.catch(noop);
   return Object.assign(ready, { channel, unsubscribe });
-}
-
-function channelOf(request: PendingRequest): string | undefined {
-  if (request.kind === 'subscribe') return request.entry.channel;
-  if (request.kind === 'unsubscribe') return request.channel;
-  return undefined;
 }
 
 function closedError(channel?: string): SwitchboardError {
