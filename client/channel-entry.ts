@@ -4,6 +4,7 @@
  */
 import { ChannelSequence } from './channel-sequence.js';
 import type { SwitchboardError } from './errors.js';
+import { RecentIds } from './recent-ids.js';
 import type { Timer } from './timers.js';
 import type { ChannelGap, EventHandler } from './types.js';
 
@@ -28,9 +29,11 @@ export interface ChannelEntry {
   readonly sequence: ChannelSequence;
   /** Runs while a missing `seq` holds later events back; then the server is asked for it. */
   gapTimer: Timer | undefined;
+  /** The ids delivered lately, to drop duplicates (see `RecentIds`). */
+  readonly recent: RecentIds;
 }
 
-export function createChannelEntry(channel: string): ChannelEntry {
+export function createChannelEntry(channel: string, dedupeWindow: number): ChannelEntry {
   return {
     channel,
     listeners: new Set(),
@@ -41,5 +44,6 @@ export function createChannelEntry(channel: string): ChannelEntry {
     retry: undefined,
     sequence: new ChannelSequence(),
     gapTimer: undefined,
+    recent: new RecentIds(dedupeWindow),
   };
 }

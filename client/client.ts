@@ -20,7 +20,7 @@ import type {
 import { fullJitterDelay } from './backoff.js';
 import { type ChannelEntry, createChannelEntry, type Waiter } from './channel-entry.js';
 import { sequenceNumber } from './channel-sequence.js';
-import { Emitter, rethrowLater, type Unlisten } from './emitter.js';
+import { Emitter, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import {
   closeSocket,
@@ -30,18 +30,16 @@ import {
   isLive,
   type Link,
   openLink,
-  sendFrame,
   startHeartbeat,
   terminateSocket,
 } from './link.js';
 import { type ClientOptions, resolveOptions, type Settings } from './options.js';
-import { RecentIds } from './recent-ids.js';
+import { Ordering } from './ordering.js';
 import { Reconnector, TokenSource } from './reconnect.js';
 import { type CallRequest, Requests, type SubscribeRequest, type UnsubscribeRequest } from './requests.js';
 import { readServerMessage } from './server-message.js';
-import { noop, startTimer, type Timer } from './timers.js';
+import { noop, startTimer } from './timers.js';
 import type {
-  ChannelGap,
   Client,
   ClientEvents,
   ClientState,
@@ -67,7 +65,7 @@ class SwitchboardClient implements Client {
   readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
   readonly #channels = new Map<string, ChannelEntry>();
-  readonly #recent = new Map<string, RecentIds>();
+  readonly #ordering: Ordering;
   readonly #requests: Requests;
   #state: ClientState = 'connecting';
   #active: Link | undefined;
@@ -79,6 +77,11 @@ class SwitchboardClient implements Client {
   constructor(settings: Settings) {
     this.#settings = settings;
     this.#requests = new Requests(settings.requestTimeoutMs);
+    this.#ordering = new Ordering(settings.gapTimeoutMs, this.#events, this.#requests, {
+      isCurrent: (entry) => this.#channels.get(entry.channel) === entry,
+      currentLink: () => (isLive(this.#active) ? this.#active : undefined),
+      resubscribe: (link, entry, repair) => this.#sendSubscribe(link, entry, repair),
+    });
     this.#tokens = new TokenSource(settings.token);
     this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
     // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
@@ -113,7 +116,7 @@ class SwitchboardClient implements Client {
     let entry = this.#channels.get(channel);
     const isNew = entry === undefined;
     if (entry === undefined) {
-      entry = createChannelEntry(channel);
+      entry = createChannelEntry(channel, this.#settings.dedupeWindow);
       this.#channels.set(channel, entry);
     }
     const current = entry;
@@ -322,7 +325,6 @@ class SwitchboardClient implements Client {
       for (const waiter of entry.waiters.splice(0)) waiter.reject(reason);
     }
     this.#channels.clear();
-    this.#recent.clear();
     this.#requests.rejectQueued(reason);
     this.#events.emit('closed', error === undefined ? {} : { error });
   }
@@ -480,7 +482,6 @@ class SwitchboardClient implements Client {
     clearTimeout(entry.gapTimer);
     entry.gapTimer = undefined;
     this.#channels.delete(entry.channel);
-    this.#recent.delete(entry.channel);
   }
 
   #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
@@ -524,6 +525,12 @@ class SwitchboardClient implements Client {
     }
   }
 
+  #onEvent(event: EventMessage): void {
+    const entry = this.#channels.get(event.channel);
+    // Not (or no longer) subscribed: an event in flight while unsubscribing.
+    if (entry !== undefined) this.#ordering.onEvent(entry, event);
+  }
+
   #onSubscribed(link: Link, message: SubscribedMessage): void {
     const request = this.#requests.take(link, message.id, 'subscribe', message.channel);
     if (request?.kind !== 'subscribe') return;
@@ -534,7 +541,7 @@ class SwitchboardClient implements Client {
       for (const waiter of entry.waiters.splice(0)) waiter.resolve();
       // Read tolerantly: an older server sends neither `recovered` nor `next`.
       const { recovered, next } = message as { readonly recovered?: unknown; readonly next?: unknown };
-      this.#resumed(request, sequenceNumber(message.seq), recovered === false, sequenceNumber(next));
+      this.#ordering.resumed(request, sequenceNumber(message.seq), recovered === false, sequenceNumber(next));
     }
     this.#answered(request);
   }
@@ -553,11 +560,11 @@ class SwitchboardClient implements Client {
       // The channel is still subscribed; only the missing events are out of reach.
       this.#events.emit('error', error);
       this.#answered(request);
-      this.#repairFailed(request.entry);
+      this.#ordering.repairFailed(request.entry);
     } else if (request.kind === 'subscribe') {
       this.#subscribeRefused(request, error);
       this.#answered(request);
-      this.#settle(request.entry);
+      this.#ordering.settle(request.entry);
     } else {
       if (request.kind === 'unsubscribe') this.#events.emit('error', error);
       request.reject(error);
@@ -603,169 +610,13 @@ class SwitchboardClient implements Client {
       this.#failWaiters(entry, error);
     }
     this.#answered(request);
-    if (request.repair) this.#repairFailed(entry);
-    else this.#settle(entry);
+    if (request.repair) this.#ordering.repairFailed(entry);
+    else this.#ordering.settle(entry);
   }
 
   #failWaiters(entry: ChannelEntry, error: SwitchboardError): void {
     for (const waiter of entry.waiters.splice(0)) waiter.reject(error);
     this.#events.emit('error', error);
-  }
-
-  // Ordering and recovery ---------------------------------------------------------------------
-  //
-  // Per channel: an event without `seq` (a server without history) is delivered at once. One with
-  // `seq` goes through the channel's `ChannelSequence`: at or below `lastSeq` it is stale and
-  // dropped; the next number is delivered with whatever held events follow on; anything further is
-  // held. Held events wait `gapTimeoutMs` for the missing number, then a subscribe with `since`
-  // asks the server to replay it. A `subscribed` reply with `seq` S settles everything up to S: the
-  // server replays before it answers, so a number up to S still missing does not exist (allocated,
-  // never stored) and is stepped over. A reply with `next` N (the server's replay budget ran out)
-  // settles only up to N, and the same request is sent again with `since` N until a reply comes
-  // without `next`. Every released event is finally deduplicated by id, which drops a redelivery
-  // that came back under a new number.
-
-  #onEvent(event: EventMessage): void {
-    const entry = this.#channels.get(event.channel);
-    // Not (or no longer) subscribed: an event in flight while unsubscribing.
-    if (entry === undefined) return;
-    const seq = sequenceNumber(event.seq);
-    if (seq === undefined) {
-      this.#deliver(entry, [event]);
-      return;
-    }
-    this.#deliver(entry, entry.sequence.accept(seq, event));
-    this.#settle(entry);
-  }
-
-  /** Calls the handlers with each event not delivered before (by id). */
-  #deliver(entry: ChannelEntry, events: readonly EventMessage[]): void {
-    for (const event of events) {
-      // A handler may unsubscribe the channel's last listener mid-way.
-      if (this.#channels.get(entry.channel) !== entry) return;
-      let recent = this.#recent.get(entry.channel);
-      if (recent === undefined) {
-        recent = new RecentIds(this.#settings.dedupeWindow);
-        this.#recent.set(entry.channel, recent);
-      }
-      if (!recent.remember(event.id)) continue;
-      for (const listener of [...entry.listeners]) {
-        try {
-          listener(event);
-        } catch (error) {
-          // One failing handler must not starve the others or break the client.
-          rethrowLater(error);
-        }
-      }
-    }
-  }
-
-  /** A subscribe reply (or its timeout, or a refusal) will come and settle what is held. */
-  #replyComing(entry: ChannelEntry): boolean {
-    return entry.retry !== undefined || this.#requests.subscribing(entry);
-  }
-
-  /** Decides what to do about held events: nothing, wait for a reply, arm the gap timer, or release. */
-  #settle(entry: ChannelEntry): void {
-    if (this.#channels.get(entry.channel) !== entry) return;
-    if (entry.sequence.heldCount === 0 || this.#replyComing(entry)) {
-      clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
-      return;
-    }
-    if (entry.sequence.lastSeq === undefined) {
-      // Held for want of a baseline, which no reply is coming to give: go from what arrived.
-      // Offline, the resubscription on the next connection gives one.
-      if (isLive(this.#active)) this.#deliver(entry, entry.sequence.release().events);
-      return;
-    }
-    if (entry.gapTimer === undefined) {
-      entry.gapTimer = setTimeout(() => this.#gapTimedOut(entry), this.#settings.gapTimeoutMs);
-    }
-  }
-
-  #gapTimedOut(entry: ChannelEntry): void {
-    entry.gapTimer = undefined;
-    if (this.#channels.get(entry.channel) !== entry || this.#replyComing(entry)) return;
-    const link = this.#active;
-    // Offline: the resubscription on the next connection carries `since` and settles the gap.
-    if (!isLive(link)) return;
-    // On a channel not confirmed here (its resubscription timed out), this is the resubscription.
-    this.#sendSubscribe(link, entry, entry.confirmed);
-  }
-
-  /**
-   * A `subscribed` reply carrying the channel's sequence `seq` (undefined from an older server), and
-   * `next` when the replay stopped early.
-   */
-  #resumed(
-    request: SubscribeRequest,
-    seq: number | undefined,
-    notRetained: boolean,
-    next: number | undefined,
-  ): void {
-    const { entry, since, seenBefore } = request;
-    const { sequence } = entry;
-    const lastSeq = sequence.lastSeq;
-    if (seq === undefined) {
-      // A server without history says nothing about what exists: go from what arrived.
-      this.#releaseUnconfirmed(entry);
-    } else if (since !== undefined && lastSeq !== undefined && seq < since) {
-      // Behind a number delivered before asking (live events that overtook the reply may be
-      // ahead of it; those are not): the server lost its sequence (DynamoDB Local runs in memory,
-      // so restarting the local stack does this). Waiting for it to catch up would drop every
-      // event until it does.
-      sequence.reset(seq);
-      this.#gap(entry, { channel: entry.channel, reason: 'reset', lastSeq, seq });
-    } else {
-      // A `next` that does not move forward from `since`, or reaches `seq`, leaves nothing to continue.
-      const partial = next !== undefined && since !== undefined && since < next && next < seq;
-      const released = sequence.release(partial ? next : seq);
-      if (notRetained && lastSeq !== undefined) {
-        // The replay resumed at the oldest event retained: the break ends just before it.
-        const upTo = released.skippedTo ?? (partial ? next : seq);
-        this.#gap(entry, { channel: entry.channel, reason: 'not_retained', lastSeq, seq: upTo });
-      }
-      this.#deliver(entry, released.events);
-      if (partial && (sequence.lastSeq ?? 0) < seq) {
-        // The held events past `next` wait for the rest of the replay, not for the gap timer.
-        if (this.#channels.get(entry.channel) === entry && !request.link.ended)
-          this.#sendSubscribe(request.link, entry, request.repair);
-      } else if (seenBefore !== undefined && seenBefore > seq) {
-        // Events received before asking were numbered before the server answered, so its `seq`
-        // should cover them; if it does not, waiting for another answer may never end.
-        this.#releaseUnconfirmed(entry, seenBefore);
-      }
-    }
-    this.#settle(entry);
-  }
-
-  /** The request for a missing `seq` was refused or went unanswered: step over it. */
-  #repairFailed(entry: ChannelEntry): void {
-    if (this.#channels.get(entry.channel) !== entry) return;
-    this.#releaseUnconfirmed(entry);
-    this.#settle(entry);
-  }
-
-  /** Releases what is held up to `upTo` (all of it by default); a missing `seq` stepped over is a gap. */
-  #releaseUnconfirmed(entry: ChannelEntry, upTo?: number): void {
-    const lastSeq = entry.sequence.lastSeq;
-    const { events, skippedTo } = entry.sequence.release(upTo);
-    if (lastSeq !== undefined && skippedTo !== undefined) {
-      this.#gap(entry, { channel: entry.channel, reason: 'unconfirmed', lastSeq, seq: skippedTo });
-    }
-    this.#deliver(entry, events);
-  }
-
-  #gap(entry: ChannelEntry, gap: ChannelGap): void {
-    this.#events.emit('gap', gap);
-    for (const onGap of [...entry.gapListeners.values()]) {
-      try {
-        onGap(gap);
-      } catch (error) {
-        rethrowLater(error);
-      }
-    }
   }
 }
 
