@@ -10,16 +10,8 @@
  *
  * A proactive handover (before the 2-hour cap) stays in `open`: see `#handover`.
  */
-import type {
-  ConnectedMessage,
-  EventMessage,
-  RefreshedMessage,
-  ServerMessage,
-  SubscribedMessage,
-} from '../core/protocol.js';
-import { fullJitterDelay } from './backoff.js';
-import { type ChannelEntry, createChannelEntry, type Waiter } from './channel-entry.js';
-import { sequenceNumber } from './channel-sequence.js';
+import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
+import { Channels, subscription } from './channels.js';
 import { Emitter, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import {
@@ -34,11 +26,10 @@ import {
   terminateSocket,
 } from './link.js';
 import { type ClientOptions, resolveOptions, type Settings } from './options.js';
-import { Ordering } from './ordering.js';
 import { Reconnector, TokenSource } from './reconnect.js';
-import { type CallRequest, Requests, type SubscribeRequest, type UnsubscribeRequest } from './requests.js';
+import { type CallRequest, Requests } from './requests.js';
 import { readServerMessage } from './server-message.js';
-import { noop, startTimer } from './timers.js';
+import { startTimer } from './timers.js';
 import type {
   Client,
   ClientEvents,
@@ -58,14 +49,10 @@ export function createClient(options: ClientOptions): Client {
   return new SwitchboardClient(resolveOptions(options));
 }
 
-/** Server errors worth retrying a subscription for: the same request may well succeed later. */
-const TRANSIENT_CODES: ReadonlySet<string> = new Set(['rate_limited', 'internal_error']);
-
 class SwitchboardClient implements Client {
   readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #channels = new Map<string, ChannelEntry>();
-  readonly #ordering: Ordering;
+  readonly #channels: Channels;
   readonly #requests: Requests;
   #state: ClientState = 'connecting';
   #active: Link | undefined;
@@ -77,10 +64,16 @@ class SwitchboardClient implements Client {
   constructor(settings: Settings) {
     this.#settings = settings;
     this.#requests = new Requests(settings.requestTimeoutMs);
-    this.#ordering = new Ordering(settings.gapTimeoutMs, this.#events, this.#requests, {
-      isCurrent: (entry) => this.#channels.get(entry.channel) === entry,
-      currentLink: () => (isLive(this.#active) ? this.#active : undefined),
-      resubscribe: (link, entry, repair) => this.#sendSubscribe(link, entry, repair),
+    this.#channels = new Channels(settings, this.#events, this.#requests, {
+      live: () => [this.#active, this.#standby].filter(isLive),
+      current: () => (isLive(this.#active) ? this.#active : undefined),
+      sent: (link, requestId) => {
+        if (link === this.#standby) link.awaiting.add(requestId);
+      },
+      // A handover's resubscription was answered: promote once all of them are.
+      answered: (link, requestId) => {
+        if (link.awaiting.delete(requestId) && link.awaiting.size === 0) this.#promote(link);
+      },
     });
     this.#tokens = new TokenSource(settings.token);
     this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
@@ -105,57 +98,10 @@ class SwitchboardClient implements Client {
     handler: EventHandler | EventHandlerMap,
     options: SubscribeOptions = {},
   ): Subscription {
-    // A fresh function per call: the same handler subscribed twice is two subscriptions.
-    const listener: EventHandler =
-      typeof handler === 'function'
-        ? (event) => handler(event)
-        : (event) => handler[event.event_type]?.(event);
     if (this.#state === 'closed') {
       return subscription(channel, Promise.reject(closedError(channel)), () => Promise.resolve());
     }
-    let entry = this.#channels.get(channel);
-    const isNew = entry === undefined;
-    if (entry === undefined) {
-      entry = createChannelEntry(channel, this.#settings.dedupeWindow);
-      this.#channels.set(channel, entry);
-    }
-    const current = entry;
-    current.listeners.add(listener);
-    const { onGap } = options;
-    if (typeof onGap === 'function') current.gapListeners.set(listener, (gap) => onGap(gap));
-    let waiter: Waiter | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      if (current.confirmed) resolve();
-      else {
-        waiter = { resolve, reject };
-        current.waiters.push(waiter);
-      }
-    });
-    // A joiner of an unconfirmed channel whose request was lost (timed out) sends a new one.
-    if (
-      isNew ||
-      (!current.confirmed && current.retry === undefined && !this.#requests.subscribing(current))
-    ) {
-      for (const link of this.#liveLinks()) this.#sendSubscribe(link, current);
-    }
-    let unsubscribed = false;
-    const unsubscribe = (): Promise<void> => {
-      if (unsubscribed) return Promise.resolve();
-      unsubscribed = true;
-      const index = waiter === undefined ? -1 : current.waiters.indexOf(waiter);
-      if (index >= 0) {
-        current.waiters.splice(index, 1);
-        waiter?.reject(
-          new SwitchboardError('cancelled', `unsubscribed from ${channel} before it was confirmed`, {
-            channel,
-          }),
-        );
-      }
-      const done = this.#removeListener(current, listener);
-      done.catch(noop);
-      return done;
-    };
-    return subscription(channel, ready, unsubscribe);
+    return this.#channels.subscribe(channel, handler, options);
   }
 
   whoami(): Promise<WhoAmI> {
@@ -234,7 +180,7 @@ class SwitchboardClient implements Client {
     this.#everOpened = true;
     this.#state = 'open';
     this.#startConnectionTimers(link);
-    for (const entry of this.#channels.values()) this.#sendSubscribe(link, entry);
+    this.#channels.resubscribe(link);
     this.#requests.flush(link);
     this.#events.emit('open', { reconnected });
   }
@@ -286,7 +232,7 @@ class SwitchboardClient implements Client {
       this.#standby = undefined;
       this.#abandon(standby);
     }
-    for (const entry of this.#channels.values()) entry.confirmed = false;
+    this.#channels.disconnected();
     this.#retry(error);
   }
 
@@ -319,12 +265,7 @@ class SwitchboardClient implements Client {
     this.#active = undefined;
     this.#standby = undefined;
     const reason = error ?? closedError();
-    for (const entry of this.#channels.values()) {
-      clearTimeout(entry.retry);
-      clearTimeout(entry.gapTimer);
-      for (const waiter of entry.waiters.splice(0)) waiter.reject(reason);
-    }
-    this.#channels.clear();
+    this.#channels.close(reason);
     this.#requests.rejectQueued(reason);
     this.#events.emit('closed', error === undefined ? {} : { error });
   }
@@ -379,7 +320,7 @@ class SwitchboardClient implements Client {
   }
 
   #resubscribeStandby(link: Link): void {
-    for (const entry of this.#channels.values()) this.#sendSubscribe(link, entry);
+    this.#channels.resubscribe(link);
     if (link.awaiting.size === 0) this.#promote(link);
     else link.handoverDeadline = startTimer(() => this.#promote(link), this.#settings.requestTimeoutMs);
   }
@@ -400,90 +341,6 @@ class SwitchboardClient implements Client {
 
   // Requests and replies --------------------------------------------------------------------
 
-  /** The connections that can carry requests now: the current one, and a handover's. */
-  #liveLinks(): Link[] {
-    return [this.#active, this.#standby].filter(isLive);
-  }
-
-  /**
-   * The subscribe request for a channel. With `since` (the last `seq` delivered, or the baseline
-   * of the first `subscribed`), every resubscription (reconnection, handover, or a request for a
-   * missing `seq`) has the server replay what came after it, before it answers.
-   */
-  #subscribeMessage(request: SubscribeRequest): Record<string, unknown> {
-    const { entry, id, since } = request;
-    return since === undefined
-      ? { action: 'subscribe', channel: entry.channel, id }
-      : { action: 'subscribe', channel: entry.channel, id, since };
-  }
-
-  #sendSubscribe(link: Link, entry: ChannelEntry, repair = false): void {
-    const request: SubscribeRequest = {
-      kind: 'subscribe',
-      id: this.#requests.newId(),
-      link,
-      entry,
-      since: entry.sequence.lastSeq,
-      seenBefore: entry.sequence.highestSeen,
-      repair,
-      timer: undefined,
-    };
-    request.timer = startTimer(() => this.#subscribeTimedOut(request), this.#settings.requestTimeoutMs);
-    if (link === this.#standby) link.awaiting.add(request.id);
-    // A request in flight answers for the gap timer: its reply settles what is held.
-    clearTimeout(entry.gapTimer);
-    entry.gapTimer = undefined;
-    this.#requests.send(request, this.#subscribeMessage(request));
-  }
-
-  #sendUnsubscribe(link: Link, channel: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const request: UnsubscribeRequest = {
-        kind: 'unsubscribe',
-        id: this.#requests.newId(),
-        link,
-        channel,
-        resolve,
-        reject,
-        timer: undefined,
-      };
-      request.timer = startTimer(() => {
-        this.#requests.drop(request);
-        reject(
-          new SwitchboardError('timeout', `no reply to unsubscribe ${channel}`, {
-            channel,
-            requestId: request.id,
-          }),
-        );
-      }, this.#settings.requestTimeoutMs);
-      this.#requests.send(request, { action: 'unsubscribe', channel, id: request.id });
-    });
-  }
-
-  #removeListener(entry: ChannelEntry, listener: EventHandler): Promise<void> {
-    if (this.#channels.get(entry.channel) !== entry || !entry.listeners.delete(listener))
-      return Promise.resolve();
-    entry.gapListeners.delete(listener);
-    if (entry.listeners.size > 0) return Promise.resolve();
-    this.#forget(entry);
-    const sent = this.#liveLinks().map((link) => this.#sendUnsubscribe(link, entry.channel));
-    return Promise.all(sent).then(
-      () => undefined,
-      (error: SwitchboardError) => {
-        this.#events.emit('error', error);
-        throw error;
-      },
-    );
-  }
-
-  #forget(entry: ChannelEntry): void {
-    clearTimeout(entry.retry);
-    entry.retry = undefined;
-    clearTimeout(entry.gapTimer);
-    entry.gapTimer = undefined;
-    this.#channels.delete(entry.channel);
-  }
-
   #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     return this.#requests.call(kind, fields, this.#active);
@@ -496,10 +353,10 @@ class SwitchboardClient implements Client {
     if (message === undefined) return;
     switch (message.type) {
       case 'event':
-        this.#onEvent(message);
+        this.#channels.onEvent(message);
         break;
       case 'subscribed':
-        this.#onSubscribed(link, message);
+        this.#channels.onSubscribed(link, message);
         break;
       case 'unsubscribed': {
         const request = this.#requests.take(link, message.id, 'unsubscribe', message.channel);
@@ -525,27 +382,6 @@ class SwitchboardClient implements Client {
     }
   }
 
-  #onEvent(event: EventMessage): void {
-    const entry = this.#channels.get(event.channel);
-    // Not (or no longer) subscribed: an event in flight while unsubscribing.
-    if (entry !== undefined) this.#ordering.onEvent(entry, event);
-  }
-
-  #onSubscribed(link: Link, message: SubscribedMessage): void {
-    const request = this.#requests.take(link, message.id, 'subscribe', message.channel);
-    if (request?.kind !== 'subscribe') return;
-    const { entry } = request;
-    if (this.#channels.get(entry.channel) === entry) {
-      entry.failures = 0;
-      entry.confirmed = true;
-      for (const waiter of entry.waiters.splice(0)) waiter.resolve();
-      // Read tolerantly: an older server sends neither `recovered` nor `next`.
-      const { recovered, next } = message as { readonly recovered?: unknown; readonly next?: unknown };
-      this.#ordering.resumed(request, sequenceNumber(message.seq), recovered === false, sequenceNumber(next));
-    }
-    this.#answered(request);
-  }
-
   #onErrorReply(link: Link, error: SwitchboardError): void {
     // Without an id, only an error naming a channel can be matched (to that channel's request).
     const request =
@@ -556,75 +392,12 @@ class SwitchboardClient implements Client {
       this.#events.emit('error', error);
       return;
     }
-    if (request.kind === 'subscribe' && request.repair) {
-      // The channel is still subscribed; only the missing events are out of reach.
-      this.#events.emit('error', error);
-      this.#answered(request);
-      this.#ordering.repairFailed(request.entry);
-    } else if (request.kind === 'subscribe') {
-      this.#subscribeRefused(request, error);
-      this.#answered(request);
-      this.#ordering.settle(request.entry);
-    } else {
+    if (request.kind === 'subscribe') this.#channels.subscribeFailed(request, error);
+    else {
       if (request.kind === 'unsubscribe') this.#events.emit('error', error);
       request.reject(error);
     }
   }
-
-  /** A handover's resubscription was answered: promote once all of them are. */
-  #answered(request: SubscribeRequest): void {
-    const { link } = request;
-    if (link.awaiting.delete(request.id) && link.awaiting.size === 0) this.#promote(link);
-  }
-
-  #subscribeRefused(request: SubscribeRequest, error: SwitchboardError): void {
-    const { entry, link } = request;
-    if (this.#channels.get(entry.channel) !== entry) return;
-    const { reconnect } = this.#settings;
-    if (TRANSIENT_CODES.has(error.code) && entry.failures < reconnect.maxAttempts) {
-      // Resubscribing many channels at once after a reconnection can trip the rate limit:
-      // retry this one later rather than drop it.
-      const delay = fullJitterDelay(entry.failures, reconnect);
-      entry.failures += 1;
-      clearTimeout(entry.retry);
-      entry.retry = setTimeout(() => {
-        entry.retry = undefined;
-        if (this.#channels.get(entry.channel) === entry && !link.ended) this.#sendSubscribe(link, entry);
-      }, delay);
-      return;
-    }
-    this.#forget(entry);
-    this.#failWaiters(entry, error);
-  }
-
-  #subscribeTimedOut(request: SubscribeRequest): void {
-    this.#requests.drop(request);
-    const { entry } = request;
-    if (this.#channels.get(entry.channel) === entry && !entry.confirmed) {
-      // The subscription stays wanted: it is sent again on the next connection, or when another
-      // handler joins the channel. Only the callers waiting now are told.
-      const error = new SwitchboardError('timeout', `no reply to subscribe ${entry.channel}`, {
-        channel: entry.channel,
-        requestId: request.id,
-      });
-      this.#failWaiters(entry, error);
-    }
-    this.#answered(request);
-    if (request.repair) this.#ordering.repairFailed(entry);
-    else this.#ordering.settle(entry);
-  }
-
-  #failWaiters(entry: ChannelEntry, error: SwitchboardError): void {
-    for (const waiter of entry.waiters.splice(0)) waiter.reject(error);
-    this.#events.emit('error', error);
-  }
-}
-
-function subscription(channel: string, ready: Promise<void>, unsubscribe: () => Promise<void>): Subscription {
-  // Awaiting is optional (the handler receives the events either way), and Node ends the process
-  // on an unhandled rejection; failures are also reported through the `error` event.
-  ready.catch(noop);
-  return Object.assign(ready, { channel, unsubscribe });
 }
 
 function closedError(channel?: string): SwitchboardError {
