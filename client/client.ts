@@ -8,12 +8,13 @@
  *        └──fail──▶ reconnecting           (one `reconnecting` event per scheduled retry)
  *   any ──close() / refusal / attempts exhausted──▶ closed (terminal)
  *
- * A proactive handover (before the 2-hour cap) stays in `open`: see `#handover`.
+ * A proactive handover (before the 2-hour cap) stays in `open`: see `handover.ts`.
  */
 import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
 import { Channels, subscription } from './channels.js';
 import { Emitter, type Unlisten } from './emitter.js';
 import { SwitchboardError } from './errors.js';
+import { Handover } from './handover.js';
 import {
   closeSocket,
   closeText,
@@ -56,7 +57,7 @@ class SwitchboardClient implements Client {
   readonly #requests: Requests;
   #state: ClientState = 'connecting';
   #active: Link | undefined;
-  #standby: Link | undefined;
+  readonly #handover: Handover;
   #everOpened = false;
   readonly #tokens: TokenSource;
   readonly #reconnect: Reconnector;
@@ -65,18 +66,21 @@ class SwitchboardClient implements Client {
     this.#settings = settings;
     this.#requests = new Requests(settings.requestTimeoutMs);
     this.#channels = new Channels(settings, this.#events, this.#requests, {
-      live: () => [this.#active, this.#standby].filter(isLive),
+      live: () => [this.#active, this.#handover.link].filter(isLive),
       current: () => (isLive(this.#active) ? this.#active : undefined),
-      sent: (link, requestId) => {
-        if (link === this.#standby) link.awaiting.add(requestId);
-      },
-      // A handover's resubscription was answered: promote once all of them are.
-      answered: (link, requestId) => {
-        if (link.awaiting.delete(requestId) && link.awaiting.size === 0) this.#promote(link);
-      },
+      sent: (link, requestId) => this.#handover.sent(link, requestId),
+      answered: (link, requestId) => this.#handover.answered(link, requestId),
     });
     this.#tokens = new TokenSource(settings.token);
     this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
+    this.#handover = new Handover(settings.requestTimeoutMs, this.#tokens, this.#events, {
+      active: () => this.#active,
+      isClosed: () => this.#state === 'closed',
+      open: (token) => this.#openLink(token),
+      resubscribe: (link) => this.#channels.resubscribe(link),
+      takeOver: (link) => this.#promote(link),
+      abandon: (link) => this.#abandon(link),
+    });
     // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
     queueMicrotask(() => {
       if (this.#state === 'closed') return;
@@ -170,10 +174,7 @@ class SwitchboardClient implements Client {
     if (link.ended) return;
     link.opened = true;
     link.openedAt = Date.now();
-    if (link === this.#standby) {
-      this.#resubscribeStandby(link);
-      return;
-    }
+    if (this.#handover.opened(link)) return;
     if (link !== this.#active) return;
     this.#reconnect.connected();
     const reconnected = this.#everOpened;
@@ -191,23 +192,14 @@ class SwitchboardClient implements Client {
     startHeartbeat(link, heartbeatIntervalMs, pongTimeoutMs, () => this.#presumeDead(link));
     // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
     const age = Date.now() - link.openedAt;
-    link.cap = startTimer(() => this.#handover(link), Math.max(0, maxConnectionAgeMs - age));
+    link.cap = startTimer(() => this.#handover.start(link), Math.max(0, maxConnectionAgeMs - age));
   }
 
   #onClose(link: Link, event: CloseEventLike): void {
     if (link.ended) return;
     const wasOpen = link.opened;
     this.#endLink(link);
-    if (link === this.#standby) {
-      // A failed handover: the current connection carries on, and if API Gateway cuts it at the
-      // cap, the ordinary reconnection takes over.
-      this.#standby = undefined;
-      this.#events.emit(
-        'error',
-        new SwitchboardError('connection_failed', `the handover connection ${closeText(event)}`),
-      );
-      return;
-    }
+    if (this.#handover.failed(link, event)) return;
     if (link !== this.#active) return;
     this.#active = undefined;
     if (wasOpen)
@@ -222,16 +214,7 @@ class SwitchboardClient implements Client {
   }
 
   #connectionLost(error: SwitchboardError): void {
-    const standby = this.#standby;
-    if (standby?.opened === true) {
-      // The handover's connection is up and (being) subscribed: it simply takes over.
-      this.#promote(standby);
-      return;
-    }
-    if (standby !== undefined) {
-      this.#standby = undefined;
-      this.#abandon(standby);
-    }
+    if (this.#handover.rescue()) return;
     this.#channels.disconnected();
     this.#retry(error);
   }
@@ -261,9 +244,9 @@ class SwitchboardClient implements Client {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#reconnect.cancel();
-    for (const link of [this.#active, this.#standby]) if (link !== undefined) this.#abandon(link);
+    if (this.#active !== undefined) this.#abandon(this.#active);
+    this.#handover.cancel();
     this.#active = undefined;
-    this.#standby = undefined;
     const reason = error ?? closedError();
     this.#channels.close(reason);
     this.#requests.rejectQueued(reason);
@@ -281,55 +264,8 @@ class SwitchboardClient implements Client {
     this.#connectionLost(new SwitchboardError('timeout', `no reply to a heartbeat within ${ms} ms`));
   }
 
-  /**
-   * Replaces a connection before API Gateway's 2-hour cap, make-before-break: the new connection
-   * is opened and resubscribed while the old one still delivers, and the old one is closed only
-   * once every resubscription is answered (or `requestTimeoutMs` passes). Break-before-make would
-   * be simpler but loses whatever is published in the gap, and until history and `since` exist
-   * nothing could recover it; the overlap's duplicates are dropped by (channel, id) instead.
-   * State stays `open` throughout.
-   */
-  #handover(old: Link): void {
-    if (old.ended || old !== this.#active || this.#standby !== undefined) return;
-    this.#tokens.next().then(
-      (token) => {
-        if (old.ended || old !== this.#active || this.#standby !== undefined || this.#state === 'closed')
-          return;
-        try {
-          this.#standby = this.#openLink(token);
-        } catch (cause) {
-          this.#events.emit(
-            'error',
-            new SwitchboardError('connection_failed', 'the handover failed', {}, { cause }),
-          );
-        }
-      },
-      (cause: unknown) => {
-        if (this.#state === 'closed') return;
-        this.#events.emit(
-          'error',
-          new SwitchboardError(
-            'connection_failed',
-            'the token provider failed before a handover',
-            {},
-            { cause },
-          ),
-        );
-      },
-    );
-  }
-
-  #resubscribeStandby(link: Link): void {
-    this.#channels.resubscribe(link);
-    if (link.awaiting.size === 0) this.#promote(link);
-    else link.handoverDeadline = startTimer(() => this.#promote(link), this.#settings.requestTimeoutMs);
-  }
-
+  /** A handover's link takes over from the one in use. */
   #promote(link: Link): void {
-    if (link.ended || link !== this.#standby) return;
-    clearTimeout(link.handoverDeadline);
-    link.handoverDeadline = undefined;
-    this.#standby = undefined;
     const old = this.#active;
     this.#active = link;
     this.#reconnect.connected();
