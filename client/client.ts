@@ -1,36 +1,22 @@
 /**
- * The Switchboard client: one logical connection that survives drops, token expiry and API
- * Gateway's connection cap, and keeps every subscription alive across them.
+ * The Switchboard client: the facade behind `createClient`. It wires the collaborators together and
+ * routes each server frame to what it answers:
  *
- * Shape of the state machine (the `state` getter and the events of the same names):
- *
- *   connecting ──open──▶ open ──drop──▶ reconnecting ──open──▶ open ...
- *        └──fail──▶ reconnecting           (one `reconnecting` event per scheduled retry)
- *   any ──close() / refusal / attempts exhausted──▶ closed (terminal)
- *
- * A proactive handover (before the 2-hour cap) stays in `open`: see `handover.ts`.
+ * - `connection.ts`: the state machine over successive links (`link.ts`, one WebSocket and its
+ *   heartbeat), with reconnection (`reconnect.ts`) and the make-before-break handover (`handover.ts`);
+ * - `requests.ts`: correlation ids, requests awaiting replies, calls waiting for a connection;
+ * - `channels.ts`: subscriptions and their resubscription; `ordering.ts`: delivery in `seq` order,
+ *   once each, with recovery of what was missed.
  */
 import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
 import { Channels, subscription } from './channels.js';
+import { Connection } from './connection.js';
 import { Emitter, type Unlisten } from './emitter.js';
-import { SwitchboardError } from './errors.js';
-import { Handover } from './handover.js';
-import {
-  closeSocket,
-  closeText,
-  detachLink,
-  heard,
-  isLive,
-  type Link,
-  openLink,
-  startHeartbeat,
-  terminateSocket,
-} from './link.js';
+import { closedError, SwitchboardError } from './errors.js';
+import type { Link } from './link.js';
 import { type ClientOptions, resolveOptions, type Settings } from './options.js';
-import { Reconnector, TokenSource } from './reconnect.js';
+import { TokenSource } from './reconnect.js';
 import { type CallRequest, Requests } from './requests.js';
-import { readServerMessage } from './server-message.js';
-import { startTimer } from './timers.js';
 import type {
   Client,
   ClientEvents,
@@ -41,7 +27,6 @@ import type {
   Subscription,
   WhoAmI,
 } from './types.js';
-import type { CloseEventLike } from './websocket.js';
 
 /**
  * Creates a client and starts connecting at once. Throws `ClientOptionsError` for invalid options.
@@ -51,46 +36,31 @@ export function createClient(options: ClientOptions): Client {
 }
 
 class SwitchboardClient implements Client {
-  readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #channels: Channels;
-  readonly #requests: Requests;
-  #state: ClientState = 'connecting';
-  #active: Link | undefined;
-  readonly #handover: Handover;
-  #everOpened = false;
   readonly #tokens: TokenSource;
-  readonly #reconnect: Reconnector;
+  readonly #requests: Requests;
+  readonly #connection: Connection;
+  readonly #channels: Channels;
 
   constructor(settings: Settings) {
-    this.#settings = settings;
-    this.#requests = new Requests(settings.requestTimeoutMs);
-    this.#channels = new Channels(settings, this.#events, this.#requests, {
-      live: () => [this.#active, this.#handover.link].filter(isLive),
-      current: () => (isLive(this.#active) ? this.#active : undefined),
-      sent: (link, requestId) => this.#handover.sent(link, requestId),
-      answered: (link, requestId) => this.#handover.answered(link, requestId),
-    });
     this.#tokens = new TokenSource(settings.token);
-    this.#reconnect = new Reconnector(settings.reconnect, this.#tokens);
-    this.#handover = new Handover(settings.requestTimeoutMs, this.#tokens, this.#events, {
-      active: () => this.#active,
-      isClosed: () => this.#state === 'closed',
-      open: (token) => this.#openLink(token),
+    this.#requests = new Requests(settings.requestTimeoutMs);
+    this.#connection = new Connection(settings, this.#events, this.#tokens, {
       resubscribe: (link) => this.#channels.resubscribe(link),
-      takeOver: (link) => this.#promote(link),
-      abandon: (link) => this.#abandon(link),
+      flushCalls: (link) => this.#requests.flush(link),
+      linkEnded: (link) => this.#requests.linkEnded(link),
+      disconnected: () => this.#channels.disconnected(),
+      message: (link, message) => this.#onMessage(link, message),
+      closed: (reason) => {
+        this.#channels.close(reason);
+        this.#requests.rejectQueued(reason);
+      },
     });
-    // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
-    queueMicrotask(() => {
-      if (this.#state === 'closed') return;
-      this.#events.emit('connecting', undefined);
-      void this.#dial();
-    });
+    this.#channels = new Channels(settings, this.#events, this.#requests, this.#connection);
   }
 
   get state(): ClientState {
-    return this.#state;
+    return this.#connection.state;
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): Unlisten {
@@ -102,7 +72,7 @@ class SwitchboardClient implements Client {
     handler: EventHandler | EventHandlerMap,
     options: SubscribeOptions = {},
   ): Subscription {
-    if (this.#state === 'closed') {
+    if (this.#connection.state === 'closed') {
       return subscription(channel, Promise.reject(closedError(channel)), () => Promise.resolve());
     }
     return this.#channels.subscribe(channel, handler, options);
@@ -123,170 +93,24 @@ class SwitchboardClient implements Client {
     // replaces it: at once while disconnected (the coming handshake needs it), otherwise once the
     // server has accepted it. A provider is asked on every handshake, so it stays in charge.
     const replacesToken = !this.#tokens.isProvider;
-    if (replacesToken && this.#state !== 'open') this.#tokens.replace(token);
+    if (replacesToken && this.#connection.state !== 'open') this.#tokens.replace(token);
     return this.#call('refresh', { token }).then((reply) => {
-      if (replacesToken && this.#state !== 'closed') this.#tokens.replace(token);
+      if (replacesToken && this.#connection.state !== 'closed') this.#tokens.replace(token);
       return { expiresAt: (reply as RefreshedMessage).expiresAt };
     });
   }
 
   close(): void {
-    this.#shutdown(undefined);
+    this.#connection.close();
   }
-
-  // Connecting ------------------------------------------------------------------------------
-
-  async #dial(): Promise<void> {
-    let token: string | undefined;
-    try {
-      token = await this.#tokens.next();
-    } catch (cause) {
-      if (this.#state === 'closed') return;
-      this.#retry(new SwitchboardError('connection_failed', 'the token provider failed', {}, { cause }));
-      return;
-    }
-    if (this.#state === 'closed') return;
-    const refused = this.#reconnect.refusedAgain(token);
-    if (refused !== undefined) {
-      this.#shutdown(refused);
-      return;
-    }
-    try {
-      this.#active = this.#openLink(token);
-    } catch (cause) {
-      // The constructor throws synchronously for what no retry can fix (a subprotocol the browser
-      // rejects, an implementation that is not a WebSocket).
-      this.#shutdown(
-        new SwitchboardError('connection_failed', 'the WebSocket could not be created', {}, { cause }),
-      );
-    }
-  }
-
-  #openLink(token: string | undefined): Link {
-    return openLink(this.#settings, token, {
-      open: (link) => this.#onOpen(link),
-      message: (link, data) => this.#onMessage(link, data),
-      close: (link, event) => this.#onClose(link, event),
-    });
-  }
-
-  #onOpen(link: Link): void {
-    if (link.ended) return;
-    link.opened = true;
-    link.openedAt = Date.now();
-    if (this.#handover.opened(link)) return;
-    if (link !== this.#active) return;
-    this.#reconnect.connected();
-    const reconnected = this.#everOpened;
-    this.#everOpened = true;
-    this.#state = 'open';
-    this.#startConnectionTimers(link);
-    this.#channels.resubscribe(link);
-    this.#requests.flush(link);
-    this.#events.emit('open', { reconnected });
-  }
-
-  #startConnectionTimers(link: Link): void {
-    const { reconnect, heartbeatIntervalMs, pongTimeoutMs, maxConnectionAgeMs } = this.#settings;
-    link.stable = startTimer(() => this.#reconnect.stable(), reconnect.stableAfterMs);
-    startHeartbeat(link, heartbeatIntervalMs, pongTimeoutMs, () => this.#presumeDead(link));
-    // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
-    const age = Date.now() - link.openedAt;
-    link.cap = startTimer(() => this.#handover.start(link), Math.max(0, maxConnectionAgeMs - age));
-  }
-
-  #onClose(link: Link, event: CloseEventLike): void {
-    if (link.ended) return;
-    const wasOpen = link.opened;
-    this.#endLink(link);
-    if (this.#handover.failed(link, event)) return;
-    if (link !== this.#active) return;
-    this.#active = undefined;
-    if (wasOpen)
-      this.#connectionLost(new SwitchboardError('connection_failed', `the connection ${closeText(event)}`));
-    else this.#handshakeFailed(link, event);
-  }
-
-  #handshakeFailed(link: Link, event: CloseEventLike): void {
-    const { final, error } = this.#reconnect.judgeHandshake(link.token, link.handshakeError, event);
-    if (final) this.#shutdown(error);
-    else this.#retry(error);
-  }
-
-  #connectionLost(error: SwitchboardError): void {
-    if (this.#handover.rescue()) return;
-    this.#channels.disconnected();
-    this.#retry(error);
-  }
-
-  #retry(error: SwitchboardError): void {
-    const retry = this.#reconnect.schedule(() => void this.#dial());
-    if (retry === undefined) {
-      this.#shutdown(this.#reconnect.gaveUp(error));
-      return;
-    }
-    this.#state = 'reconnecting';
-    this.#events.emit('reconnecting', { attempt: retry.attempt, delayMs: retry.delayMs, error });
-  }
-
-  /** Detaches a link from the client; what was in flight on it is re-sent or settled. */
-  #endLink(link: Link): void {
-    detachLink(link);
-    this.#requests.linkEnded(link);
-  }
-
-  #abandon(link: Link, reason = 'client closing'): void {
-    this.#endLink(link);
-    closeSocket(link, reason);
-  }
-
-  #shutdown(error: SwitchboardError | undefined): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    this.#reconnect.cancel();
-    if (this.#active !== undefined) this.#abandon(this.#active);
-    this.#handover.cancel();
-    this.#active = undefined;
-    const reason = error ?? closedError();
-    this.#channels.close(reason);
-    this.#requests.rejectQueued(reason);
-    this.#events.emit('closed', error === undefined ? {} : { error });
-  }
-
-  // Heartbeat and handover ------------------------------------------------------------------
-
-  #presumeDead(link: Link): void {
-    if (link.ended || link !== this.#active) return;
-    this.#endLink(link);
-    this.#active = undefined;
-    terminateSocket(link);
-    const ms = this.#settings.pongTimeoutMs;
-    this.#connectionLost(new SwitchboardError('timeout', `no reply to a heartbeat within ${ms} ms`));
-  }
-
-  /** A handover's link takes over from the one in use. */
-  #promote(link: Link): void {
-    const old = this.#active;
-    this.#active = link;
-    this.#reconnect.connected();
-    this.#startConnectionTimers(link);
-    // Calls in flight on the old connection are queued again by #endLink and re-sent here.
-    if (old !== undefined) this.#abandon(old, 'replaced before the connection time limit');
-    this.#requests.flush(link);
-  }
-
-  // Requests and replies --------------------------------------------------------------------
 
   #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
-    if (this.#state === 'closed') return Promise.reject(closedError());
-    return this.#requests.call(kind, fields, this.#active);
+    if (this.#connection.state === 'closed') return Promise.reject(closedError());
+    return this.#requests.call(kind, fields, this.#connection.current());
   }
 
-  #onMessage(link: Link, data: unknown): void {
-    if (link.ended) return;
-    heard(link);
-    const message = readServerMessage(data);
-    if (message === undefined) return;
+  /** Hands a server frame to what it concerns. */
+  #onMessage(link: Link, message: ServerMessage): void {
     switch (message.type) {
       case 'event':
         this.#channels.onEvent(message);
@@ -334,8 +158,4 @@ class SwitchboardClient implements Client {
       request.reject(error);
     }
   }
-}
-
-function closedError(channel?: string): SwitchboardError {
-  return new SwitchboardError('closed', 'the client is closed', channel === undefined ? {} : { channel });
 }
