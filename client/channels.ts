@@ -127,12 +127,14 @@ export class Channels {
     this.#entries.clear();
   }
 
+  /** An `event` frame: handed to its channel's ordering. */
   onEvent(event: EventMessage): void {
     const entry = this.#entries.get(event.channel);
     // Not (or no longer) subscribed: an event in flight while unsubscribing.
     if (entry !== undefined) this.#ordering.onEvent(entry, event);
   }
 
+  /** A `subscribed` reply: confirms the channel and resumes it from the `seq` it carries. */
   onSubscribed(link: Link, message: SubscribedMessage): void {
     const request = this.#requests.take(link, message.id, 'subscribe', message.channel);
     if (request?.kind !== 'subscribe') return;

@@ -2,7 +2,7 @@
  * Make-before-break handover: replaces the link in use before API Gateway's 2-hour cap. The new
  * link is opened and resubscribed while the old one still delivers, and the old one is closed only
  * once every resubscription is answered (or `requestTimeoutMs` passes). Break-before-make would be
- * simpler but loses whatever is published in the gap, and until history and `since` existed
+ * simpler but loses whatever is published in the gap, and until history and `since` exist
  * nothing could recover it; the overlap's duplicates are dropped by (channel, id) instead. The
  * client's state stays `open` throughout.
  */
