@@ -1,163 +1,32 @@
 /**
- * The Switchboard client: one logical connection that survives drops, token expiry and API
- * Gateway's connection cap, and keeps every subscription alive across them.
+ * The Switchboard client: the facade behind `createClient`. It wires the collaborators together and
+ * routes each server frame to what it answers:
  *
- * Shape of the state machine (the `state` getter and the events of the same names):
- *
- *   connecting ──open──▶ open ──drop──▶ reconnecting ──open──▶ open ...
- *        └──fail──▶ reconnecting           (one `reconnecting` event per scheduled retry)
- *   any ──close() / refusal / attempts exhausted──▶ closed (terminal)
- *
- * A proactive handover (before the 2-hour cap) stays in `open`: see `#handover`.
+ * - `connection.ts`: the state machine over successive links (`link.ts`, one WebSocket and its
+ *   heartbeat), with reconnection (`reconnect.ts`) and the make-before-break handover (`handover.ts`);
+ * - `requests.ts`: correlation ids, requests awaiting replies, calls waiting for a connection;
+ * - `channels.ts`: subscriptions and their resubscription; `ordering.ts`: delivery in `seq` order,
+ *   once each, with recovery of what was missed.
  */
+import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
+import { Channels, subscription } from './channels.js';
+import { Connection } from './connection.js';
+import { Emitter, type Unlisten } from './emitter.js';
+import { closedError, SwitchboardError } from './errors.js';
+import type { Link } from './link.js';
+import { type ClientOptions, resolveOptions, type Settings } from './options.js';
+import { TokenSource } from './reconnect.js';
+import { type CallRequest, Requests } from './requests.js';
 import type {
-  ConnectedMessage,
-  EventMessage,
-  RefreshedMessage,
-  ServerMessage,
-  SubscribedMessage,
-  UserInfo,
-} from '../core/protocol.js';
-import { fullJitterDelay } from './backoff.js';
-import { ChannelSequence, sequenceNumber } from './channel-sequence.js';
-import { Emitter, rethrowLater, type Unlisten } from './emitter.js';
-import { SwitchboardError } from './errors.js';
-import { type ClientOptions, resolveOptions, type Settings, type TokenProvider } from './options.js';
-import { RecentIds } from './recent-ids.js';
-import { readServerMessage } from './server-message.js';
-import {
-  type CloseEventLike,
-  describeHandshakeFailure,
-  type ErrorEventLike,
-  handshakeFor,
-  type WebSocketLike,
-} from './websocket.js';
-
-export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-/** The events of `client.on(...)`, with their payloads. */
-export interface ClientEvents {
-  /** The first connection attempt starts (emitted once, just after `createClient`). */
-  readonly connecting: undefined;
-  /** A connection opened; every subscription has been re-sent on it. */
-  readonly open: { readonly reconnected: boolean };
-  /** A connection failed or dropped; retry number `attempt` starts in `delayMs`. */
-  readonly reconnecting: {
-    readonly attempt: number;
-    readonly delayMs: number;
-    readonly error: SwitchboardError;
-  };
-  /** The client stopped for good: `error` is absent when `close()` was called. */
-  readonly closed: { readonly error?: SwitchboardError };
-  /**
-   * A failure no awaited call reports: every subscription failure (also rejected through the
-   * subscription), an unsubscribe failure, an `error` reply matching no request (e.g. `rate_limited`),
-   * a failed handover, or a refused request for missed events (followed by a `gap`).
-   */
-  readonly error: SwitchboardError;
-  /**
-   * Events of a channel may have been missed for good: reload whatever the application built from
-   * them from its own source of truth. See `ChannelGap`; `subscribe(..., { onGap })` is the same,
-   * scoped to one subscription.
-   */
-  readonly gap: ChannelGap;
-}
-
-/**
- * Why events of a channel may have been missed:
- * - `not_retained`: the server no longer holds them (it answered a resumption with
- *   `recovered: false`: they are older than its history window, by default 1 hour or 1,000 events);
- * - `unconfirmed`: a missing `seq` was never filled and the server could not be asked about it (the
- *   request failed), so it was stepped over;
- * - `reset`: the server's numbering went backwards (e.g. a local stack restarted with an empty
- *   table): counting starts over from `seq`.
- */
-export type GapReason = 'not_retained' | 'unconfirmed' | 'reset';
-
-/**
- * A break in a channel's events that the client could not repair. Events numbered above `lastSeq`
- * and up to `seq` may be missing; it is emitted before the events that follow the break are
- * delivered. A missing `seq` that the server confirms never existed (a number allocated to an event
- * that was never stored) is not a gap and is stepped over silently.
- */
-export interface ChannelGap {
-  readonly channel: string;
-  readonly reason: GapReason;
-  /** The last `seq` delivered on the channel before the break (in the old numbering for `reset`). */
-  readonly lastSeq: number;
-  /** The break reaches up to this `seq`; delivery goes on after it. */
-  readonly seq: number;
-}
-
-/** Per-subscription options of `subscribe`. */
-export interface SubscribeOptions {
-  /**
-   * Called when events of the channel may have been missed for good (see `ChannelGap`), until this
-   * subscription is unsubscribed; the client-wide `gap` event receives the same.
-   * @default undefined
-   */
-  readonly onGap?: (gap: ChannelGap) => void;
-}
-
-/**
- * Receives every event of a channel, once each: duplicates (same `id`) are dropped, and events that
- * carry a `seq` arrive in `seq` order (see `ClientOptions.gapTimeoutMs`).
- */
-export type EventHandler = (event: EventMessage) => void;
-
-/** Receives the events of a channel by `event_type`; other types are ignored. */
-export type EventHandlerMap = { readonly [eventType: string]: EventHandler };
-
-/**
- * Resolves when the server confirms the subscription (`subscribed`) and rejects with a
- * `SwitchboardError` when it refuses it. Awaiting it is optional: the rejection is also reported
- * through the `error` event and never becomes an unhandled rejection.
- */
-export type Subscription = Promise<void> & {
-  readonly channel: string;
-  /**
-   * Stops this handler; the channel is unsubscribed on the wire when its last handler goes.
-   * Idempotent. Resolves on `unsubscribed` (at once when nothing was on the wire).
-   */
-  unsubscribe(): Promise<void>;
-};
-
-/** The reply to `whoami()`. */
-export interface WhoAmI {
-  readonly connectionId: string;
-  readonly user: UserInfo;
-  readonly authorizedChannels: readonly string[];
-  /** When the connection's token expires (ISO 8601). */
-  readonly expiresAt: string;
-}
-
-export interface Client {
-  /** The connection state now. */
-  readonly state: ClientState;
-  /**
-   * Subscribes `handler` to `channel`; it stays subscribed across reconnections until
-   * `unsubscribe()` or `close()`. Several handlers may share a channel. Each reconnection (and
-   * handover) resumes the channel after the last `seq` delivered, so what was published meanwhile
-   * is replayed from the server's history (in parts, following `next`, when the server's replay
-   * budget is smaller); what is no longer there is reported as a `gap`.
-   */
-  subscribe(
-    channel: string,
-    handler: EventHandler | EventHandlerMap,
-    options?: SubscribeOptions,
-  ): Subscription;
-  /** Asks who the connection is authenticated as (waits for a connection if there is none). */
-  whoami(): Promise<WhoAmI>;
-  /**
-   * Extends the connection's authentication with a new token (same `sub` and `tenant`). With a
-   * string `token` option, later reconnections use this token too; a provider keeps being called.
-   */
-  refresh(token: string): Promise<{ readonly expiresAt: string }>;
-  /** Listens to a client event until the returned function is called. */
-  on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): Unlisten;
-  /** Closes the connection and stops reconnecting. Idempotent. */
-  close(): void;
-}
+  Client,
+  ClientEvents,
+  ClientState,
+  EventHandler,
+  EventHandlerMap,
+  SubscribeOptions,
+  Subscription,
+  WhoAmI,
+} from './types.js';
 
 /**
  * Creates a client and starts connecting at once. Throws `ClientOptionsError` for invalid options.
@@ -166,137 +35,32 @@ export function createClient(options: ClientOptions): Client {
   return new SwitchboardClient(resolveOptions(options));
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
-/** A timer, or none for `Infinity` (which setTimeout would fire at once). */
-function startTimer(callback: () => void, ms: number): Timer | undefined {
-  return Number.isFinite(ms) ? setTimeout(callback, ms) : undefined;
-}
-
-function startInterval(callback: () => void, ms: number): ReturnType<typeof setInterval> | undefined {
-  return Number.isFinite(ms) ? setInterval(callback, ms) : undefined;
-}
-
-const noop = () => {};
-
-/** Server errors worth retrying a subscription for: the same request may well succeed later. */
-const TRANSIENT_CODES: ReadonlySet<string> = new Set(['rate_limited', 'internal_error']);
-
-/** One WebSocket: the current connection, or the one replacing it during a handover. */
-interface Link {
-  readonly socket: WebSocketLike;
-  readonly token: string | undefined;
-  opened: boolean;
-  openedAt: number;
-  ended: boolean;
-  /** The `error` event before a failed handshake: `ws` says why there, browsers do not. */
-  handshakeError: ErrorEventLike | undefined;
-  /** Handover only: subscribe requests still unanswered on the new connection. */
-  readonly awaiting: Set<string>;
-  heartbeat: ReturnType<typeof setInterval> | undefined;
-  pongDeadline: Timer | undefined;
-  stable: Timer | undefined;
-  cap: Timer | undefined;
-  handoverDeadline: Timer | undefined;
-}
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (error: SwitchboardError) => void;
-}
-
-/** A channel the application wants, with its handlers; resubscribed on every new connection. */
-interface ChannelEntry {
-  readonly channel: string;
-  readonly listeners: Set<EventHandler>;
-  /** Confirmed on the current connection. */
-  confirmed: boolean;
-  waiters: Waiter[];
-  /** The `onGap` option of each subscription that gave one, by its listener. */
-  readonly gapListeners: Map<EventHandler, (gap: ChannelGap) => void>;
-  /** Consecutive transient refusals (`rate_limited`, `internal_error`), for the retry backoff. */
-  failures: number;
-  retry: Timer | undefined;
-  /** Puts the events back in `seq` order; its `lastSeq` is the `since` of every resubscription. */
-  readonly sequence: ChannelSequence;
-  /** Runs while a missing `seq` holds later events back; then the server is asked for it. */
-  gapTimer: Timer | undefined;
-}
-
-interface SubscribeRequest {
-  readonly kind: 'subscribe';
-  readonly id: string;
-  readonly link: Link;
-  readonly entry: ChannelEntry;
-  /** The `since` sent: the channel's `lastSeq` then; absent before it had one. */
-  readonly since: number | undefined;
-  /** The highest `seq` received when it was sent: the answer's `seq` cannot honestly be lower. */
-  readonly seenBefore: number | undefined;
-  /** Sent on a subscribed channel to have a missing `seq` replayed, not to (re)subscribe it. */
-  readonly repair: boolean;
-  timer: Timer | undefined;
-}
-
-interface UnsubscribeRequest {
-  readonly kind: 'unsubscribe';
-  readonly id: string;
-  readonly link: Link;
-  readonly channel: string;
-  readonly resolve: () => void;
-  readonly reject: (error: SwitchboardError) => void;
-  timer: Timer | undefined;
-}
-
-/** `whoami` / `refresh`: queued while there is no connection, re-sent after a drop. */
-interface CallRequest {
-  readonly kind: 'whoami' | 'refresh';
-  readonly id: string;
-  readonly fields: Readonly<Record<string, string>>;
-  readonly resolve: (reply: ServerMessage) => void;
-  readonly reject: (error: SwitchboardError) => void;
-  /** Runs from the call, so a request never waits forever for a connection. */
-  timer: Timer | undefined;
-  link: Link | undefined;
-}
-
-type PendingRequest = SubscribeRequest | UnsubscribeRequest | CallRequest;
-
 class SwitchboardClient implements Client {
-  readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #channels = new Map<string, ChannelEntry>();
-  readonly #recent = new Map<string, RecentIds>();
-  /** Sent requests awaiting a reply, by correlation id. */
-  readonly #pending = new Map<string, PendingRequest>();
-  /** Calls waiting for a connection. */
-  #queue: CallRequest[] = [];
-  #state: ClientState = 'connecting';
-  #active: Link | undefined;
-  #standby: Link | undefined;
-  #everOpened = false;
-  /** Consecutive failed attempts; reset once a connection has stayed open `stableAfterMs`. */
-  #attempt = 0;
-  #reconnectTimer: Timer | undefined;
-  #token: string | TokenProvider | undefined;
-  /** The token of the last handshake that failed without saying why. */
-  #lastFailure: { readonly token: string | undefined } | undefined;
-  /** A token the server refused: a provider must come up with another one. */
-  #refused: { readonly token: string | undefined; readonly error: SwitchboardError } | undefined;
-  #lastId = 0;
+  readonly #tokens: TokenSource;
+  readonly #requests: Requests;
+  readonly #connection: Connection;
+  readonly #channels: Channels;
 
   constructor(settings: Settings) {
-    this.#settings = settings;
-    this.#token = settings.token;
-    // Dial on the next microtask, so listeners registered right after createClient() see `connecting`.
-    queueMicrotask(() => {
-      if (this.#state === 'closed') return;
-      this.#events.emit('connecting', undefined);
-      void this.#dial();
+    this.#tokens = new TokenSource(settings.token);
+    this.#requests = new Requests(settings.requestTimeoutMs);
+    this.#connection = new Connection(settings, this.#events, this.#tokens, {
+      resubscribe: (link) => this.#channels.resubscribe(link),
+      flushCalls: (link) => this.#requests.flush(link),
+      linkEnded: (link) => this.#requests.linkEnded(link),
+      disconnected: () => this.#channels.disconnected(),
+      message: (link, message) => this.#onMessage(link, message),
+      closed: (reason) => {
+        this.#channels.close(reason);
+        this.#requests.rejectQueued(reason);
+      },
     });
+    this.#channels = new Channels(settings, this.#events, this.#requests, this.#connection);
   }
 
   get state(): ClientState {
-    return this.#state;
+    return this.#connection.state;
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): Unlisten {
@@ -308,64 +72,10 @@ class SwitchboardClient implements Client {
     handler: EventHandler | EventHandlerMap,
     options: SubscribeOptions = {},
   ): Subscription {
-    // A fresh function per call: the same handler subscribed twice is two subscriptions.
-    const listener: EventHandler =
-      typeof handler === 'function'
-        ? (event) => handler(event)
-        : (event) => handler[event.event_type]?.(event);
-    if (this.#state === 'closed') {
+    if (this.#connection.state === 'closed') {
       return subscription(channel, Promise.reject(closedError(channel)), () => Promise.resolve());
     }
-    let entry = this.#channels.get(channel);
-    const isNew = entry === undefined;
-    if (entry === undefined) {
-      entry = {
-        channel,
-        listeners: new Set(),
-        gapListeners: new Map(),
-        confirmed: false,
-        waiters: [],
-        failures: 0,
-        retry: undefined,
-        sequence: new ChannelSequence(),
-        gapTimer: undefined,
-      };
-      this.#channels.set(channel, entry);
-    }
-    const current = entry;
-    current.listeners.add(listener);
-    const { onGap } = options;
-    if (typeof onGap === 'function') current.gapListeners.set(listener, (gap) => onGap(gap));
-    let waiter: Waiter | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      if (current.confirmed) resolve();
-      else {
-        waiter = { resolve, reject };
-        current.waiters.push(waiter);
-      }
-    });
-    // A joiner of an unconfirmed channel whose request was lost (timed out) sends a new one.
-    if (isNew || (!current.confirmed && current.retry === undefined && !this.#inFlight(current))) {
-      for (const link of this.#liveLinks()) this.#sendSubscribe(link, current);
-    }
-    let unsubscribed = false;
-    const unsubscribe = (): Promise<void> => {
-      if (unsubscribed) return Promise.resolve();
-      unsubscribed = true;
-      const index = waiter === undefined ? -1 : current.waiters.indexOf(waiter);
-      if (index >= 0) {
-        current.waiters.splice(index, 1);
-        waiter?.reject(
-          new SwitchboardError('cancelled', `unsubscribed from ${channel} before it was confirmed`, {
-            channel,
-          }),
-        );
-      }
-      const done = this.#removeListener(current, listener);
-      done.catch(noop);
-      return done;
-    };
-    return subscription(channel, ready, unsubscribe);
+    return this.#channels.subscribe(channel, handler, options);
   }
 
   whoami(): Promise<WhoAmI> {
@@ -382,533 +92,44 @@ class SwitchboardClient implements Client {
     // A fixed token would be refused at the next reconnection once it expires, so the new one
     // replaces it: at once while disconnected (the coming handshake needs it), otherwise once the
     // server has accepted it. A provider is asked on every handshake, so it stays in charge.
-    const replacesToken = typeof this.#token !== 'function';
-    if (replacesToken && this.#state !== 'open') this.#token = token;
+    const replacesToken = !this.#tokens.isProvider;
+    if (replacesToken && this.#connection.state !== 'open') this.#tokens.replace(token);
     return this.#call('refresh', { token }).then((reply) => {
-      if (replacesToken && this.#state !== 'closed') this.#token = token;
+      if (replacesToken && this.#connection.state !== 'closed') this.#tokens.replace(token);
       return { expiresAt: (reply as RefreshedMessage).expiresAt };
     });
   }
 
   close(): void {
-    this.#shutdown(undefined);
-  }
-
-  // Connecting ------------------------------------------------------------------------------
-
-  async #dial(): Promise<void> {
-    this.#reconnectTimer = undefined;
-    let token: string | undefined;
-    try {
-      token = await this.#nextToken();
-    } catch (cause) {
-      if (this.#state === 'closed') return;
-      this.#retry(new SwitchboardError('connection_failed', 'the token provider failed', {}, { cause }));
-      return;
-    }
-    if (this.#state === 'closed') return;
-    if (this.#refused !== undefined) {
-      if (token === this.#refused.token) {
-        this.#shutdown(this.#refused.error);
-        return;
-      }
-      this.#refused = undefined;
-    }
-    try {
-      this.#active = this.#openLink(token);
-    } catch (cause) {
-      // The constructor throws synchronously for what no retry can fix (a subprotocol the browser
-      // rejects, an implementation that is not a WebSocket).
-      this.#shutdown(
-        new SwitchboardError('connection_failed', 'the WebSocket could not be created', {}, { cause }),
-      );
-    }
-  }
-
-  async #nextToken(): Promise<string | undefined> {
-    const token = this.#token;
-    if (typeof token !== 'function') return token;
-    const value = await token();
-    if (typeof value !== 'string')
-      throw new TypeError(`the token provider returned ${typeof value}, not a string`);
-    return value;
-  }
-
-  #openLink(token: string | undefined): Link {
-    const { url, protocols } = handshakeFor(this.#settings.url, token, this.#settings.tokenTransport);
-    const WebSocketImpl = this.#settings.WebSocket;
-    const socket = protocols === undefined ? new WebSocketImpl(url) : new WebSocketImpl(url, protocols);
-    const link: Link = {
-      socket,
-      token,
-      opened: false,
-      openedAt: 0,
-      ended: false,
-      handshakeError: undefined,
-      awaiting: new Set(),
-      heartbeat: undefined,
-      pongDeadline: undefined,
-      stable: undefined,
-      cap: undefined,
-      handoverDeadline: undefined,
-    };
-    socket.onopen = () => this.#onOpen(link);
-    socket.onmessage = (event) => this.#onMessage(link, event.data);
-    socket.onerror = (event) => {
-      if (!link.opened) link.handshakeError = event;
-    };
-    socket.onclose = (event) => this.#onClose(link, event);
-    return link;
-  }
-
-  #onOpen(link: Link): void {
-    if (link.ended) return;
-    link.opened = true;
-    link.openedAt = Date.now();
-    if (link === this.#standby) {
-      this.#resubscribeStandby(link);
-      return;
-    }
-    if (link !== this.#active) return;
-    this.#lastFailure = undefined;
-    const reconnected = this.#everOpened;
-    this.#everOpened = true;
-    this.#state = 'open';
-    this.#startConnectionTimers(link);
-    for (const entry of this.#channels.values()) this.#sendSubscribe(link, entry);
-    this.#flushQueue(link);
-    this.#events.emit('open', { reconnected });
-  }
-
-  #startConnectionTimers(link: Link): void {
-    const { reconnect, heartbeatIntervalMs, maxConnectionAgeMs } = this.#settings;
-    link.stable = startTimer(() => {
-      this.#attempt = 0;
-    }, reconnect.stableAfterMs);
-    link.heartbeat = startInterval(() => this.#ping(link), heartbeatIntervalMs);
-    // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
-    const age = Date.now() - link.openedAt;
-    link.cap = startTimer(() => this.#handover(link), Math.max(0, maxConnectionAgeMs - age));
-  }
-
-  #onClose(link: Link, event: CloseEventLike): void {
-    if (link.ended) return;
-    const wasOpen = link.opened;
-    this.#endLink(link);
-    if (link === this.#standby) {
-      // A failed handover: the current connection carries on, and if API Gateway cuts it at the
-      // cap, the ordinary reconnection takes over.
-      this.#standby = undefined;
-      this.#events.emit(
-        'error',
-        new SwitchboardError('connection_failed', `the handover connection ${closeText(event)}`),
-      );
-      return;
-    }
-    if (link !== this.#active) return;
-    this.#active = undefined;
-    if (wasOpen)
-      this.#connectionLost(new SwitchboardError('connection_failed', `the connection ${closeText(event)}`));
-    else this.#handshakeFailed(link, event);
-  }
-
-  /**
-   * Decides whether a handshake that failed (closed before `open`) was a refusal of the token.
-   *
-   * - `ws` (Node) names the HTTP status: 401 is a refusal, 403 (a forbidden Origin) is final
-   *   whatever the token, any other status or a network error is worth retrying.
-   * - Browsers hide the status (a bare close 1006), so a refusal is inferred: two handshakes in a
-   *   row that fail that way with the same token count as a refusal. One failure alone may be a
-   *   network blip; and a browser that reports itself offline never infers one.
-   * - After a refusal, a fixed token is not retried (it cannot change); a provider is called again,
-   *   and only a different token is tried (`#dial`), otherwise the client closes with `unauthorized`.
-   */
-  #handshakeFailed(link: Link, event: CloseEventLike): void {
-    const failure = describeHandshakeFailure(link.handshakeError);
-    if (failure.kind === 'status' && failure.status === 403) {
-      this.#shutdown(
-        new SwitchboardError('unauthorized', 'the handshake was refused with HTTP 403 (Origin not allowed)'),
-      );
-      return;
-    }
-    let refusal: string | undefined;
-    if (failure.kind === 'status' && failure.status === 401) refusal = 'with HTTP 401';
-    else if (
-      failure.kind === 'unknown' &&
-      event.code === 1006 &&
-      this.#lastFailure !== undefined &&
-      this.#lastFailure.token === link.token &&
-      !isOffline()
-    ) {
-      refusal = 'twice with the same token (close 1006 before open; presumed HTTP 401)';
-    }
-    if (refusal !== undefined) {
-      this.#lastFailure = undefined;
-      const error = new SwitchboardError('unauthorized', `the handshake was refused ${refusal}`);
-      if (typeof this.#token !== 'function') {
-        this.#shutdown(error);
-        return;
-      }
-      this.#refused = { token: link.token, error };
-      this.#retry(error);
-      return;
-    }
-    this.#lastFailure = { token: link.token };
-    const detail = failure.kind === 'status' ? ` with HTTP ${failure.status}` : ` (${closeText(event)})`;
-    this.#retry(new SwitchboardError('connection_failed', `the handshake failed${detail}`));
-  }
-
-  #connectionLost(error: SwitchboardError): void {
-    const standby = this.#standby;
-    if (standby?.opened === true) {
-      // The handover's connection is up and (being) subscribed: it simply takes over.
-      this.#promote(standby);
-      return;
-    }
-    if (standby !== undefined) {
-      this.#standby = undefined;
-      this.#abandon(standby);
-    }
-    for (const entry of this.#channels.values()) entry.confirmed = false;
-    this.#retry(error);
-  }
-
-  #retry(error: SwitchboardError): void {
-    const { reconnect } = this.#settings;
-    if (this.#attempt >= reconnect.maxAttempts) {
-      this.#shutdown(
-        new SwitchboardError(
-          'connection_failed',
-          `gave up after ${this.#attempt} reconnection attempts`,
-          {},
-          { cause: error },
-        ),
-      );
-      return;
-    }
-    const delayMs = fullJitterDelay(this.#attempt, reconnect);
-    this.#attempt += 1;
-    this.#state = 'reconnecting';
-    this.#reconnectTimer = setTimeout(() => void this.#dial(), delayMs);
-    this.#events.emit('reconnecting', { attempt: this.#attempt, delayMs, error });
-  }
-
-  /** Detaches a link from the client; what was in flight on it is re-sent or settled. */
-  #endLink(link: Link): void {
-    link.ended = true;
-    const { socket } = link;
-    // Keep a no-op `onerror`: `ws` emits `error` when a connecting socket is closed, and an
-    // EventEmitter `error` without a listener throws.
-    socket.onopen = noop;
-    socket.onmessage = noop;
-    socket.onclose = noop;
-    socket.onerror = noop;
-    clearInterval(link.heartbeat);
-    for (const timer of [link.pongDeadline, link.stable, link.cap, link.handoverDeadline])
-      clearTimeout(timer);
-    for (const request of [...this.#pending.values()]) {
-      if (request.link !== link) continue;
-      this.#pending.delete(request.id);
-      if (request.kind === 'subscribe') {
-        // Not lost: the entry is resubscribed on the next connection.
-        clearTimeout(request.timer);
-      } else if (request.kind === 'unsubscribe') {
-        // No connection, no subscription.
-        clearTimeout(request.timer);
-        request.resolve();
-      } else {
-        request.link = undefined;
-        this.#queue.push(request);
-      }
-    }
-  }
-
-  #abandon(link: Link, reason = 'client closing'): void {
-    this.#endLink(link);
-    try {
-      if (link.opened) link.socket.close(1000, reason);
-      else link.socket.close();
-    } catch {
-      // Already closing or closed.
-    }
-  }
-
-  #shutdown(error: SwitchboardError | undefined): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    clearTimeout(this.#reconnectTimer);
-    for (const link of [this.#active, this.#standby]) if (link !== undefined) this.#abandon(link);
-    this.#active = undefined;
-    this.#standby = undefined;
-    const reason = error ?? closedError();
-    for (const entry of this.#channels.values()) {
-      clearTimeout(entry.retry);
-      clearTimeout(entry.gapTimer);
-      for (const waiter of entry.waiters.splice(0)) waiter.reject(reason);
-    }
-    this.#channels.clear();
-    this.#recent.clear();
-    for (const request of this.#queue.splice(0)) {
-      clearTimeout(request.timer);
-      request.reject(reason);
-    }
-    this.#events.emit('closed', error === undefined ? {} : { error });
-  }
-
-  // Heartbeat and handover ------------------------------------------------------------------
-
-  #ping(link: Link): void {
-    this.#send(link, { action: 'ping' });
-    if (link.pongDeadline === undefined) {
-      link.pongDeadline = startTimer(() => this.#presumeDead(link), this.#settings.pongTimeoutMs);
-    }
-  }
-
-  #presumeDead(link: Link): void {
-    if (link.ended || link !== this.#active) return;
-    this.#endLink(link);
-    this.#active = undefined;
-    // A half-open connection would make `close()` wait for a closing handshake that never comes
-    // (30 s in `ws`); `terminate()` (ws only) drops it now.
-    const { socket } = link as { socket: WebSocketLike & { terminate?: () => void } };
-    try {
-      if (typeof socket.terminate === 'function') socket.terminate();
-      else socket.close(4000, 'heartbeat timeout');
-    } catch {
-      // Already gone.
-    }
-    const ms = this.#settings.pongTimeoutMs;
-    this.#connectionLost(new SwitchboardError('timeout', `no reply to a heartbeat within ${ms} ms`));
-  }
-
-  /**
-   * Replaces a connection before API Gateway's 2-hour cap, make-before-break: the new connection
-   * is opened and resubscribed while the old one still delivers, and the old one is closed only
-   * once every resubscription is answered (or `requestTimeoutMs` passes). Break-before-make would
-   * be simpler but loses whatever is published in the gap, and until history and `since` exist
-   * nothing could recover it; the overlap's duplicates are dropped by (channel, id) instead.
-   * State stays `open` throughout.
-   */
-  #handover(old: Link): void {
-    if (old.ended || old !== this.#active || this.#standby !== undefined) return;
-    this.#nextToken().then(
-      (token) => {
-        if (old.ended || old !== this.#active || this.#standby !== undefined || this.#state === 'closed')
-          return;
-        try {
-          this.#standby = this.#openLink(token);
-        } catch (cause) {
-          this.#events.emit(
-            'error',
-            new SwitchboardError('connection_failed', 'the handover failed', {}, { cause }),
-          );
-        }
-      },
-      (cause: unknown) => {
-        if (this.#state === 'closed') return;
-        this.#events.emit(
-          'error',
-          new SwitchboardError(
-            'connection_failed',
-            'the token provider failed before a handover',
-            {},
-            { cause },
-          ),
-        );
-      },
-    );
-  }
-
-  #resubscribeStandby(link: Link): void {
-    for (const entry of this.#channels.values()) this.#sendSubscribe(link, entry);
-    if (link.awaiting.size === 0) this.#promote(link);
-    else link.handoverDeadline = startTimer(() => this.#promote(link), this.#settings.requestTimeoutMs);
-  }
-
-  #promote(link: Link): void {
-    if (link.ended || link !== this.#standby) return;
-    clearTimeout(link.handoverDeadline);
-    link.handoverDeadline = undefined;
-    this.#standby = undefined;
-    const old = this.#active;
-    this.#active = link;
-    this.#lastFailure = undefined;
-    this.#startConnectionTimers(link);
-    // Calls in flight on the old connection are queued again by #endLink and re-sent here.
-    if (old !== undefined) this.#abandon(old, 'replaced before the connection time limit');
-    this.#flushQueue(link);
-  }
-
-  // Requests and replies --------------------------------------------------------------------
-
-  #newId(): string {
-    this.#lastId += 1;
-    return String(this.#lastId);
-  }
-
-  #send(link: Link, message: Readonly<Record<string, unknown>>): void {
-    try {
-      link.socket.send(JSON.stringify(message));
-    } catch {
-      // The socket is closing; its close event reconnects and re-sends what matters.
-    }
-  }
-
-  /** The connections that can carry requests now: the current one, and a handover's. */
-  #liveLinks(): Link[] {
-    return [this.#active, this.#standby].filter((link): link is Link => link?.opened === true && !link.ended);
-  }
-
-  #inFlight(entry: ChannelEntry): boolean {
-    for (const request of this.#pending.values()) {
-      if (request.kind === 'subscribe' && request.entry === entry) return true;
-    }
-    return false;
-  }
-
-  /**
-   * The subscribe request for a channel. With `since` (the last `seq` delivered, or the baseline
-   * of the first `subscribed`), every resubscription (reconnection, handover, or a request for a
-   * missing `seq`) has the server replay what came after it, before it answers.
-   */
-  #subscribeMessage(request: SubscribeRequest): Record<string, unknown> {
-    const { entry, id, since } = request;
-    return since === undefined
-      ? { action: 'subscribe', channel: entry.channel, id }
-      : { action: 'subscribe', channel: entry.channel, id, since };
-  }
-
-  #sendSubscribe(link: Link, entry: ChannelEntry, repair = false): void {
-    const request: SubscribeRequest = {
-      kind: 'subscribe',
-      id: this.#newId(),
-      link,
-      entry,
-      since: entry.sequence.lastSeq,
-      seenBefore: entry.sequence.highestSeen,
-      repair,
-      timer: undefined,
-    };
-    request.timer = startTimer(() => this.#subscribeTimedOut(request), this.#settings.requestTimeoutMs);
-    this.#pending.set(request.id, request);
-    if (link === this.#standby) link.awaiting.add(request.id);
-    // A request in flight answers for the gap timer: its reply settles what is held.
-    clearTimeout(entry.gapTimer);
-    entry.gapTimer = undefined;
-    this.#send(link, this.#subscribeMessage(request));
-  }
-
-  #sendUnsubscribe(link: Link, channel: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const request: UnsubscribeRequest = {
-        kind: 'unsubscribe',
-        id: this.#newId(),
-        link,
-        channel,
-        resolve,
-        reject,
-        timer: undefined,
-      };
-      request.timer = startTimer(() => {
-        this.#pending.delete(request.id);
-        reject(
-          new SwitchboardError('timeout', `no reply to unsubscribe ${channel}`, {
-            channel,
-            requestId: request.id,
-          }),
-        );
-      }, this.#settings.requestTimeoutMs);
-      this.#pending.set(request.id, request);
-      this.#send(link, { action: 'unsubscribe', channel, id: request.id });
-    });
-  }
-
-  #removeListener(entry: ChannelEntry, listener: EventHandler): Promise<void> {
-    if (this.#channels.get(entry.channel) !== entry || !entry.listeners.delete(listener))
-      return Promise.resolve();
-    entry.gapListeners.delete(listener);
-    if (entry.listeners.size > 0) return Promise.resolve();
-    this.#forget(entry);
-    const sent = this.#liveLinks().map((link) => this.#sendUnsubscribe(link, entry.channel));
-    return Promise.all(sent).then(
-      () => undefined,
-      (error: SwitchboardError) => {
-        this.#events.emit('error', error);
-        throw error;
-      },
-    );
-  }
-
-  #forget(entry: ChannelEntry): void {
-    clearTimeout(entry.retry);
-    entry.retry = undefined;
-    clearTimeout(entry.gapTimer);
-    entry.gapTimer = undefined;
-    this.#channels.delete(entry.channel);
-    this.#recent.delete(entry.channel);
+    this.#connection.close();
   }
 
   #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
-    if (this.#state === 'closed') return Promise.reject(closedError());
-    return new Promise<ServerMessage>((resolve, reject) => {
-      const request: CallRequest = {
-        kind,
-        id: this.#newId(),
-        fields,
-        resolve,
-        reject,
-        timer: undefined,
-        link: undefined,
-      };
-      request.timer = startTimer(() => {
-        this.#pending.delete(request.id);
-        this.#queue = this.#queue.filter((queued) => queued !== request);
-        reject(
-          new SwitchboardError(
-            'timeout',
-            `no reply to ${kind} within ${this.#settings.requestTimeoutMs} ms`,
-            { requestId: request.id },
-          ),
-        );
-      }, this.#settings.requestTimeoutMs);
-      const link = this.#active;
-      if (link?.opened === true && !link.ended) this.#sendCall(link, request);
-      else this.#queue.push(request);
-    });
+    if (this.#connection.state === 'closed') return Promise.reject(closedError());
+    return this.#requests.call(kind, fields, this.#connection.current());
   }
 
-  #sendCall(link: Link, request: CallRequest): void {
-    request.link = link;
-    this.#pending.set(request.id, request);
-    this.#send(link, { action: request.kind, id: request.id, ...request.fields });
-  }
-
-  #flushQueue(link: Link): void {
-    for (const request of this.#queue.splice(0)) this.#sendCall(link, request);
-  }
-
-  #onMessage(link: Link, data: unknown): void {
-    if (link.ended) return;
-    // Any frame proves the connection alive, not only a pong.
-    clearTimeout(link.pongDeadline);
-    link.pongDeadline = undefined;
-    const message = readServerMessage(data);
-    if (message === undefined) return;
+  /** Hands a server frame to what it concerns. */
+  #onMessage(link: Link, message: ServerMessage): void {
     switch (message.type) {
       case 'event':
-        this.#onEvent(message);
+        this.#channels.onEvent(message);
         break;
       case 'subscribed':
-        this.#onSubscribed(link, message);
+        this.#channels.onSubscribed(link, message);
         break;
       case 'unsubscribed': {
-        const request = this.#take(link, message.id, 'unsubscribe', message.channel);
+        const request = this.#requests.take(link, message.id, 'unsubscribe', message.channel);
         if (request?.kind === 'unsubscribe') request.resolve();
         break;
       }
       case 'connected':
       case 'refreshed': {
-        const request = this.#take(link, message.id, message.type === 'connected' ? 'whoami' : 'refresh');
+        const request = this.#requests.take(
+          link,
+          message.id,
+          message.type === 'connected' ? 'whoami' : 'refresh',
+        );
         if (request?.kind === 'whoami' || request?.kind === 'refresh') request.resolve(message);
         break;
       }
@@ -921,305 +142,20 @@ class SwitchboardClient implements Client {
     }
   }
 
-  /**
-   * The request a reply answers: by correlation id, or, for a server that does not echo ids,
-   * the oldest request of that kind (and channel) on the same connection.
-   */
-  #take(
-    link: Link,
-    id: string | undefined,
-    kind: PendingRequest['kind'] | undefined,
-    channel?: string,
-  ): PendingRequest | undefined {
-    let found: PendingRequest | undefined;
-    if (id !== undefined) {
-      found = this.#pending.get(id);
-      if (found !== undefined && kind !== undefined && found.kind !== kind) found = undefined;
-    } else if (kind !== undefined || channel !== undefined) {
-      for (const request of this.#pending.values()) {
-        if (request.link !== link || (kind !== undefined && request.kind !== kind)) continue;
-        if (channel !== undefined && channelOf(request) !== channel) continue;
-        found = request;
-        break;
-      }
-    }
-    if (found === undefined) return undefined;
-    this.#pending.delete(found.id);
-    clearTimeout(found.timer);
-    return found;
-  }
-
-  #onSubscribed(link: Link, message: SubscribedMessage): void {
-    const request = this.#take(link, message.id, 'subscribe', message.channel);
-    if (request?.kind !== 'subscribe') return;
-    const { entry } = request;
-    if (this.#channels.get(entry.channel) === entry) {
-      entry.failures = 0;
-      entry.confirmed = true;
-      for (const waiter of entry.waiters.splice(0)) waiter.resolve();
-      // Read tolerantly: an older server sends neither `recovered` nor `next`.
-      const { recovered, next } = message as { readonly recovered?: unknown; readonly next?: unknown };
-      this.#resumed(request, sequenceNumber(message.seq), recovered === false, sequenceNumber(next));
-    }
-    this.#answered(request);
-  }
-
   #onErrorReply(link: Link, error: SwitchboardError): void {
     // Without an id, only an error naming a channel can be matched (to that channel's request).
     const request =
       error.requestId !== undefined || error.channel !== undefined
-        ? this.#take(link, error.requestId, undefined, error.channel)
+        ? this.#requests.take(link, error.requestId, undefined, error.channel)
         : undefined;
     if (request === undefined) {
       this.#events.emit('error', error);
       return;
     }
-    if (request.kind === 'subscribe' && request.repair) {
-      // The channel is still subscribed; only the missing events are out of reach.
-      this.#events.emit('error', error);
-      this.#answered(request);
-      this.#repairFailed(request.entry);
-    } else if (request.kind === 'subscribe') {
-      this.#subscribeRefused(request, error);
-      this.#answered(request);
-      this.#settle(request.entry);
-    } else {
+    if (request.kind === 'subscribe') this.#channels.subscribeFailed(request, error);
+    else {
       if (request.kind === 'unsubscribe') this.#events.emit('error', error);
       request.reject(error);
     }
   }
-
-  /** A handover's resubscription was answered: promote once all of them are. */
-  #answered(request: SubscribeRequest): void {
-    const { link } = request;
-    if (link.awaiting.delete(request.id) && link.awaiting.size === 0) this.#promote(link);
-  }
-
-  #subscribeRefused(request: SubscribeRequest, error: SwitchboardError): void {
-    const { entry, link } = request;
-    if (this.#channels.get(entry.channel) !== entry) return;
-    const { reconnect } = this.#settings;
-    if (TRANSIENT_CODES.has(error.code) && entry.failures < reconnect.maxAttempts) {
-      // Resubscribing many channels at once after a reconnection can trip the rate limit:
-      // retry this one later rather than drop it.
-      const delay = fullJitterDelay(entry.failures, reconnect);
-      entry.failures += 1;
-      clearTimeout(entry.retry);
-      entry.retry = setTimeout(() => {
-        entry.retry = undefined;
-        if (this.#channels.get(entry.channel) === entry && !link.ended) this.#sendSubscribe(link, entry);
-      }, delay);
-      return;
-    }
-    this.#forget(entry);
-    this.#failWaiters(entry, error);
-  }
-
-  #subscribeTimedOut(request: SubscribeRequest): void {
-    this.#pending.delete(request.id);
-    const { entry } = request;
-    if (this.#channels.get(entry.channel) === entry && !entry.confirmed) {
-      // The subscription stays wanted: it is sent again on the next connection, or when another
-      // handler joins the channel. Only the callers waiting now are told.
-      const error = new SwitchboardError('timeout', `no reply to subscribe ${entry.channel}`, {
-        channel: entry.channel,
-        requestId: request.id,
-      });
-      this.#failWaiters(entry, error);
-    }
-    this.#answered(request);
-    if (request.repair) this.#repairFailed(entry);
-    else this.#settle(entry);
-  }
-
-  #failWaiters(entry: ChannelEntry, error: SwitchboardError): void {
-    for (const waiter of entry.waiters.splice(0)) waiter.reject(error);
-    this.#events.emit('error', error);
-  }
-
-  // Ordering and recovery ---------------------------------------------------------------------
-  //
-  // Per channel: an event without `seq` (a server without history) is delivered at once. One with
-  // `seq` goes through the channel's `ChannelSequence`: at or below `lastSeq` it is stale and
-  // dropped; the next number is delivered with whatever held events follow on; anything further is
-  // held. Held events wait `gapTimeoutMs` for the missing number, then a subscribe with `since`
-  // asks the server to replay it. A `subscribed` reply with `seq` S settles everything up to S: the
-  // server replays before it answers, so a number up to S still missing does not exist (allocated,
-  // never stored) and is stepped over. A reply with `next` N (the server's replay budget ran out)
-  // settles only up to N, and the same request is sent again with `since` N until a reply comes
-  // without `next`. Every released event is finally deduplicated by id, which drops a redelivery
-  // that came back under a new number.
-
-  #onEvent(event: EventMessage): void {
-    const entry = this.#channels.get(event.channel);
-    // Not (or no longer) subscribed: an event in flight while unsubscribing.
-    if (entry === undefined) return;
-    const seq = sequenceNumber(event.seq);
-    if (seq === undefined) {
-      this.#deliver(entry, [event]);
-      return;
-    }
-    this.#deliver(entry, entry.sequence.accept(seq, event));
-    this.#settle(entry);
-  }
-
-  /** Calls the handlers with each event not delivered before (by id). */
-  #deliver(entry: ChannelEntry, events: readonly EventMessage[]): void {
-    for (const event of events) {
-      // A handler may unsubscribe the channel's last listener mid-way.
-      if (this.#channels.get(entry.channel) !== entry) return;
-      let recent = this.#recent.get(entry.channel);
-      if (recent === undefined) {
-        recent = new RecentIds(this.#settings.dedupeWindow);
-        this.#recent.set(entry.channel, recent);
-      }
-      if (!recent.remember(event.id)) continue;
-      for (const listener of [...entry.listeners]) {
-        try {
-          listener(event);
-        } catch (error) {
-          // One failing handler must not starve the others or break the client.
-          rethrowLater(error);
-        }
-      }
-    }
-  }
-
-  /** A subscribe reply (or its timeout, or a refusal) will come and settle what is held. */
-  #replyComing(entry: ChannelEntry): boolean {
-    return entry.retry !== undefined || this.#inFlight(entry);
-  }
-
-  #isOpen(link: Link | undefined): link is Link {
-    return link?.opened === true && !link.ended;
-  }
-
-  /** Decides what to do about held events: nothing, wait for a reply, arm the gap timer, or release. */
-  #settle(entry: ChannelEntry): void {
-    if (this.#channels.get(entry.channel) !== entry) return;
-    if (entry.sequence.heldCount === 0 || this.#replyComing(entry)) {
-      clearTimeout(entry.gapTimer);
-      entry.gapTimer = undefined;
-      return;
-    }
-    if (entry.sequence.lastSeq === undefined) {
-      // Held for want of a baseline, which no reply is coming to give: go from what arrived.
-      // Offline, the resubscription on the next connection gives one.
-      if (this.#isOpen(this.#active)) this.#deliver(entry, entry.sequence.release().events);
-      return;
-    }
-    if (entry.gapTimer === undefined) {
-      entry.gapTimer = setTimeout(() => this.#gapTimedOut(entry), this.#settings.gapTimeoutMs);
-    }
-  }
-
-  #gapTimedOut(entry: ChannelEntry): void {
-    entry.gapTimer = undefined;
-    if (this.#channels.get(entry.channel) !== entry || this.#replyComing(entry)) return;
-    const link = this.#active;
-    // Offline: the resubscription on the next connection carries `since` and settles the gap.
-    if (!this.#isOpen(link)) return;
-    // On a channel not confirmed here (its resubscription timed out), this is the resubscription.
-    this.#sendSubscribe(link, entry, entry.confirmed);
-  }
-
-  /**
-   * A `subscribed` reply carrying the channel's sequence `seq` (undefined from an older server), and
-   * `next` when the replay stopped early.
-   */
-  #resumed(
-    request: SubscribeRequest,
-    seq: number | undefined,
-    notRetained: boolean,
-    next: number | undefined,
-  ): void {
-    const { entry, since, seenBefore } = request;
-    const { sequence } = entry;
-    const lastSeq = sequence.lastSeq;
-    if (seq === undefined) {
-      // A server without history says nothing about what exists: go from what arrived.
-      this.#releaseUnconfirmed(entry);
-    } else if (since !== undefined && lastSeq !== undefined && seq < since) {
-      // Behind a number delivered before asking (live events that overtook the reply may be
-      // ahead of it; those are not): the server lost its sequence (DynamoDB Local runs in memory,
-      // so restarting the local stack does this). Waiting for it to catch up would drop every
-      // event until it does.
-      sequence.reset(seq);
-      this.#gap(entry, { channel: entry.channel, reason: 'reset', lastSeq, seq });
-    } else {
-      // A `next` that does not move forward from `since`, or reaches `seq`, leaves nothing to continue.
-      const partial = next !== undefined && since !== undefined && since < next && next < seq;
-      const released = sequence.release(partial ? next : seq);
-      if (notRetained && lastSeq !== undefined) {
-        // The replay resumed at the oldest event retained: the break ends just before it.
-        const upTo = released.skippedTo ?? (partial ? next : seq);
-        this.#gap(entry, { channel: entry.channel, reason: 'not_retained', lastSeq, seq: upTo });
-      }
-      this.#deliver(entry, released.events);
-      if (partial && (sequence.lastSeq ?? 0) < seq) {
-        // The held events past `next` wait for the rest of the replay, not for the gap timer.
-        if (this.#channels.get(entry.channel) === entry && !request.link.ended)
-          this.#sendSubscribe(request.link, entry, request.repair);
-      } else if (seenBefore !== undefined && seenBefore > seq) {
-        // Events received before asking were numbered before the server answered, so its `seq`
-        // should cover them; if it does not, waiting for another answer may never end.
-        this.#releaseUnconfirmed(entry, seenBefore);
-      }
-    }
-    this.#settle(entry);
-  }
-
-  /** The request for a missing `seq` was refused or went unanswered: step over it. */
-  #repairFailed(entry: ChannelEntry): void {
-    if (this.#channels.get(entry.channel) !== entry) return;
-    this.#releaseUnconfirmed(entry);
-    this.#settle(entry);
-  }
-
-  /** Releases what is held up to `upTo` (all of it by default); a missing `seq` stepped over is a gap. */
-  #releaseUnconfirmed(entry: ChannelEntry, upTo?: number): void {
-    const lastSeq = entry.sequence.lastSeq;
-    const { events, skippedTo } = entry.sequence.release(upTo);
-    if (lastSeq !== undefined && skippedTo !== undefined) {
-      this.#gap(entry, { channel: entry.channel, reason: 'unconfirmed', lastSeq, seq: skippedTo });
-    }
-    this.#deliver(entry, events);
-  }
-
-  #gap(entry: ChannelEntry, gap: ChannelGap): void {
-    this.#events.emit('gap', gap);
-    for (const onGap of [...entry.gapListeners.values()]) {
-      try {
-        onGap(gap);
-      } catch (error) {
-        rethrowLater(error);
-      }
-    }
-  }
-}
-
-function subscription(channel: string, ready: Promise<void>, unsubscribe: () => Promise<void>): Subscription {
-  // Awaiting is optional (the handler receives the events either way), and Node ends the process
-  // on an unhandled rejection; failures are also reported through the `error` event.
-  ready.catch(noop);
-  return Object.assign(ready, { channel, unsubscribe });
-}
-
-function channelOf(request: PendingRequest): string | undefined {
-  if (request.kind === 'subscribe') return request.entry.channel;
-  if (request.kind === 'unsubscribe') return request.channel;
-  return undefined;
-}
-
-function closedError(channel?: string): SwitchboardError {
-  return new SwitchboardError('closed', 'the client is closed', channel === undefined ? {} : { channel });
-}
-
-function closeText(event: CloseEventLike): string {
-  return `closed with code ${event.code}${event.reason === '' ? '' : ` (${event.reason})`}`;
-}
-
-/** Browsers fail every handshake with 1006 while offline: that is never a refusal. */
-function isOffline(): boolean {
-  return typeof navigator !== 'undefined' && navigator.onLine === false;
 }

@@ -47,3 +47,8 @@ export class SwitchboardError extends Error {
     return new SwitchboardError(reply.code, reply.message, details);
   }
 }
+
+/** The error of whatever the client can no longer do once closed. */
+export function closedError(channel?: string): SwitchboardError {
+  return new SwitchboardError('closed', 'the client is closed', channel === undefined ? {} : { channel });
+}

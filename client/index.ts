@@ -44,19 +44,7 @@
  */
 
 export type { ErrorCode, EventMessage, UserInfo } from '../core/protocol.js';
-export {
-  type ChannelGap,
-  type Client,
-  type ClientEvents,
-  type ClientState,
-  createClient,
-  type EventHandler,
-  type EventHandlerMap,
-  type GapReason,
-  type SubscribeOptions,
-  type Subscription,
-  type WhoAmI,
-} from './client.js';
+export { createClient } from './client.js';
 export type { Unlisten } from './emitter.js';
 export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
 export {
@@ -65,4 +53,16 @@ export {
   type ReconnectOptions,
   type TokenProvider,
 } from './options.js';
+export type {
+  ChannelGap,
+  Client,
+  ClientEvents,
+  ClientState,
+  EventHandler,
+  EventHandlerMap,
+  GapReason,
+  SubscribeOptions,
+  Subscription,
+  WhoAmI,
+} from './types.js';
 export type { TokenTransport, WebSocketConstructor, WebSocketLike } from './websocket.js';
