@@ -24,15 +24,17 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChannelHistory, NewEvent, ReplayResult, StoredEvent } from '../core/ports.js';
+import type { ChannelEvents, ChannelHistory, NewEvent, ReplayResult, StoredEvent } from '../core/ports.js';
 import { TABLE_SCHEMA } from './table-schema.js';
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_SCHEMA;
 
 export const historyPartition = (tenant: string | undefined, channel: string) =>
   `hist#${tenant ?? ''}#${channel}`;
+const markerId = (tenant: string | undefined, channel: string, eventId: string) =>
+  `hid#${tenant ?? ''}#${channel}#${eventId}`;
 const markerKey = (tenant: string | undefined, channel: string, eventId: string) => ({
-  [PK]: `hid#${tenant ?? ''}#${channel}#${eventId}`,
+  [PK]: markerId(tenant, channel, eventId),
   [SK]: 'seq',
 });
 const eventKey = (seq: number) => `e#${String(seq).padStart(16, '0')}`;
@@ -43,6 +45,9 @@ const eventKey = (seq: number) => `e#${String(seq).padStart(16, '0')}`;
  * a margin for clock skew between the functions that stamp it.
  */
 export const IN_FLIGHT_SECONDS = 65;
+/** Counter updates (one per channel) and batch writes a batch makes at once. */
+const TAKES_AT_ONCE = 16;
+const WRITES_AT_ONCE = 4;
 /** DynamoDB's limits per BatchGetItem and BatchWriteItem request. */
 const MAX_BATCH_GET = 100;
 const MAX_BATCH_WRITE = 25;
@@ -62,6 +67,22 @@ export class HistoryWriteError extends Error {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure. */
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 const chunks = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -75,40 +96,50 @@ export class DynamoChannelHistory implements ChannelHistory {
     private readonly retention: HistoryRetention,
   ) {}
 
-  async append(
-    tenant: string | undefined,
-    channel: string,
-    events: readonly NewEvent[],
-    now: number,
-  ): Promise<StoredEvent[]> {
-    // One event twice in a batch (an at-least-once redelivery) is one event.
-    const byId = new Map(events.map((e) => [e.eventId, e]));
-    const known = await this.knownNumbers(tenant, channel, [...byId.keys()]);
-    const stored = new Map<string, StoredEvent>();
-    for (const [id, seq] of known) stored.set(id, { seq, payload: (byId.get(id) as NewEvent).render(seq) });
-    const fresh = [...byId.values()].filter((e) => !known.has(e.eventId));
-    if (fresh.length > 0) {
-      const last = await this.take(tenant, channel, fresh.length, now);
-      const ttl = now + this.retention.seconds;
-      const writes: Record<string, unknown>[] = [];
-      fresh.forEach(({ eventId: id, render }, i) => {
-        const seq = last - fresh.length + 1 + i;
+  async append(parts: readonly ChannelEvents[], now: number): Promise<StoredEvent[][]> {
+    // One event twice in a part (an at-least-once redelivery) is one event.
+    const byId = parts.map((part) => new Map(part.events.map((e) => [e.eventId, e])));
+    // One read for the whole batch: which events already have a number (redeliveries).
+    const known = await this.knownNumbers(
+      parts.flatMap((part, i) =>
+        [...(byId[i] as Map<string, NewEvent>).keys()].map((id) => markerKey(part.tenant, part.channel, id)),
+      ),
+    );
+    const ttl = now + this.retention.seconds;
+    const writes: Record<string, unknown>[] = [];
+    const stored = parts.map(() => new Map<string, StoredEvent>());
+    await mapLimit(parts, TAKES_AT_ONCE, async (part, i) => {
+      const events = byId[i] as Map<string, NewEvent>;
+      const out = stored[i] as Map<string, StoredEvent>;
+      const fresh: NewEvent[] = [];
+      for (const event of events.values()) {
+        const seq = known.get(markerId(part.tenant, part.channel, event.eventId));
+        if (seq === undefined) fresh.push(event);
+        else out.set(event.eventId, { seq, payload: event.render(seq) });
+      }
+      if (fresh.length === 0) return;
+      const last = await this.take(part.tenant, part.channel, fresh.length, now);
+      fresh.forEach(({ eventId, render }, k) => {
+        const seq = last - fresh.length + 1 + k;
         const payload = render(seq);
-        stored.set(id, { seq, payload });
+        out.set(eventId, { seq, payload });
         // `at`: when the number was taken (see `replay`).
         writes.push({
-          [PK]: historyPartition(tenant, channel),
+          [PK]: historyPartition(part.tenant, part.channel),
           [SK]: eventKey(seq),
           seq,
           payload,
           at: now,
           [TTL]: ttl,
         });
-        writes.push({ ...markerKey(tenant, channel, id), seq, [TTL]: ttl });
+        writes.push({ ...markerKey(part.tenant, part.channel, eventId), seq, [TTL]: ttl });
       });
-      await this.writeAll(writes);
-    }
-    return events.map((e) => stored.get(e.eventId) as StoredEvent);
+    });
+    // The batch's events and markers of every channel together, 25 to a request.
+    await this.writeAll(writes);
+    return parts.map((part, i) =>
+      part.events.map((e) => (stored[i] as Map<string, StoredEvent>).get(e.eventId) as StoredEvent),
+    );
   }
 
   async events(tenant: string | undefined, channel: string, seqs: readonly number[]): Promise<StoredEvent[]> {
@@ -262,24 +293,19 @@ export class DynamoChannelHistory implements ChannelHistory {
     return Number(Attributes?.seq);
   }
 
-  /** The numbers already given to these events (redeliveries), by event id. */
-  private async knownNumbers(
-    tenant: string | undefined,
-    channel: string,
-    ids: readonly string[],
-  ): Promise<Map<string, number>> {
+  /** The numbers already given to these events (redeliveries), by marker key. */
+  private async knownNumbers(keys: readonly Record<string, string>[]): Promise<Map<string, number>> {
     const known = new Map<string, number>();
-    const byKey = new Map(ids.map((id) => [markerKey(tenant, channel, id)[PK], id]));
-    for (const part of chunks(ids, MAX_BATCH_GET)) {
-      let keys: Record<string, unknown>[] | undefined = part.map((id) => markerKey(tenant, channel, id));
-      for (let round = 0; keys && keys.length > 0; round++) {
+    for (const part of chunks(keys, MAX_BATCH_GET)) {
+      let pending: Record<string, unknown>[] | undefined = part;
+      for (let round = 0; pending && pending.length > 0; round++) {
         if (round >= MAX_UNPROCESSED_ROUNDS) throw new HistoryWriteError('event numbers could not be read');
         if (round > 0) await sleep(backoff(round));
-        const result = await this.client.send(
+        const result: BatchGetCommandOutput = await this.client.send(
           new BatchGetCommand({
             RequestItems: {
               [this.tableName]: {
-                Keys: keys,
+                Keys: pending,
                 ConsistentRead: true,
                 ProjectionExpression: '#pk, seq',
                 ExpressionAttributeNames: { '#pk': PK },
@@ -287,18 +313,16 @@ export class DynamoChannelHistory implements ChannelHistory {
             },
           }),
         );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const id = byKey.get(String(item[PK]));
-          if (id !== undefined) known.set(id, Number(item.seq));
-        }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+        for (const item of result.Responses?.[this.tableName] ?? [])
+          known.set(String(item[PK]), Number(item.seq));
+        pending = result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
       }
     }
     return known;
   }
 
   private async writeAll(items: readonly Record<string, unknown>[]): Promise<void> {
-    for (const part of chunks(items, MAX_BATCH_WRITE)) {
+    await mapLimit(chunks(items, MAX_BATCH_WRITE), WRITES_AT_ONCE, async (part) => {
       let requests: unknown[] | undefined = part.map((Item) => ({ PutRequest: { Item } }));
       for (let round = 0; requests && requests.length > 0; round++) {
         if (round >= MAX_UNPROCESSED_ROUNDS) throw new HistoryWriteError('events could not be stored');
@@ -308,7 +332,7 @@ export class DynamoChannelHistory implements ChannelHistory {
         );
         requests = result.UnprocessedItems?.[this.tableName];
       }
-    }
+    });
   }
 }
 

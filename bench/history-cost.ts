@@ -71,12 +71,14 @@ export async function measureHistoryCost(raw: DynamoDBClient, tableName: string)
       serverMessage({ type: 'event', id: eventId, channel: 'orders', event_type: 'order_paid', data, seq }),
     );
   take();
-  const one = (eventId: string) => [{ eventId, render: render(eventId) }];
-  await history.append('acme', 'orders', one('event-0'), now);
+  const one = (eventId: string) => [
+    { tenant: 'acme', channel: 'orders', events: [{ eventId, render: render(eventId) }] },
+  ];
+  await history.append(one('event-0'), now);
   const append = take();
-  await history.append('acme', 'orders', one('event-0'), now);
+  await history.append(one('event-0'), now);
   const redeliveredAppend = take();
-  for (let i = 1; i < 100; i++) await history.append('acme', 'orders', one(`event-${i}`), now);
+  for (let i = 1; i < 100; i++) await history.append(one(`event-${i}`), now);
   take();
   const recovery = [];
   for (const events of [1, 10, 100]) {

@@ -171,19 +171,21 @@ export interface NewEvent {
   readonly render: (seq: number) => string;
 }
 
+/** One channel's events of a batch. */
+export interface ChannelEvents {
+  readonly tenant: string | undefined;
+  readonly channel: string;
+  readonly events: readonly NewEvent[];
+}
+
 /** Per-channel (per-tenant) sequence numbers and the retained history of events. */
 export interface ChannelHistory {
   /**
-   * Gives each event its channel sequence number, in the order given, and keeps it. A redelivery
-   * of an event id gets the number it got before, so every copy of one event is identical.
-   * Returns one stored event per input, in input order.
+   * Gives each event its channel sequence number, in the order given, and keeps it, for every
+   * channel of a batch at once. A redelivery of an event id gets the number it got before, so
+   * every copy of one event is identical. Returns, per part, one stored event per input event.
    */
-  append(
-    tenant: string | undefined,
-    channel: string,
-    events: readonly NewEvent[],
-    now: number,
-  ): Promise<StoredEvent[]>;
+  append(parts: readonly ChannelEvents[], now: number): Promise<StoredEvent[][]>;
   /** The channel's latest sequence number (0 before its first event). */
   current(tenant: string | undefined, channel: string): Promise<number>;
   /** The stored events with these numbers (those still kept), in the order asked. */

@@ -151,15 +151,33 @@ export async function publishBatch(
   const end = nowMs() + budget;
   const retry = new Set<string>();
   const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
-  const queue = [...batches.values()];
+  const all = [...batches.values()];
+  if (all.length === 0) return { retry: [], report };
+  if (end - nowMs() < START_MARGIN_MS) {
+    // Not started: retried whole later, and nobody gets a copy twice.
+    return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
+  }
+  let stored: StoredEvent[][];
+  try {
+    // Every channel of the batch numbered and kept at once: one marker read, one counter update
+    // per channel, the writes 25 to a request.
+    stored = await deps.history.append(all, epochSeconds(nowMs()));
+  } catch (error) {
+    // DynamoDB failed (after the SDK's own retries): the whole batch is retried. What was
+    // numbered keeps its number.
+    deps.log.error('numbering failed', {
+      channels: all.length,
+      error: error instanceof Error ? error.name : typeof error,
+    });
+    return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
+  }
+  const queue = all.map((batch, i) => ({ batch, stored: stored[i] as StoredEvent[] }));
   const worker = async () => {
-    for (let batch = queue.shift(); batch; batch = queue.shift()) {
-      if (end - nowMs() < START_MARGIN_MS) {
-        // Not started: retried whole later, and nobody gets a copy twice.
-        for (const e of batch.events) retry.add(e.key);
-        continue;
-      }
-      const failedKeys = await publishChannel(batch, deps, report, { limit, deadline: end - POST_MARGIN_MS });
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const failedKeys = await publishChannel(next.batch, next.stored, deps, report, {
+        limit,
+        deadline: end - POST_MARGIN_MS,
+      });
       for (const key of failedKeys) retry.add(key);
     }
   };
@@ -230,11 +248,12 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
 }
 
 /**
- * Numbers one channel's events and posts each to every live subscriber. Returns the keys of the
- * records that must be retried.
+ * Posts one channel's numbered events to every live subscriber, or hands them to the fan-out
+ * workers. Returns the keys of the records that must be retried.
  */
 async function publishChannel(
   batch: ChannelBatch,
+  stored: readonly StoredEvent[],
   deps: PublishDeps,
   report: MutableReport,
   options: { readonly limit: AdaptiveLimit; readonly deadline: number },
@@ -243,7 +262,6 @@ async function publishChannel(
   const nowMs = deps.now ?? Date.now;
   const retry = new Set<string>();
   try {
-    const stored = await deps.history.append(tenant, channel, batch.events, epochSeconds(nowMs()));
     const events = batch.events.map((e, i) => ({ key: e.key, payload: (stored[i] as StoredEvent).payload }));
     const seqs = [...new Set(stored.map((e) => e.seq))];
     // A broadcast's audience is every live connection of the tenant: always shard by shard.
@@ -302,7 +320,7 @@ async function publishChannel(
       await deps.store.removeSubscriptionEntry(tenant, channel, connectionId);
     }
   } catch (error) {
-    // DynamoDB failed for this channel (after the SDK's own retries): retry its records later.
+    // DynamoDB or the fan-out queue failed for this channel: retry its records later.
     for (const e of batch.events) retry.add(e.key);
     deps.log.error('channel publish failed', {
       channel,

@@ -20,6 +20,18 @@ const render = (id: string) => (seq: number) => JSON.stringify({ id, seq });
 const events = (...ids: string[]): NewEvent[] => ids.map((eventId) => ({ eventId, render: render(eventId) }));
 const seqs = (stored: readonly { seq: number }[]) => stored.map((e) => e.seq);
 
+/** Numbers and keeps one channel's events, as publish does for each channel of a batch. */
+async function appendOne(
+  target: DynamoChannelHistory,
+  tenant: string | undefined,
+  channel: string,
+  list: readonly NewEvent[],
+  at: number,
+) {
+  const [stored] = await target.append([{ tenant, channel, events: list }], at);
+  return stored ?? [];
+}
+
 /** Takes numbers on the counter without storing events, as a publish does just before it stores them. */
 async function takeWithoutStoring(channel: string, count: number, at: number): Promise<void> {
   await table.client.send(
@@ -35,9 +47,9 @@ async function takeWithoutStoring(channel: string, count: number, at: number): P
 describe('numbering', () => {
   it('numbers events per channel and per tenant, from 1, in the order given', async () => {
     // Act
-    const first = await history().append(undefined, 'h1', events('e1', 'e2'), now);
-    const second = await history().append(undefined, 'h1', events('e3'), now);
-    const other = await history().append('acme', 'h1', events('e4'), now);
+    const first = await appendOne(history(), undefined, 'h1', events('e1', 'e2'), now);
+    const second = await appendOne(history(), undefined, 'h1', events('e3'), now);
+    const other = await appendOne(history(), 'acme', 'h1', events('e4'), now);
     // Assess
     expect([seqs(first), seqs(second), seqs(other)]).toEqual([[1, 2], [3], [1]]);
     expect(first[1]?.payload).toBe(render('e2')(2));
@@ -47,10 +59,10 @@ describe('numbering', () => {
 
   it('gives a redelivered event the number it already has, also beside new ones', async () => {
     // Prepare
-    const first = await history().append(undefined, 'h2', events('same'), now);
+    const first = await appendOne(history(), undefined, 'h2', events('same'), now);
     // Act
-    const again = await history().append(undefined, 'h2', events('new1', 'same', 'new2'), now);
-    const twiceInOneBatch = await history().append(undefined, 'h2', events('dup', 'dup'), now);
+    const again = await appendOne(history(), undefined, 'h2', events('new1', 'same', 'new2'), now);
+    const twiceInOneBatch = await appendOne(history(), undefined, 'h2', events('dup', 'dup'), now);
     // Assess
     expect(again[1]).toEqual(first[0]);
     expect(seqs(again)).toEqual([2, 1, 3]);
@@ -65,7 +77,7 @@ describe('numbering', () => {
     );
     // Act
     const results = await Promise.all(
-      batches.map((batch) => history(1000).append(undefined, 'hot', batch, now)),
+      batches.map((batch) => appendOne(history(1000), undefined, 'hot', batch, now)),
     );
     // Assess: every number from 1 to 200 exactly once, each batch's numbers in its own order.
     expect(results.flatMap(seqs).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
@@ -76,10 +88,29 @@ describe('numbering', () => {
   });
 });
 
+describe('numbering a batch of several channels', () => {
+  it('numbers each channel on its own, in one call, and keeps the number of a redelivery', async () => {
+    // Prepare
+    await appendOne(history(), undefined, 'm1', events('seen'), now);
+    // Act
+    const [one, two, other] = await history().append(
+      [
+        { tenant: undefined, channel: 'm1', events: events('x1', 'seen', 'x2') },
+        { tenant: undefined, channel: 'm2', events: events('y1') },
+        { tenant: 'acme', channel: 'm1', events: events('z1') },
+      ],
+      now,
+    );
+    // Assess
+    expect([seqs(one ?? []), seqs(two ?? []), seqs(other ?? [])]).toEqual([[2, 1, 3], [1], [1]]);
+  });
+});
+
 describe('replay', () => {
   it('replays retained events after a point, in order, and says when some are gone', async () => {
     // Prepare: five events, of which only the latest three count as retained (maxEvents 3).
-    for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) await history().append(undefined, 'h3', events(id), now);
+    for (const id of ['r1', 'r2', 'r3', 'r4', 'r5'])
+      await appendOne(history(), undefined, 'h3', events(id), now);
     // Act
     const recent = await history().replay(undefined, 'h3', 3, 5, now);
     const tooOld = await history().replay(undefined, 'h3', 1, 5, now);
@@ -102,8 +133,8 @@ describe('replay', () => {
   });
 
   it('does not replay events past their retention, even before DynamoDB deletes them', async () => {
-    await history().append(undefined, 'h4', events('old'), now - 7200);
-    await history().append(undefined, 'h4', events('new'), now);
+    await appendOne(history(), undefined, 'h4', events('old'), now - 7200);
+    await appendOne(history(), undefined, 'h4', events('new'), now);
     const result = await history().replay(undefined, 'h4', 0, 2, now);
     expect(result).toEqual({
       events: [{ seq: 2, payload: render('new')(2) }],
@@ -115,9 +146,9 @@ describe('replay', () => {
 
   it('leaves numbers that a publish has taken but not yet stored unsettled, not lost', async () => {
     // Prepare: 1 stored, 2 taken (its publish is still storing it), 3 stored.
-    await history().append(undefined, 'h5', events('one'), now);
+    await appendOne(history(), undefined, 'h5', events('one'), now);
     await takeWithoutStoring('h5', 1, now);
-    await history().append(undefined, 'h5', events('three'), now);
+    await appendOne(history(), undefined, 'h5', events('three'), now);
     // Act
     const result = await history().replay(undefined, 'h5', 0, 3, now);
     const atTheTail = await history().replay(undefined, 'h5', 3, 3, now);
@@ -137,9 +168,9 @@ describe('replay', () => {
   it('reports a number taken longer ago than one invocation and never stored as lost', async () => {
     // Prepare: a publish took number 2 long ago and died before storing it.
     const then = now - 600;
-    await history().append(undefined, 'h6', events('one'), then);
+    await appendOne(history(), undefined, 'h6', events('one'), then);
     await takeWithoutStoring('h6', 1, then);
-    await history().append(undefined, 'h6', events('three'), then + 1);
+    await appendOne(history(), undefined, 'h6', events('three'), then + 1);
     await takeWithoutStoring('h6', 1, then + 2);
     // Act
     const result = await history(10).replay(undefined, 'h6', 0, 4, now);
@@ -151,7 +182,7 @@ describe('replay', () => {
 
   it('reads no more than its limit, and says there is more', async () => {
     // Prepare
-    for (const id of ['l1', 'l2', 'l3', 'l4']) await history(10).append(undefined, 'h7', events(id), now);
+    for (const id of ['l1', 'l2', 'l3', 'l4']) await appendOne(history(10), undefined, 'h7', events(id), now);
     // Act
     const part = await history(10).replay(undefined, 'h7', 0, 4, now, 2);
     // Assess

@@ -82,8 +82,11 @@ async function seed(channel: string): Promise<string[]> {
     const id = `${channel}-${n}`;
     const render = (seq: number) =>
       JSON.stringify(serverMessage({ type: 'event', id, channel, event_type: 'seeded', data: { n }, seq }));
-    const [stored1] = await history.append(undefined, channel, [{ eventId: id, render }], now);
-    const seq = stored1?.seq;
+    const [stored1] = await history.append(
+      [{ tenant: undefined, channel, events: [{ eventId: id, render }] }],
+      now,
+    );
+    const seq = stored1?.[0]?.seq;
     if (seq !== n) throw new Error(`seeded ${id} as seq ${seq}`);
     stored.push(id);
   }
