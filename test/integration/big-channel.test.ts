@@ -5,6 +5,8 @@
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createClient, type EventMessage } from '../../client/index.js';
 import {
   type Audience,
   expectEveryEventReachesEveryone,
@@ -15,7 +17,7 @@ import {
   Listener,
   startFaultStack,
 } from '../support/faults.js';
-import type { RunningStack } from '../support/local-stack.js';
+import { type RunningStack, tokenFor } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';
 
 let stack: RunningStack;
@@ -131,5 +133,29 @@ describe('a broadcast', () => {
       expect(listener.events.map((e) => [e.channel, e.id])).toEqual([['broadcast', toPlain]]);
     }
     for (const listener of beta) expect(listener.events).toEqual([]);
+  });
+});
+
+describe('broadcasts through the SDK', () => {
+  it('reach a client subscribed to the reserved channel broadcast, numbered, like any event', async () => {
+    // Prepare
+    const client = createClient({
+      url: stack.websocketUrl,
+      token: () => tokenFor({ sub: 'sdk-user', tenant: 'gamma' }),
+      WebSocket: WebSocket as never,
+    });
+    open.push({ close: async () => client.close() });
+    const received: EventMessage[] = [];
+    await client.subscribe('broadcast', (event) => received.push(event));
+    // Act
+    const first = await publish(bus, { broadcast: true, tenant: 'gamma', data: { n: 1 } });
+    const second = await publish(bus, { broadcast: true, tenant: 'gamma', data: { n: 2 } });
+    // Assess: each once, in seq order, on channel broadcast.
+    await expect.poll(() => received.length, { timeout: 20_000 }).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received.map((e) => [e.channel, e.id, e.seq])).toEqual([
+      ['broadcast', first, 1],
+      ['broadcast', second, 2],
+    ]);
   });
 });
