@@ -95,6 +95,12 @@ export const liveKey = (tenant: string | undefined, connectionId: string) => ({
   [SK]: connectionId,
 });
 
+/** The user-index entry of a connection (direct messages to a user's every connection). */
+export const userKey = (tenant: string | undefined, userId: string, connectionId: string) => ({
+  [PK]: `usr#${tenant ?? ''}#${userId}`,
+  [SK]: connectionId,
+});
+
 /**
  * The connection-id range of fan-out shard `shard` of `shards`, as sort-key bounds. API Gateway's
  * connection ids are random standard base64 (`L0SM9cOFvHcCIhw=`), so their first characters split
@@ -219,14 +225,17 @@ export class DynamoConnectionStore implements ConnectionStore {
       ...identityAttributes(connection.identity),
       [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
     };
-    await Promise.all([
-      this.write('putConnection', () =>
-        this.client.send(new PutCommand({ TableName: this.tableName, Item: item })),
+    const byUser = {
+      ...live,
+      ...userKey(connection.identity.tenant, connection.identity.userId, connection.connectionId),
+    };
+    await Promise.all(
+      [item, live, byUser].map((Item) =>
+        this.write('putConnection', () =>
+          this.client.send(new PutCommand({ TableName: this.tableName, Item })),
+        ),
       ),
-      this.write('putConnection', () =>
-        this.client.send(new PutCommand({ TableName: this.tableName, Item: live })),
-      ),
-    ]);
+    );
   }
 
   async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
@@ -414,6 +423,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     const keys = [
       ...[...(item.channels ?? [])].map((channel) => subscriptionKey(item.tenant, channel, connectionId)),
       liveKey(item.tenant, connectionId),
+      userKey(item.tenant, item.userId, connectionId),
       connectionKey(connectionId),
     ];
     await this.deleteAll(keys);
@@ -482,7 +492,13 @@ export class DynamoConnectionStore implements ConnectionStore {
           })()
         : {
             KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeValues: { ':pk': `live#${tenant ?? ''}#${audience.shard}`, ':now': now },
+            ExpressionAttributeValues: {
+              ':pk':
+                audience.kind === 'live'
+                  ? `live#${tenant ?? ''}#${audience.shard}`
+                  : `usr#${tenant ?? ''}#${audience.userId}`,
+              ':now': now,
+            },
           };
     const page = await this.client.send(
       new QueryCommand({

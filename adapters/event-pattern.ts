@@ -4,7 +4,10 @@
  * entry reaches the publish handler locally exactly when it would on AWS.
  */
 
-/** Entries whose detail has none of `channel`, `channels` and `broadcast` are not Switchboard's. */
+/**
+ * Entries whose detail has none of `channel`, `channels`, `user`, `connection_id` and `broadcast`
+ * are not Switchboard's (PROTOCOL §6).
+ */
 export function switchboardEventPattern(options: { sources?: readonly string[] } = {}): EventPattern {
   const pattern: EventPattern = {
     detail: {
@@ -12,6 +15,8 @@ export function switchboardEventPattern(options: { sources?: readonly string[] }
         { channel: [{ exists: true }] },
         { channels: [{ exists: true }] },
         { broadcast: [{ exists: true }] },
+        { user: [{ exists: true }] },
+        { connection_id: [{ exists: true }] },
       ],
     },
   };

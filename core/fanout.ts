@@ -181,6 +181,6 @@ export class FanoutRetryError extends Error {
  * connection of the tenant, subscribed or not (PROTOCOL §6).
  */
 function mayReceive(task: FanoutTask, subscriber: SubscriberRecord, settings: Settings): boolean {
-  if (task.audience.kind === 'live') return true;
+  if (task.audience.kind !== 'channel') return true;
   return canSubscribe(settings.channelPolicy, subscriber.identity, task.channel);
 }

@@ -97,7 +97,8 @@ export type Cursor = Readonly<Record<string, unknown>>;
  */
 export type Audience =
   | { readonly kind: 'channel'; readonly channel: string; readonly shard: number; readonly shards: number }
-  | { readonly kind: 'live'; readonly shard: number };
+  | { readonly kind: 'live'; readonly shard: number }
+  | { readonly kind: 'user'; readonly userId: string };
 
 /**
  * One unit of fan-out work, on the fan-out queue: post the stored events `seqs` of `channel` to

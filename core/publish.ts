@@ -10,6 +10,7 @@ import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
 import type {
+  Audience,
   ChannelHistory,
   ConnectionGateway,
   ConnectionStore,
@@ -24,6 +25,9 @@ import { epochSeconds, type Settings } from './settings.js';
 export const MAX_EVENT_BYTES = 128 * 1024;
 export const MAX_CHANNELS_PER_EVENT = 100;
 
+/** A user id that makes a valid `user:{id}` channel name. */
+const USER_PATTERN = /^[A-Za-z0-9_.:@-]{1,123}$/;
+
 export const publishDetailSchema = z
   .object({
     channel: z.string().optional(),
@@ -35,10 +39,18 @@ export const publishDetailSchema = z
       .regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')
       .optional(),
     broadcast: z.literal(true, 'broadcast must be true when given').optional(),
+    // A user id becomes the channel `user:{id}`, so it must keep to the channel grammar.
+    user: z.string().regex(USER_PATTERN, 'user must be 1-123 characters of [A-Za-z0-9_.:@-]').optional(),
+    connection_id: z.string().min(1).max(128).optional(),
   })
   .refine(
-    (d) => d.channel !== undefined || d.channels !== undefined || d.broadcast === true,
-    'detail needs "channel", "channels" or "broadcast"',
+    (d) =>
+      d.channel !== undefined ||
+      d.channels !== undefined ||
+      d.broadcast === true ||
+      d.user !== undefined ||
+      d.connection_id !== undefined,
+    'detail needs "channel", "channels", "user", "connection_id" or "broadcast"',
   );
 
 type PublishDetail = z.infer<typeof publishDetailSchema>;
@@ -103,6 +115,8 @@ const CHANNELS_AT_ONCE = 8;
 interface ChannelBatch {
   readonly tenant: string | undefined;
   readonly channel: string;
+  /** `Detail.user`: the user's every connection, instead of the channel's subscribers. */
+  readonly userId?: string;
   readonly events: {
     readonly key: string;
     readonly eventId: string;
@@ -122,6 +136,7 @@ export async function publishBatch(
 ): Promise<PublishResult> {
   const report = { ...EMPTY_REPORT };
   const batches = new Map<string, ChannelBatch>();
+  const directs: { key: string; tenant: string | undefined; connectionId: string; payload: string }[] = [];
   for (const { key, event } of records) {
     const parsed = publishDetailSchema.safeParse(event.detail);
     if (!parsed.success) {
@@ -135,14 +150,21 @@ export async function publishBatch(
     }
     report.events += 1;
     for (const line of channelMessages(event, parsed.data, deps.log, report)) {
-      const id = `${line.tenant ?? ''}#${line.channel}`;
+      const id = `${line.tenant ?? ''}#${line.channel}#${line.userId ?? ''}`;
       let batch = batches.get(id);
       if (!batch) {
-        batch = { tenant: line.tenant, channel: line.channel, events: [] };
+        batch = {
+          tenant: line.tenant,
+          channel: line.channel,
+          ...(line.userId !== undefined ? { userId: line.userId } : {}),
+          events: [],
+        };
         batches.set(id, batch);
       }
       batch.events.push({ key, eventId: event.id, render: line.render });
     }
+    const direct = directMessage(event, parsed.data, deps.log, report);
+    if (direct) directs.push({ key, ...direct });
   }
   report.channels = batches.size;
 
@@ -151,8 +173,9 @@ export async function publishBatch(
   const end = nowMs() + budget;
   const retry = new Set<string>();
   const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
+  for (const key of await postDirect(directs, deps, report)) retry.add(key);
   const all = [...batches.values()];
-  if (all.length === 0) return { retry: [], report };
+  if (all.length === 0) return { retry: [...retry], report };
   if (end - nowMs() < START_MARGIN_MS) {
     // Not started: retried whole later, and nobody gets a copy twice.
     return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
@@ -219,8 +242,20 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
     });
   }
   const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
-  const lines: { tenant: string | undefined; channel: string; render: (seq: number) => string }[] = [];
-  for (const channel of channels) {
+  const lines: {
+    tenant: string | undefined;
+    channel: string;
+    userId?: string;
+    render: (seq: number) => string;
+  }[] = [];
+  // `Detail.user` is the channel `user:{id}` delivered to that user's every connection; named in
+  // `channels` as well, it is delivered once, the direct way.
+  const userChannel = detail.user !== undefined ? `user:${detail.user}` : undefined;
+  const targets = [
+    ...channels.filter((c) => c !== userChannel).map((channel) => ({ channel, userId: undefined })),
+    ...(userChannel ? [{ channel: userChannel, userId: detail.user }] : []),
+  ];
+  for (const { channel, userId } of targets) {
     const render = (seq: number) =>
       JSON.stringify(
         serverMessage(
@@ -242,9 +277,73 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
       log.warn('event too large to deliver; not posted', { eventId: event.id, channel, bytes: size });
       continue;
     }
-    lines.push({ tenant: detail.tenant, channel, render });
+    lines.push({ tenant: detail.tenant, channel, ...(userId !== undefined ? { userId } : {}), render });
   }
   return lines;
+}
+
+/** `Detail.connection_id`: one message, unnumbered and not kept, on channel `connection:{id}`. */
+function directMessage(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
+  if (detail.connection_id === undefined) return undefined;
+  const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
+  const payload = JSON.stringify(
+    serverMessage(
+      {
+        type: 'event',
+        id: event.id,
+        // A label only: connection ids may hold `=`, outside the channel grammar (PROTOCOL §6).
+        channel: `connection:${detail.connection_id}`,
+        event_type: detail.event_type ?? event['detail-type'],
+        data: detail.data ?? null,
+      },
+      timestamp,
+    ),
+  );
+  if (Buffer.byteLength(payload, 'utf8') > MAX_EVENT_BYTES) {
+    report.oversized += 1;
+    log.warn('event too large to deliver; not posted', { eventId: event.id, bytes: payload.length });
+    return undefined;
+  }
+  return { tenant: detail.tenant, connectionId: detail.connection_id, payload };
+}
+
+/**
+ * Posts messages addressed to one connection, if it exists and belongs to the message's tenant
+ * (another tenant's connection id is refused as if it did not exist). Returns keys to retry.
+ */
+async function postDirect(
+  directs: readonly { key: string; tenant: string | undefined; connectionId: string; payload: string }[],
+  deps: PublishDeps,
+  report: MutableReport,
+): Promise<string[]> {
+  const retry: string[] = [];
+  const nowMs = deps.now ?? Date.now;
+  for (const direct of directs) {
+    try {
+      const connection = await deps.store.getConnection(direct.connectionId, epochSeconds(nowMs()));
+      if (!connection || connection.identity.tenant !== direct.tenant) {
+        report.refused += 1;
+        deps.log.warn('direct message to no connection of its tenant; not posted', {
+          connectionId: direct.connectionId,
+        });
+        continue;
+      }
+      if ((await deps.gateway.post(direct.connectionId, direct.payload)) === 'gone') {
+        report.gone += 1;
+        await deps.store.removeConnection(direct.connectionId);
+      } else {
+        report.deliveries += 1;
+      }
+    } catch (error) {
+      report.failed += 1;
+      retry.push(direct.key);
+      deps.log.error('direct message failed', {
+        connectionId: direct.connectionId,
+        error: error instanceof Error ? error.name : typeof error,
+      });
+    }
+  }
+  return retry;
 }
 
 /**
@@ -270,22 +369,29 @@ async function publishChannel(
       report.sharded += 1;
       return retry;
     }
-    const whole = { kind: 'channel' as const, channel, shard: 0, shards: 1 };
+    const whole: Audience = batch.userId
+      ? { kind: 'user', userId: batch.userId }
+      : { kind: 'channel', channel, shard: 0, shards: 1 };
     const first = await deps.store.audiencePage(
       tenant,
       whole,
       epochSeconds(nowMs()),
       deps.settings.fanout.threshold,
     );
-    if (first.cursor) {
+    if (first.cursor && !batch.userId) {
       // More subscribers than one invocation should post to: the fan-out workers take it.
       await deps.fanout.send(shardTasks(tenant, channel, seqs, 'channel'));
       report.sharded += 1;
       return retry;
     }
     const page = first.items;
+    // A direct message to a user reaches that user's connections whether subscribed or not.
     const allowed = page.filter(
-      (s) => s.identity.tenant === tenant && canSubscribe(deps.settings.channelPolicy, s.identity, channel),
+      (s) =>
+        s.identity.tenant === tenant &&
+        (batch.userId !== undefined
+          ? s.identity.userId === batch.userId
+          : canSubscribe(deps.settings.channelPolicy, s.identity, channel)),
     );
     report.refused += page.length - allowed.length;
     // Event after event, so each subscriber's posts start in seq order.

@@ -10,6 +10,13 @@ describe('the Switchboard rule pattern', () => {
     expect(matchesEventPattern(pattern, event({ channels: ['a', 'b'] }))).toBe(true);
   });
 
+  it('matches the other addressings of PROTOCOL §6: user, connection_id and broadcast', () => {
+    const pattern = switchboardEventPattern();
+    expect(matchesEventPattern(pattern, event({ user: 'alice' }))).toBe(true);
+    expect(matchesEventPattern(pattern, event({ connection_id: 'L0SM9cOFvHcCIhw=' }))).toBe(true);
+    expect(matchesEventPattern(pattern, event({ broadcast: true }))).toBe(true);
+  });
+
   it('ignores entries that are not Switchboard events', () => {
     const pattern = switchboardEventPattern();
     expect(matchesEventPattern(pattern, event({ order: 1 }))).toBe(false);
