@@ -5,12 +5,12 @@
  * together. Policy and tenant are checked again here, so a stale or forged subscription entry can
  * never receive what it may not read.
  */
-import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import type { ChannelHistory, ConnectionGateway, ConnectionStore, Log, StoredEvent } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
+import * as z from './validation.js';
 
 /** API Gateway refuses WebSocket messages over 128 KB. */
 export const MAX_EVENT_BYTES = 128 * 1024;
@@ -18,16 +18,20 @@ export const MAX_CHANNELS_PER_EVENT = 100;
 
 export const publishDetailSchema = z
   .object({
-    channel: z.string().optional(),
-    channels: z.array(z.string()).max(MAX_CHANNELS_PER_EVENT).optional(),
-    data: z.unknown().optional(),
-    event_type: z.string().min(1).max(128).optional(),
-    tenant: z
-      .string()
-      .regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')
-      .optional(),
+    channel: z.optional(z.string()),
+    channels: z.optional(z.array(z.string()).check(z.maxLength(MAX_CHANNELS_PER_EVENT))),
+    data: z.optional(z.unknown()),
+    event_type: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    tenant: z.optional(
+      z.string().check(z.regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')),
+    ),
   })
-  .refine((d) => d.channel !== undefined || d.channels !== undefined, 'detail needs "channel" or "channels"');
+  .check(
+    z.refine(
+      (d) => d.channel !== undefined || d.channels !== undefined,
+      'detail needs "channel" or "channels"',
+    ),
+  );
 
 type PublishDetail = z.infer<typeof publishDetailSchema>;
 
