@@ -21,7 +21,7 @@ export const HANDLER_ARCHITECTURE = Architecture.ARM_64;
 
 /**
  * The Lambda Node.js runtimes ship AWS SDK v3, so it stays out of the bundles (smaller bundles,
- * faster cold starts). Everything else, Powertools and jose included, is bundled.
+ * faster cold starts). Everything else, zod and jose included, is bundled.
  */
 export const EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*'];
 
