@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '../adapters/config.js';
+import type { HandlerColdStart } from '../bench/cold-start.js';
 import { machineInfo } from '../bench/machine.js';
 import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import {
@@ -118,13 +119,7 @@ function inputsBySize(output: Output): { input: string; bytes: number }[] {
 }
 
 /** One handler's figures, as `--record` writes them into `bench/results.json`. */
-export interface HandlerBundle {
-  readonly handler: string;
-  readonly minifiedKB: number;
-  readonly gzipKB: number;
-  readonly initMedianMs: number;
-  readonly initMinMs: number;
-  readonly initMaxMs: number;
+export interface HandlerBundle extends HandlerColdStart {
   /** The bundle's own code: `init` less the external modules it imports (the AWS SDK). */
   readonly bundleInitMedianMs: number;
   readonly externalsAtInit: readonly string[];
