@@ -40,7 +40,7 @@ const RUNS = Number(process.env.BUNDLE_REPORT_RUNS ?? 5);
 const OUT_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'switchboard', 'bundle-report');
 const RESULTS_FILE = join(PROJECT_ROOT, 'bench', 'results.json');
 /** How many of a bundle's largest inputs `--record` keeps. */
-const TOP_INPUTS = 8;
+const TOP_INPUTS = 5;
 
 /**
  * Imports the external modules the bundle imports at its top, then the bundle, and prints both
