@@ -3,10 +3,10 @@
  * validated with one clear message. The CDK stack sets these variables on AWS; the local stack
  * sets the same ones. `ENV` is the single list of names both sides use.
  */
-import { z } from 'zod';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import type { Settings } from '../core/settings.js';
+import * as z from '../core/validation.js';
 
 export const ENV = {
   tableName: 'SWITCHBOARD_TABLE_NAME',
@@ -43,38 +43,43 @@ export class ConfigError extends Error {
 }
 
 const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalString = z.pipe(
+  z.optional(z.string()),
+  z.transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+);
 
-const csv = optionalString.transform((v) =>
-  v === undefined
-    ? undefined
-    : v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
+const csv = z.pipe(
+  optionalString,
+  z.transform((v) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+  ),
 );
 
 const schema = z
   .object({
-    [ENV.tableName]: z.string().min(1),
-    [ENV.callbackUrl]: z.url().optional(),
-    [ENV.dynamodbEndpoint]: z.url().optional(),
-    [ENV.authSecret]: optionalString.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
-      message: 'must be at least 32 bytes (HS256 needs a key as long as its hash)',
-    }),
+    [ENV.tableName]: z.string().check(z.minLength(1)),
+    [ENV.callbackUrl]: z.optional(z.url()),
+    [ENV.dynamodbEndpoint]: z.optional(z.url()),
+    [ENV.authSecret]: optionalString.check(
+      z.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
+        message: 'must be at least 32 bytes (HS256 needs a key as long as its hash)',
+      }),
+    ),
     [ENV.authSecretArn]: optionalString,
-    [ENV.authJwksUrl]: z.url().optional(),
+    [ENV.authJwksUrl]: z.optional(z.url()),
     [ENV.authIssuer]: optionalString,
     [ENV.authAudience]: optionalString,
     [ENV.authMaxTokenLifetimeSeconds]: integer(24 * 3600, 60, 30 * 24 * 3600),
     [ENV.authShortTokenTtlSeconds]: integer(60, 5, 3600),
     [ENV.allowedOrigins]: csv,
-    [ENV.allowAnonymous]: z.enum(['true', 'false']).default('false'),
+    [ENV.allowAnonymous]: z._default(z.enum(['true', 'false']), 'false'),
     [ENV.channelPolicy]: optionalString,
     [ENV.maxSubscriptions]: integer(100, 1, 10_000),
     [ENV.maxMessageBytes]: integer(DEFAULT_MAX_MESSAGE_BYTES, 256, 128 * 1024),
@@ -88,12 +93,14 @@ const schema = z
     [ENV.rateLimitCloseAfter]: integer(50, 1, 100_000),
     [ENV.fanoutThreshold]: integer(1000, 1, 100_000),
     [ENV.callbacksPerSecond]: integer(4000, 1, 1_000_000),
-    [ENV.fanoutQueueUrl]: z.url().optional(),
-    [ENV.sqsEndpoint]: z.url().optional(),
+    [ENV.fanoutQueueUrl]: z.optional(z.url()),
+    [ENV.sqsEndpoint]: z.optional(z.url()),
   })
-  .refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
-    message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
-  });
+  .check(
+    z.refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
+      message: `set ${ENV.authSecret} (or ${ENV.authSecretArn}) and/or ${ENV.authJwksUrl}`,
+    }),
+  );
 
 export interface AuthConfig {
   /** HS256 secret; when only an ARN is configured it is resolved at init (see `resolveAuthSecret`). */
@@ -122,7 +129,7 @@ export interface Config extends Settings {
   readonly history: { readonly seconds: number; readonly maxEvents: number };
 }
 
-function describe(error: z.ZodError): string {
+function describe(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
 }
 
@@ -134,7 +141,7 @@ function parsePolicy(raw: string | undefined): readonly ChannelRule[] {
   } catch {
     throw new ConfigError(`${ENV.channelPolicy} is not valid JSON`);
   }
-  const result = z.array(channelRuleSchema).min(1).safeParse(json);
+  const result = z.array(channelRuleSchema).check(z.minLength(1)).safeParse(json);
   if (!result.success) throw new ConfigError(`${ENV.channelPolicy}: ${describe(result.error)}`);
   return result.data;
 }

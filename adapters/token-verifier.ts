@@ -6,7 +6,6 @@
  * come only from the configured secret or JWKS URL.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
 import {
   type Identity,
   TokenRejectedError,
@@ -14,6 +13,7 @@ import {
   type VerifiedToken,
 } from '../core/identity.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import * as z from '../core/validation.js';
 
 export const MAX_TOKEN_BYTES = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 30;
@@ -38,13 +38,13 @@ export interface TokenVerifierOptions {
 }
 
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(256),
+  sub: z.string().check(z.minLength(1), z.maxLength(256)),
   exp: z.number(),
-  iat: z.number().optional(),
-  email: z.string().max(320).optional(),
-  tenant: z.string().regex(CHANNEL_PATTERN).optional(),
-  roles: z.array(z.string().max(64)).max(50).optional(),
-  role: z.string().max(64).optional(),
+  iat: z.optional(z.number()),
+  email: z.optional(z.string().check(z.maxLength(320))),
+  tenant: z.optional(z.string().check(z.regex(CHANNEL_PATTERN))),
+  roles: z.optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(50))),
+  role: z.optional(z.string().check(z.maxLength(64))),
 });
 
 /** Maps verified claims to the identity Switchboard stores; `roles` wins over `role`. */

@@ -1,4 +1,6 @@
 /** The shape of `bench/results.json`. */
+import { existsSync, readFileSync } from 'node:fs';
+import type { BundlesResult } from '../bin/bundle-report.js';
 import type { CapturedLogs } from './bench-stack.js';
 import type { BurstResult } from './burst.js';
 import type { ColdStartResult } from './cold-start.js';
@@ -36,4 +38,16 @@ export interface BenchResults {
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;
   readonly warnings: readonly string[];
+  /** Written by `npm run bundle-report -- --record`, not by the bench, which keeps it as it is. */
+  readonly bundles?: BundlesResult;
+}
+
+/** The `bundles` section already in `file`, for the bench to keep when it rewrites the file. */
+export function recordedBundles(file: string): BundlesResult | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { bundles?: BundlesResult }).bundles;
+  } catch {
+    return undefined;
+  }
 }

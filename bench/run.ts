@@ -30,7 +30,7 @@ import { stderrSink, writeStdout } from './output.js';
 import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
-import { type BenchResults, STAGES, type StageName } from './results.js';
+import { type BenchResults, recordedBundles, STAGES, type StageName } from './results.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 
@@ -390,7 +390,8 @@ try {
     svg: join(options.outDir, 'results.svg'),
   };
   const markdown = renderMarkdown(results);
-  writeFileSync(files.json, `${JSON.stringify(results, null, 2)}\n`);
+  const bundles = recordedBundles(files.json);
+  writeFileSync(files.json, `${JSON.stringify({ ...results, bundles }, null, 2)}\n`);
   writeFileSync(files.md, markdown);
   writeFileSync(files.svg, renderSvg(results));
   progress.done();

@@ -2,7 +2,7 @@
  * Who may subscribe to which channel. A policy is an ordered list of rules; the first rule whose
  * pattern matches the channel decides. Checked on every subscribe and again at fan-out.
  */
-import { z } from 'zod';
+import * as z from './validation.js';
 
 /** The role that may read other users' channels and ask for `stats`. */
 export const ADMIN_ROLE = 'admin';
@@ -18,18 +18,18 @@ export interface Principal {
 
 export const channelRuleSchema = z.object({
   /** A channel name, a prefix ending in `*`, or a pattern with one `{userId}` placeholder. */
-  pattern: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:@{}*-]{1,128}$/, 'pattern must use channel characters, "*" or "{userId}"')
+  pattern: z.string().check(
+    z.regex(/^[A-Za-z0-9_.:@{}*-]{1,128}$/, 'pattern must use channel characters, "*" or "{userId}"'),
     // Braces only as one `{userId}`: the placeholder becomes a named capture group, which a
     // regular expression may hold once.
-    .refine(
-      (p) => /^[^{}]*(\{userId\}[^{}]*)?$/.test(p),
+    z.refine(
+      (p: string) => /^[^{}]*(\{userId\}[^{}]*)?$/.test(p),
       'pattern may hold "{userId}" at most once and no other braces',
     ),
+  ),
   allow: z.union([
     z.enum(['anyone', 'authenticated', 'owner']),
-    z.object({ roles: z.array(z.string().min(1)).min(1) }),
+    z.object({ roles: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }),
   ]),
 });
 export type ChannelRule = z.infer<typeof channelRuleSchema>;

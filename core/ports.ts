@@ -139,7 +139,7 @@ export interface ConnectionGateway {
   close(connectionId: string): Promise<PostResult>;
 }
 
-/** The subset of a structured logger core uses (Powertools' Logger satisfies it). */
+/** The subset of a structured logger core uses (`JsonLogger` in adapters/observability.ts). */
 export interface Log {
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;

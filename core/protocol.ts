@@ -5,7 +5,7 @@
  * cannot disagree about it. `parseClientMessage` is the single entry for untrusted input:
  * it never throws anything but a `ProtocolError`, and each refusal says exactly what is wrong.
  */
-import { z } from 'zod';
+import * as z from './validation.js';
 
 /** Channel names: ASCII `[A-Za-z0-9_.:@-]`, 1 to 128 characters, case-sensitive. */
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -51,30 +51,33 @@ export class ProtocolError extends Error {
 
 export const channelSchema = z
   .string({ error: 'channel must be a string' })
-  .regex(CHANNEL_PATTERN, 'channel must be 1-128 characters of [A-Za-z0-9_.:@-]');
+  .check(z.regex(CHANNEL_PATTERN, 'channel must be 1-128 characters of [A-Za-z0-9_.:@-]'));
 
 const clientIdSchema = z
   .string({ error: 'id must be a string' })
-  .max(MAX_CLIENT_ID_LENGTH, `id must be at most ${MAX_CLIENT_ID_LENGTH} characters`);
+  .check(z.maxLength(MAX_CLIENT_ID_LENGTH, `id must be at most ${MAX_CLIENT_ID_LENGTH} characters`));
 
+const SINCE_MESSAGE = 'since must be a non-negative integer';
 const sinceSchema = z
-  .number({ error: 'since must be a non-negative integer' })
-  .int('since must be a non-negative integer')
-  .nonnegative('since must be a non-negative integer')
-  .max(Number.MAX_SAFE_INTEGER, 'since must be a non-negative integer');
+  .number({ error: SINCE_MESSAGE })
+  .check(
+    z.int(SINCE_MESSAGE),
+    z.nonnegative(SINCE_MESSAGE),
+    z.maximum(Number.MAX_SAFE_INTEGER, SINCE_MESSAGE),
+  );
 
-const base = { id: clientIdSchema.optional() };
+const base = { id: z.optional(clientIdSchema) };
 
 /** Per-action schemas. Unknown extra fields are ignored (tolerant reader), wrong types are not. */
 const actionSchemas = {
-  subscribe: z.object({ ...base, channel: channelSchema, since: sinceSchema.optional() }),
+  subscribe: z.object({ ...base, channel: channelSchema, since: z.optional(sinceSchema) }),
   unsubscribe: z.object({ ...base, channel: channelSchema }),
   ping: z.object(base),
   whoami: z.object(base),
   list_channels: z.object(base),
   refresh: z.object({
     ...base,
-    token: z.string({ error: 'token must be a string' }).min(1, 'token is empty'),
+    token: z.string({ error: 'token must be a string' }).check(z.minLength(1, 'token is empty')),
   }),
   stats: z.object(base),
 } as const;

@@ -5,7 +5,6 @@
  * together. Policy and tenant are checked again here, so a stale or forged subscription entry can
  * never receive what it may not read.
  */
-import { z } from 'zod';
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
@@ -20,6 +19,7 @@ import type {
 } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
+import * as z from './validation.js';
 
 /** API Gateway refuses WebSocket messages over 128 KB. */
 export const MAX_EVENT_BYTES = 128 * 1024;
@@ -30,27 +30,30 @@ const USER_PATTERN = /^[A-Za-z0-9_.:@-]{1,123}$/;
 
 export const publishDetailSchema = z
   .object({
-    channel: z.string().optional(),
-    channels: z.array(z.string()).max(MAX_CHANNELS_PER_EVENT).optional(),
-    data: z.unknown().optional(),
-    event_type: z.string().min(1).max(128).optional(),
-    tenant: z
-      .string()
-      .regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')
-      .optional(),
-    broadcast: z.literal(true, 'broadcast must be true when given').optional(),
+    channel: z.optional(z.string()),
+    channels: z.optional(z.array(z.string()).check(z.maxLength(MAX_CHANNELS_PER_EVENT))),
+    data: z.optional(z.unknown()),
+    event_type: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    tenant: z.optional(
+      z.string().check(z.regex(CHANNEL_PATTERN, 'tenant must be 1-128 characters of [A-Za-z0-9_.:@-]')),
+    ),
+    broadcast: z.optional(z.literal(true, 'broadcast must be true when given')),
     // A user id becomes the channel `user:{id}`, so it must keep to the channel grammar.
-    user: z.string().regex(USER_PATTERN, 'user must be 1-123 characters of [A-Za-z0-9_.:@-]').optional(),
-    connection_id: z.string().min(1).max(128).optional(),
+    user: z.optional(
+      z.string().check(z.regex(USER_PATTERN, 'user must be 1-123 characters of [A-Za-z0-9_.:@-]')),
+    ),
+    connection_id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   })
-  .refine(
-    (d) =>
-      d.channel !== undefined ||
-      d.channels !== undefined ||
-      d.broadcast === true ||
-      d.user !== undefined ||
-      d.connection_id !== undefined,
-    'detail needs "channel", "channels", "user", "connection_id" or "broadcast"',
+  .check(
+    z.refine(
+      (d) =>
+        d.channel !== undefined ||
+        d.channels !== undefined ||
+        d.broadcast === true ||
+        d.user !== undefined ||
+        d.connection_id !== undefined,
+      'detail needs "channel", "channels", "user", "connection_id" or "broadcast"',
+    ),
   );
 
 type PublishDetail = z.infer<typeof publishDetailSchema>;

@@ -5,7 +5,7 @@
  * exchanged in turn.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { createVerifierFromConfig, resolveAuthSecret } from '../adapters/auth.js';
+import { resolveAuthSecret, verifierWithSecret } from '../adapters/auth.js';
 import { loadConfig } from '../adapters/config.js';
 import { createLogger, errorSummary } from '../adapters/observability.js';
 import { signToken } from '../adapters/token-verifier.js';
@@ -15,9 +15,10 @@ const config = loadConfig();
 const logger = createLogger();
 // Short-lived tokens are signed with the HS256 secret. A deployment that verifies JWKS tokens only
 // has nothing to sign with: the exchange then answers 501 instead of failing every cold start.
+// Read once, at init, for both signing and verifying (one Secrets Manager call, not two).
 const secret = await resolveAuthSecret(config.auth);
 if (!secret) logger.warn('token exchange disabled: no HS256 secret is configured', {});
-const verifier = await createVerifierFromConfig(config.auth);
+const verifier = verifierWithSecret(config.auth, secret);
 const ttlSeconds = config.auth.shortTokenTtlSeconds;
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResultV2 => ({

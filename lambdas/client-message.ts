@@ -4,7 +4,7 @@
  * every route must understand every message. The reply is the route response (two-way route).
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import { createVerifierFromConfig } from '../adapters/auth.js';
+import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
@@ -21,7 +21,8 @@ const deps = {
   store: new DynamoConnectionStore(db, config.tableName),
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
-  verifier: await createVerifierFromConfig(config.auth),
+  // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
+  verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
   settings: config,
   log: logger,
 };

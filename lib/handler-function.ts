@@ -78,7 +78,7 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      // Powertools Logger reads AWS_LAMBDA_LOG_LEVEL, which Lambda sets from this.
+      // The handlers' logger (adapters/observability.ts) reads AWS_LAMBDA_LOG_LEVEL, which Lambda sets from this.
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       timeout: props.timeout ?? Duration.seconds(10),

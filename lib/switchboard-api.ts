@@ -73,7 +73,7 @@ const ROUTE_SIZING = { memorySize: 256 } as const;
 /**
  * Each handler's permissions follow its code (test/infra checks them against the adapters each
  * bundle contains, see `ADAPTER_PERMISSIONS` in lib/bundling.ts): the DynamoDB adapters need the
- * table, `adapters/auth.ts` reads the secret at init, `adapters/management-gateway.ts` calls
+ * table, `adapters/auth.ts` reads the secret, `adapters/management-gateway.ts` calls
  * `@connections`.
  */
 export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
@@ -88,7 +88,7 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     ...ROUTE_SIZING,
   },
   // The four message routes run one handler (lambdas/client-message.ts): it builds the token
-  // verifier at init (for `refresh`) and replays history on subscribe through `@connections`.
+  // verifier on the first `refresh` and replays history on subscribe through `@connections`.
   subscribe: {
     table: 'readWrite',
     secret: true,

@@ -1,6 +1,6 @@
 /**
  * Alarms and a dashboard for one Switchboard deployment. The application metrics are the ones the
- * handlers emit with Powertools Metrics (EMF) in the `Switchboard` namespace; Powertools adds a
+ * handlers emit as EMF records (adapters/observability.ts) in the `Switchboard` namespace, with a
  * `service` dimension (POWERTOOLS_SERVICE_NAME), which is how one deployment's metrics are told
  * apart from another's in the same account.
  */

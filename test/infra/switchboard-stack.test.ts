@@ -13,7 +13,7 @@ import { METRIC, METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { createTableInput, TABLE_SCHEMA } from '../../adapters/table-schema.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/routes.js';
-import { adapterPermissions, esbuildOptionsFor } from '../../lib/bundling.js';
+import { adapterPermissions, BUNDLE_BUDGET, esbuildOptionsFor } from '../../lib/bundling.js';
 import {
   AUTH_ROUTE_PATH,
   HANDLER_ACCESS,
@@ -192,6 +192,13 @@ describe('handlers', () => {
     const result = await build({ ...esbuildOptionsFor(entry, '/bundle/index.mjs'), write: false });
     const code = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
     expect(Buffer.from(code?.contents ?? []).equals(deployed)).toBe(true);
+  });
+
+  it.each(ENTRIES)('%s weighs no more than the bundle budget, minified', async (entry) => {
+    const result = await build({ ...esbuildOptionsFor(entry, '/bundle/index.mjs'), write: false });
+    const code = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
+    expect(code?.contents.length).toBeGreaterThan(0);
+    expect(code?.contents.length).toBeLessThanOrEqual(BUNDLE_BUDGET.minifiedKB * 1024);
   });
 
   it.each(ENTRIES)('%s is granted what the adapters in its bundle use', async (entry) => {

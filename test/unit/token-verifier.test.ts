@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lazyVerifier } from '../../adapters/auth.js';
 import {
   createTokenVerifier,
   EXCHANGED_CLAIM,
@@ -218,5 +219,43 @@ describe('token verification with a JWKS URL', () => {
     expect(why).toBe('signature');
     expect(hostileFetches).toBe(0);
     expect(requests).toBeGreaterThan(0);
+  });
+});
+
+describe('a verifier built on first use (the message routes, for refresh)', () => {
+  it('builds nothing until the first token, then builds once', async () => {
+    // Prepare
+    let builds = 0;
+    const lazy = lazyVerifier(async () => {
+      builds += 1;
+      return verifier;
+    });
+    const token = await hs256({ sub: 'alice', exp: now() + 600, iat: now() });
+    // Act
+    const before = builds;
+    const first = await lazy.verify(token);
+    await lazy.verify(token);
+    // Assess
+    expect(before).toBe(0);
+    expect(builds).toBe(1);
+    expect(first.identity.userId).toBe('alice');
+  });
+
+  it('tries again on the next token when building failed', async () => {
+    // Prepare
+    let builds = 0;
+    const lazy = lazyVerifier(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error('Secrets Manager unavailable');
+      return verifier;
+    });
+    const token = await hs256({ sub: 'bob', exp: now() + 600, iat: now() });
+    // Act
+    const failure = await lazy.verify(token).catch((error: unknown) => error);
+    const retried = await lazy.verify(token);
+    // Assess
+    expect(failure).toBeInstanceOf(Error);
+    expect(retried.identity.userId).toBe('bob');
+    expect(builds).toBe(2);
   });
 });
