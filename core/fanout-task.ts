@@ -2,8 +2,9 @@
  * The shape of a fan-out task on the wire (the fan-out queue's message body), checked when a
  * worker reads it: the queue is the function's input boundary.
  */
-import { z } from 'zod/mini';
+
 import { CHANNEL_PATTERN } from './protocol.js';
+import * as z from './validation.js';
 
 const identity = z.object({
   userId: z.string(),
