@@ -109,6 +109,8 @@ export const DESIGN = {
   sweepMemoryMb: 256,
   /** A warm message or handshake handler: token check or one or two DynamoDB calls (assumed). */
   routeMs: 20,
+  /** A `ping`: parsed and answered, no I/O (assumed). */
+  pingMs: 5,
   /** A publish batch before its posts: marker read, counter, batch write, Query (assumed). */
   publishBatchMs: 30,
   /** A sweep run over an empty index (assumed). */
@@ -123,24 +125,30 @@ export const DESIGN = {
   sweepIndexShards: 4,
   /** A connection's entry in the sweep index (keys only), bytes (assumed from the key sizes). */
   sweepIndexEntryBytes: 100,
+  /**
+   * The sweep's time per connection: a `GET @connections` of ~15 ms, 16 at a time
+   * (`STATUS_CONCURRENCY`), rounded up (assumed).
+   */
+  sweepMsPerConnection: 1,
   fanoutThreshold: 1000,
   publishBatchSize: PUBLISH_PIPELINE.batchSize,
   fanoutShards: FANOUT_SHARDS,
   fanoutBatchSize: FANOUT_PIPELINE.batchSize,
   /**
-   * Every client message runs through admission: a strongly consistent GetItem of the connection
-   * and an UpdateItem of its rate bucket and liveness, which moves its sweep-index key (1 + 2 WRU).
+   * Every client message but `ping` and `keepalive` runs through admission: a strongly consistent
+   * GetItem of the connection and an UpdateItem of its rate bucket (no index key moves: 1 WRU).
    */
-  admission: { readUnits: 1, writeUnits: 3 } as Usage,
+  admission: { readUnits: 1, writeUnits: 1 } as Usage,
 } as const;
 
 export type KeepAlive = 'ping' | 'one-way';
 
 /** A keep-alive as the SDK sends it. */
 export function keepAlive(kind: KeepAlive): Usage {
-  if (kind === 'one-way') throw new Error('the current design has no one-way keep-alive');
-  // `{"action":"ping"}`: in, pong out, the ping route's function, admission.
-  return addUsage({ messages: 2 }, invocation(DESIGN.routeMs, DESIGN.routeMemoryMb), DESIGN.admission);
+  // `{"action":"keepalive"}`: one message in, served by API Gateway's mock integration.
+  if (kind === 'one-way') return { messages: 1 };
+  // `{"action":"ping"}`: in, pong out, the ping route's function; no table.
+  return addUsage({ messages: 2 }, invocation(DESIGN.pingMs, DESIGN.routeMemoryMb));
 }
 
 /** `$connect`: the function checks the token and writes the connection (+ its sweep-index entry) and its live entry. */
@@ -339,9 +347,24 @@ export function eventLines(scenario: Scenario, facts: BenchFacts): Line[] {
   );
 }
 
-/** The sweep's work that grows with connections (none in this design: it reads only stale entries). */
-export function sweepPerConnection(_connections: number): Usage {
-  return {};
+/**
+ * The sweep's work that grows with connections, a month: every run reads every connection's index
+ * entry (keys only, eventually consistent: half a unit per 4 KB) and asks API Gateway about it
+ * (`GET @connections`).
+ */
+export function sweepPerConnection(connections: number): Usage {
+  const runs = MONTH_MINUTES / DESIGN.sweepPeriodMinutes;
+  return addUsage(
+    {
+      readUnits: (runs * 0.5 * connections * DESIGN.sweepIndexEntryBytes) / 4096,
+      managementCalls: runs * connections,
+    },
+    // The run's own invocation is counted with the stack; here only its added time.
+    {
+      lambdaGbSeconds:
+        (runs * connections * DESIGN.sweepMsPerConnection * DESIGN.sweepMemoryMb) / 1024 / 1000,
+    },
+  );
 }
 
 /** What the stack costs with no clients and no events. */

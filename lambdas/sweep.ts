@@ -12,6 +12,7 @@ const metrics = createMetrics();
 const deps = {
   store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
   gateway: new ManagementApiGateway(createManagementClient(config)),
+  settings: config,
   log: logger,
 };
 

@@ -16,6 +16,7 @@ import {
   recoveryReadUnits,
   stackLines,
   subscriberQueryReadUnits,
+  sweepPerConnection,
   usdOf,
 } from '../../cost/model.js';
 import { PRICES, priceOf } from '../../cost/prices.js';
@@ -39,19 +40,25 @@ describe('prices', () => {
 });
 
 describe('operations', () => {
-  it('cost a ping as two messages, an invocation and admission', () => {
+  it('cost a one-way keep-alive as one message, and a ping as two and an invocation, no table', () => {
     // Act
-    const usage = keepAlive('ping');
-    // Assess: 20 ms at 256 MB is 0.005 GB-s.
-    expect(usage).toEqual({
-      messages: 2,
-      lambdaRequests: 1,
-      lambdaGbSeconds: 0.005,
-      readUnits: 1,
-      writeUnits: 3,
-    });
-    // $2 + $0.20 + 0.005 × $13.3334 + $0.125 + 3 × $0.625, per million.
-    expect(usdOf(usage) * 1e6).toBeCloseTo(2 + 0.2 + 0.066667 + 0.125 + 1.875, 5);
+    const oneWay = keepAlive('one-way');
+    const ping = keepAlive('ping');
+    // Assess: 5 ms at 256 MB is 0.00125 GB-s.
+    expect(oneWay).toEqual({ messages: 1 });
+    expect(ping).toEqual({ messages: 2, lambdaRequests: 1, lambdaGbSeconds: 0.00125 });
+    // $2 + $0.20 + 0.00125 × $13.3334, per million.
+    expect(usdOf(ping) * 1e6).toBeCloseTo(2 + 0.2 + 0.0166668, 5);
+  });
+
+  it('cost the sweep per connection: its index entry read and one GET each run', () => {
+    // Act
+    const usage = sweepPerConnection(1000);
+    // Assess: 43,200 runs × 1,000 × 100 B / 4 KB × ½ unit; 43.2 M GETs; 1 ms each at 256 MB.
+    expect(usage.readUnits).toBeCloseTo((43_200 * 1000 * 100 * 0.5) / 4096, 6);
+    expect(usage.managementCalls).toBe(43_200_000);
+    expect(usage.lambdaGbSeconds).toBeCloseTo(43_200 * 1000 * 0.001 * 0.25, 6);
+    expect(usdOf(usage)).toBeCloseTo(527_343.75 * 0.125e-6 + 10_800 * 0.0000133334, 8);
   });
 
   it('read a channel of 100 subscribers in ⌈100 × 166 B / 4 KB⌉ = 5 units', () => {
@@ -92,7 +99,7 @@ describe('a month', () => {
     const [minutes, keepAlives] = lines;
     expect(minutes?.usd).toBeCloseTo(10.8, 10);
     expect(keepAlives?.usage.messages).toBeCloseTo(2 * 8_640_000, 3);
-    expect(keepAlives?.usd).toBeCloseTo(8.64 * (2 + 0.2 + 0.066667 + 0.125 + 1.875), 3);
+    expect(keepAlives?.usd).toBeCloseTo(8.64 * (2 + 0.2 + 0.0166668), 3);
   });
 
   it('bill the idle stack: alarm metrics, dashboard, secret, long polls, sweep', () => {
