@@ -1,6 +1,6 @@
 /**
- * `npm run cost -- --clients 10000 --events-per-second 20 --subscribers 100 [--ping-minutes 5]
- * [--batch 10] [--channels 1] [--replayed 0] [--keepalive ping|one-way]`: the monthly bill of the
+ * `npm run cost -- --clients 10000 --events-per-second 20 --subscribers 100 [--ping-minutes 9]
+ * [--batch 10] [--channels 1] [--replayed 0] [--keepalive one-way|ping]`: the monthly bill of the
  * current design by line item, from the one price table (`cost/prices.ts`) and the bench's
  * measurements (`bench/results.json`). `--prices` lists the prices and their sources;
  * `--markdown` rewrites the README's generated cost tables; `--json` prints the bill as JSON.

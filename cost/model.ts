@@ -115,8 +115,8 @@ export const DESIGN = {
   publishBatchMs: 30,
   /** A sweep run over an empty index (assumed). */
   sweepRunMs: 50,
-  /** The SDK's default keep-alive interval, minutes. */
-  keepAliveMinutes: 5,
+  /** The SDK's default keep-alive interval, minutes (`heartbeatIntervalMs`, client/options.ts). */
+  keepAliveMinutes: 9,
   /** The SDK replaces a connection at this age, before API Gateway's 2-hour cap. */
   reconnectMinutes: 115,
   /** The sweep's schedule (`sweepPeriod`'s default). */
@@ -259,7 +259,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   subscribers: 100,
   batch: PUBLISH_PIPELINE.batchSize,
   pingMinutes: DESIGN.keepAliveMinutes,
-  keepAlive: 'ping',
+  keepAlive: 'one-way',
   channelsPerClient: 1,
   replayedPerResubscribe: 0,
 };

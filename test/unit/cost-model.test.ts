@@ -94,12 +94,24 @@ describe('operations', () => {
 describe('a month', () => {
   it('bill 1,000 idle clients: minutes, keep-alives inside each connection, reconnects', () => {
     // Act
-    const lines = clientLines({ ...DEFAULT_SCENARIO, clients: 1000, pingMinutes: 5 }, facts);
+    const lines = clientLines(
+      { ...DEFAULT_SCENARIO, clients: 1000, pingMinutes: 5, keepAlive: 'ping' },
+      facts,
+    );
     // Assess: 43.2 M minutes; 43.2 M / 115 connections × ⌊115 / 5⌋ = 23 keep-alives = 8.64 M.
     const [minutes, keepAlives] = lines;
     expect(minutes?.usd).toBeCloseTo(10.8, 10);
     expect(keepAlives?.usage.messages).toBeCloseTo(2 * 8_640_000, 3);
     expect(keepAlives?.usd).toBeCloseTo(8.64 * (2 + 0.2 + 0.0166668), 3);
+  });
+
+  it("bill the SDK's default: a one-way keep-alive every 9 minutes, 12 in each 115-minute connection", () => {
+    // Act
+    const [minutes, keepAlives] = clientLines({ ...DEFAULT_SCENARIO, clients: 1000 }, facts);
+    // Assess: 43.2 M / 115 connections × ⌊115 / 9⌋ = 12 keep-alives, one message each.
+    expect(minutes?.usd).toBeCloseTo(10.8, 10);
+    expect(keepAlives?.usage).toEqual({ messages: (43_200_000 / 115) * 12 });
+    expect(keepAlives?.usd).toBeCloseTo(4.5078, 4);
   });
 
   it('bill the idle stack: alarm metrics, dashboard, secret, long polls, sweep', () => {
