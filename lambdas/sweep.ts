@@ -18,7 +18,12 @@ const deps = {
 
 export const handler = async (): Promise<void> => {
   const report = await sweep(deps);
-  metrics.addMetric(METRIC.sweptConnections, 'Count', report.closedExpired + report.removedSilent);
-  metrics.publishStoredMetrics();
+  const swept = report.closedExpired + report.removedSilent;
+  // Only when something was swept: a custom metric is billed for the hours it receives data, and
+  // an idle stack's sweep (every minute) would otherwise keep it billed all month.
+  if (swept > 0) {
+    metrics.addMetric(METRIC.sweptConnections, 'Count', swept);
+    metrics.publishStoredMetrics();
+  }
   if (report.examined > 0) logger.info('sweep done', { ...report });
 };
