@@ -464,6 +464,8 @@ export function monthlyBill(scenario: Scenario, facts: BenchFacts, stack: StackF
 export interface Goals {
   /** Per 1,000 always-connected idle clients a month (connection lines only). */
   readonly idleClientsPer1000: number;
+  /** Of which API Gateway's floor: connection-minutes and keep-alives. */
+  readonly keepAliveFloorPer1000: number;
   /** Per million deliveries at 100 subscribers, busy channel (full batches) and quiet (one event a batch). */
   readonly perMillionDeliveriesBusy: number;
   readonly perMillionDeliveriesQuiet: number;
@@ -478,6 +480,7 @@ export function goals(scenario: Scenario, facts: BenchFacts, stack: StackFacts):
   const perMillion = (batch: number) => (usdOf(publishedEvent(100, batch, facts)) * 1e6) / 100;
   return {
     idleClientsPer1000: idle.reduce((sum, l) => sum + l.usd, 0),
+    keepAliveFloorPer1000: (idle[0]?.usd ?? 0) + (idle[1]?.usd ?? 0),
     perMillionDeliveriesBusy: perMillion(DESIGN.publishBatchSize),
     perMillionDeliveriesQuiet: perMillion(1),
     idleStack: stackLines(stack).reduce((sum, l) => sum + l.usd, 0),

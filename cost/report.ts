@@ -60,7 +60,7 @@ export function textBill(bill: Bill, goalFigures: Goals): string {
     `total: ${usd(bill.total)} a month`,
     '',
     'goals (issue 15):',
-    `  per 1,000 always-connected idle clients: ${usd(goalFigures.idleClientsPer1000)} a month (goal ≤ $16)`,
+    `  per 1,000 always-connected idle clients: ${usd(goalFigures.idleClientsPer1000)} a month (goal ≤ $16); of which connection-minutes and keep-alives ${usd(goalFigures.keepAliveFloorPer1000)}`,
     `  per million deliveries at 100 subscribers: ${usd(goalFigures.perMillionDeliveriesBusy)} busy (b = ${DESIGN.publishBatchSize}), ${usd(goalFigures.perMillionDeliveriesQuiet)} quiet (b = 1) (goal ≤ $1.10)`,
     `  idle stack (no clients, no events): ${usd(goalFigures.idleStack)} a month (goal ≤ $5)`,
     `  sweep per 1,000 connections: ${usd(goalFigures.sweepPer1000)} a month`,
@@ -137,6 +137,11 @@ export function readmeBlocks(facts: BenchFacts, stack: StackFacts): Record<strin
     ['goal (issue 15)', 'model', 'target'],
     [
       ['per 1,000 always-connected idle clients, a month', usd(g.idleClientsPer1000), '≤ $16'],
+      [
+        "… of which connection-minutes and keep-alives (API Gateway's floor)",
+        usd(g.keepAliveFloorPer1000),
+        '≤ $16',
+      ],
       [
         `per million deliveries, 100 subscribers (b = ${DESIGN.publishBatchSize} / b = 1)`,
         `${usd(g.perMillionDeliveriesBusy)} / ${usd(g.perMillionDeliveriesQuiet)}`,
