@@ -31,6 +31,7 @@ import type {
   ConnectionStore,
   Cursor,
   SubscriberRecord,
+  SweepEntry,
 } from '../core/ports.js';
 import type { Bucket } from '../core/rate-limit.js';
 import { TABLE_SCHEMA } from './table-schema.js';
@@ -119,8 +120,13 @@ export function connectionIdRange(shard: number, shards: number): { lo: string; 
 /** The base64 alphabet in DynamoDB's (UTF-8 byte) order. */
 const BASE64_SORTED = '+/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-const sweepAt = (c: Pick<ConnectionRecord, 'liveUntil' | 'tokenExpiresAt' | 'endsAt'>) =>
-  Math.min(c.liveUntil, c.tokenExpiresAt, c.endsAt);
+/**
+ * The sweep index's sort key: when the connection must be closed whatever its activity. It moves
+ * only at `$connect` and `refresh`, so a client message never rewrites the index (liveness is API
+ * Gateway's: the sweep asks `GET @connections`).
+ */
+const sweepAt = (c: Pick<ConnectionRecord, 'tokenExpiresAt' | 'endsAt'>) =>
+  Math.min(c.tokenExpiresAt, c.endsAt);
 
 interface ConnectionItem {
   connectionId: string;
@@ -131,7 +137,6 @@ interface ConnectionItem {
   anonymous: boolean;
   connectedAt: number;
   tokenExpiresAt: number;
-  liveUntil: number;
   endsAt: number;
   channels?: Set<string>;
   bucket?: Bucket;
@@ -160,7 +165,6 @@ function toRecord(item: ConnectionItem): ConnectionRecord {
     identity: identityOf(item),
     connectedAt: item.connectedAt,
     tokenExpiresAt: item.tokenExpiresAt,
-    liveUntil: item.liveUntil,
     endsAt: item.endsAt,
     channels: [...(item.channels ?? [])],
     ...(item.bucket ? { bucket: item.bucket } : {}),
@@ -213,7 +217,6 @@ export class DynamoConnectionStore implements ConnectionStore {
       ...identityAttributes(connection.identity),
       connectedAt: connection.connectedAt,
       tokenExpiresAt: connection.tokenExpiresAt,
-      liveUntil: connection.liveUntil,
       endsAt: connection.endsAt,
       [sweepIndex.partitionKey]: sweepShard(connection.connectionId),
       [sweepIndex.sortKey]: sweepAt(connection),
@@ -249,7 +252,6 @@ export class DynamoConnectionStore implements ConnectionStore {
   async recordMessage(
     connection: ConnectionRecord,
     bucket: Bucket,
-    liveUntil: number,
     now: number,
   ): Promise<'recorded' | 'conflict' | 'gone'> {
     const previousAt = connection.bucket?.at;
@@ -261,7 +263,8 @@ export class DynamoConnectionStore implements ConnectionStore {
             TableName: this.tableName,
             Key: connectionKey(connection.connectionId),
             // BUCKET is a DynamoDB reserved word, hence #bucket.
-            UpdateExpression: 'SET #bucket = :bucket, liveUntil = :live, #at = :at',
+            // The bucket only: no index key moves, so one write unit.
+            UpdateExpression: 'SET #bucket = :bucket',
             ConditionExpression:
               previousAt === undefined
                 ? 'attribute_exists(#pk) AND attribute_not_exists(#bucket)'
@@ -269,13 +272,10 @@ export class DynamoConnectionStore implements ConnectionStore {
             ExpressionAttributeNames: {
               '#pk': PK,
               '#bucket': 'bucket',
-              '#at': sweepIndex.sortKey,
               ...(previousAt === undefined ? {} : { '#bucketAt': 'at' }),
             },
             ExpressionAttributeValues: {
               ':bucket': { ...bucket },
-              ':live': liveUntil,
-              ':at': sweepAt({ ...connection, liveUntil }),
               ...(previousAt === undefined ? {} : { ':previousAt': previousAt }),
             },
           }),
@@ -449,24 +449,43 @@ export class DynamoConnectionStore implements ConnectionStore {
     connection: ConnectionRecord,
     identity: Identity,
     tokenExpiresAt: number,
-    liveUntil: number,
   ): Promise<boolean> {
     return this.updateConnection(
       connection.connectionId,
-      'SET tokenExpiresAt = :exp, #roles = :roles, email = :email, liveUntil = :live, #at = :at',
+      'SET tokenExpiresAt = :exp, #roles = :roles, email = :email, #at = :at',
       {
         ':exp': tokenExpiresAt,
         ':roles': [...identity.roles],
         ':email': identity.email ?? null,
-        ':live': liveUntil,
-        ':at': sweepAt({ endsAt: connection.endsAt, tokenExpiresAt, liveUntil }),
+        ':at': sweepAt({ endsAt: connection.endsAt, tokenExpiresAt }),
       },
       { '#roles': 'roles' },
     );
   }
 
-  async *staleConnections(now: number): AsyncIterable<string> {
-    yield* this.sweepIndexIds('<=', now);
+  async *sweepEntries(): AsyncIterable<SweepEntry> {
+    for (let shard = 0; shard < sweepIndex.shards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: sweepIndex.name,
+            KeyConditionExpression: '#shard = :shard',
+            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey },
+            ExpressionAttributeValues: { ':shard': `sweep#${shard}` },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        startKey = page.LastEvaluatedKey;
+        for (const item of page.Items ?? []) {
+          yield {
+            connectionId: String(item[PK]).slice('conn#'.length),
+            dueAt: Number(item[sweepIndex.sortKey]),
+          };
+        }
+      } while (startKey);
+    }
   }
 
   async audiencePage(
@@ -526,30 +545,10 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord> {
-    for await (const connectionId of this.sweepIndexIds('>', now)) {
-      const connection = await this.getConnection(connectionId, now);
+    for await (const entry of this.sweepEntries()) {
+      if (entry.dueAt <= now) continue;
+      const connection = await this.getConnection(entry.connectionId, now);
       if (connection && (tenant === null || connection.identity.tenant === tenant)) yield connection;
-    }
-  }
-
-  /** Connection ids from every shard of the sweep index whose stale moment compares to `now`. */
-  private async *sweepIndexIds(comparison: '<=' | '>', now: number): AsyncIterable<string> {
-    for (let shard = 0; shard < sweepIndex.shards; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: sweepIndex.name,
-            KeyConditionExpression: `#shard = :shard AND #at ${comparison} :now`,
-            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey, '#at': sweepIndex.sortKey },
-            ExpressionAttributeValues: { ':shard': `sweep#${shard}`, ':now': now },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        startKey = page.LastEvaluatedKey;
-        for (const item of page.Items ?? []) yield String(item[PK]).slice('conn#'.length);
-      } while (startKey);
     }
   }
 }

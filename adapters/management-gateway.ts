@@ -2,12 +2,18 @@
 import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GetConnectionCommand,
   GoneException,
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ThrottledError, TransientDeliveryError } from '../core/delivery.js';
-import type { ConnectionGateway, PostResult } from '../core/ports.js';
+import type {
+  ConnectionGateway,
+  ConnectionStatus,
+  ConnectionStatusSource,
+  PostResult,
+} from '../core/ports.js';
 
 /**
  * 410 is the only answer meaning "this connection no longer exists"; matched by type, not status.
@@ -30,7 +36,7 @@ function goneOrThrow(error: unknown): PostResult {
   throw error;
 }
 
-export class ManagementApiGateway implements ConnectionGateway {
+export class ManagementApiGateway implements ConnectionGateway, ConnectionStatusSource {
   private readonly encoder = new TextEncoder();
 
   constructor(private readonly client: ApiGatewayManagementApiClient) {}
@@ -43,6 +49,20 @@ export class ManagementApiGateway implements ConnectionGateway {
       return 'delivered';
     } catch (error) {
       return goneOrThrow(error);
+    }
+  }
+
+  /** `GET @connections/{id}`: API Gateway's `lastActiveAt`, or 'gone'. */
+  async status(connectionId: string): Promise<ConnectionStatus> {
+    try {
+      const { LastActiveAt } = await this.client.send(
+        new GetConnectionCommand({ ConnectionId: connectionId }),
+      );
+      // Absent only if API Gateway answered without it: count the connection as active now.
+      return { lastActiveAt: Math.floor((LastActiveAt?.getTime() ?? Date.now()) / 1000) };
+    } catch (error) {
+      if (goneOrThrow(error) === 'gone') return 'gone';
+      throw error;
     }
   }
 

@@ -204,13 +204,12 @@ export async function runDynamoCost(
       },
       connectedAt: now,
       tokenExpiresAt: now + 3600,
-      liveUntil: now + 600,
       endsAt: now + 7200,
       channels: [],
     };
     await store.putConnection(template);
     const bucket = { tokens: 19, at: Date.now(), strikes: 0 };
-    if ((await store.recordMessage(template, bucket, now + 600, now)) !== 'recorded') {
+    if ((await store.recordMessage(template, bucket, now)) !== 'recorded') {
       throw new StageError('the template connection could not record a message');
     }
     if ((await store.addSubscription({ ...template, bucket }, CHANNEL, 100, now)) !== 'added') {

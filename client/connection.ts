@@ -170,9 +170,9 @@ export class Connection {
   }
 
   #startConnectionTimers(link: Link): void {
-    const { reconnect, heartbeatIntervalMs, pongTimeoutMs, maxConnectionAgeMs } = this.#settings;
+    const { reconnect, maxConnectionAgeMs } = this.#settings;
     link.stable = startTimer(() => this.#reconnect.stable(), reconnect.stableAfterMs);
-    startHeartbeat(link, heartbeatIntervalMs, pongTimeoutMs, () => this.#presumeDead(link));
+    startHeartbeat(link, this.#settings, () => this.#presumeDead(link));
     // Counted from the handshake, as API Gateway counts its 2 hours (a promoted standby opened earlier).
     const age = Date.now() - link.openedAt;
     link.cap = startTimer(() => this.#handover.start(link), Math.max(0, maxConnectionAgeMs - age));

@@ -50,6 +50,7 @@ export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } fro
 export {
   type ClientOptions,
   ClientOptionsError,
+  type HeartbeatMode,
   type ReconnectOptions,
   type TokenProvider,
 } from './options.js';

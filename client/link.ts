@@ -81,19 +81,24 @@ export function sendFrame(link: Link, message: Readonly<Record<string, unknown>>
 }
 
 /**
- * Sends `{"action":"ping"}` every `intervalMs`; when nothing at all arrives within `pongTimeoutMs`
- * of a ping, `onSilent` is called: a half-open TCP connection never reports a close by itself.
+ * Every `intervalMs`: in `keepalive` mode sends `{"action":"keepalive"}`, which nothing answers
+ * (API Gateway's idle timer restarts, no server compute runs); in `ping` mode sends
+ * `{"action":"ping"}`, and when nothing at all arrives within `pongTimeoutMs` of it, `onSilent` is
+ * called: a half-open TCP connection never reports a close by itself.
  */
 export function startHeartbeat(
   link: Link,
-  intervalMs: number,
-  pongTimeoutMs: number,
+  settings: Pick<Settings, 'heartbeat' | 'heartbeatIntervalMs' | 'pongTimeoutMs'>,
   onSilent: () => void,
 ): void {
   link.heartbeat = startInterval(() => {
+    if (settings.heartbeat === 'keepalive') {
+      sendFrame(link, { action: 'keepalive' });
+      return;
+    }
     sendFrame(link, { action: 'ping' });
-    if (link.pongDeadline === undefined) link.pongDeadline = startTimer(onSilent, pongTimeoutMs);
-  }, intervalMs);
+    if (link.pongDeadline === undefined) link.pongDeadline = startTimer(onSilent, settings.pongTimeoutMs);
+  }, settings.heartbeatIntervalMs);
 }
 
 /** A frame arrived: any frame proves the connection alive, not only a pong. */

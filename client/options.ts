@@ -7,6 +7,9 @@ import type { TokenTransport, WebSocketConstructor } from './websocket.js';
  */
 export type TokenProvider = () => string | Promise<string>;
 
+/** What the heartbeat sends: a one-way keep-alive, or a ping that must be answered. */
+export type HeartbeatMode = 'keepalive' | 'ping';
+
 /** How the client retries a lost or failed connection. */
 export interface ReconnectOptions {
   /**
@@ -55,14 +58,25 @@ export interface ClientOptions {
   /** Reconnection backoff; see each field's default. */
   readonly reconnect?: ReconnectOptions;
   /**
-   * How often to send `{"action":"ping"}`: well inside API Gateway's 10-minute idle timeout.
-   * `Infinity` disables it.
-   * @default 300000 (5 minutes)
+   * How often to keep the connection alive: inside API Gateway's 10-minute idle timeout, with a
+   * minute to spare (browsers may delay a hidden page's timers to once a minute). `Infinity`
+   * disables it.
+   * @default 540000 (9 minutes)
    */
   readonly heartbeatIntervalMs?: number;
   /**
-   * After a ping, a connection that receives nothing for this long is presumed dead (a half-open
-   * TCP connection never reports a close) and is replaced. `Infinity` disables the check.
+   * `keepalive` sends `{"action":"keepalive"}`, which API Gateway answers itself with nothing: one
+   * message, no server compute. A dead (half-open) connection is then noticed by TCP or by the next
+   * request's timeout. `ping` sends `{"action":"ping"}` and presumes the connection dead when
+   * nothing arrives within `pongTimeoutMs`: found within seconds, for a message out and an
+   * invocation more on the server.
+   * @default 'keepalive'
+   */
+  readonly heartbeat?: HeartbeatMode;
+  /**
+   * With `heartbeat: 'ping'`: after a ping, a connection that receives nothing for this long is
+   * presumed dead (a half-open TCP connection never reports a close) and is replaced. `Infinity`
+   * disables the check.
    * @default 10000
    */
   readonly pongTimeoutMs?: number;
@@ -101,6 +115,7 @@ export interface Settings {
   readonly WebSocket: WebSocketConstructor;
   readonly reconnect: Required<ReconnectOptions>;
   readonly heartbeatIntervalMs: number;
+  readonly heartbeat: HeartbeatMode;
   readonly pongTimeoutMs: number;
   readonly maxConnectionAgeMs: number;
   readonly requestTimeoutMs: number;
@@ -114,7 +129,8 @@ export const DEFAULTS = {
   maxDelayMs: 30_000,
   maxAttempts: Number.POSITIVE_INFINITY,
   stableAfterMs: 10_000,
-  heartbeatIntervalMs: 5 * 60_000,
+  heartbeatIntervalMs: 9 * 60_000,
+  heartbeat: 'keepalive',
   pongTimeoutMs: 10_000,
   // API Gateway closes every WebSocket connection after 2 hours; 5 minutes of margin leaves room
   // for a slow token provider and the new connection's resubscriptions.
@@ -196,6 +212,10 @@ export function resolveOptions(options: ClientOptions): Settings {
       `tokenTransport must be 'query' or 'protocol'; received ${String(tokenTransport)}`,
     );
   }
+  const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
+  if (heartbeat !== 'keepalive' && heartbeat !== 'ping') {
+    throw new ClientOptionsError(`heartbeat must be 'keepalive' or 'ping'; received ${String(heartbeat)}`);
+  }
   const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WebSocket !== 'function') {
     throw new ClientOptionsError(
@@ -238,6 +258,7 @@ export function resolveOptions(options: ClientOptions): Settings {
         ...timer,
       },
     ),
+    heartbeat,
     pongTimeoutMs: checkNumber('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs, {
       min: 1,
       infinity: true,

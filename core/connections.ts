@@ -1,7 +1,7 @@
 /** `$connect` and `$disconnect`: registering and forgetting a connection. */
 import type { AdmittedHandshake } from './handshake.js';
 import type { ConnectionRecord, ConnectionStore } from './ports.js';
-import { epochSeconds, liveUntil, type Settings } from './settings.js';
+import { epochSeconds, type Settings } from './settings.js';
 
 export async function registerConnection(
   connectionId: string,
@@ -16,7 +16,6 @@ export async function registerConnection(
     identity: admitted.identity,
     connectedAt: now,
     tokenExpiresAt: admitted.expiresAt,
-    liveUntil: liveUntil(settings, now),
     endsAt: now + settings.maxConnectionSeconds,
     channels: [],
   };

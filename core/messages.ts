@@ -15,7 +15,7 @@ import {
   serverMessage,
 } from './protocol.js';
 import { takeToken } from './rate-limit.js';
-import { epochSeconds, liveUntil, type Settings } from './settings.js';
+import { epochSeconds, type Settings } from './settings.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
@@ -76,6 +76,10 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
       if (!(error instanceof ProtocolError)) throw error;
       malformed = error;
     }
+    // A ping is answered from the message alone: no read, no write (PROTOCOL §4 is kept, `id`
+    // echoed). Liveness is API Gateway's (the sweep asks it), and the rate bucket lives in the
+    // table, so pings are not rate-limited per connection; the route's throttle still applies.
+    if (message?.action === 'ping') return serverMessage({ type: 'pong', id: message.id });
     const arrivedMs = Math.min(input.receivedAtMs ?? nowMs, nowMs);
     const connection = await admit(input.connectionId, deps, nowMs, arrivedMs);
     if (malformed || !message) throw malformed;
@@ -102,8 +106,9 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
 }
 
 /**
- * Loads the connection and takes a token from its rate bucket, recording the message (and with it
- * liveness: API Gateway's idle timer restarts on every client message) in one write.
+ * Loads the connection and takes a token from its rate bucket, in one write. Liveness is not
+ * written: API Gateway keeps it (its idle timer restarts on every client message), and the sweep
+ * reads it there.
  */
 async function admit(
   connectionId: string,
@@ -121,7 +126,7 @@ async function admit(
     const connection = await store.getConnection(connectionId, now);
     if (!connection) break;
     const take = takeToken(settings.rateLimit, connection.bucket, arrivedMs);
-    const recorded = await store.recordMessage(connection, take.next, liveUntil(settings, now), now);
+    const recorded = await store.recordMessage(connection, take.next, now);
     if (recorded === 'gone') break;
     if (recorded === 'conflict') continue;
     if (take.allowed) return connection;
@@ -169,7 +174,7 @@ async function dispatch(
       return serverMessage({ type: 'unsubscribed', channel: message.channel, id });
     }
     case 'ping':
-      // Its liveness was recorded on admission.
+      // Answered before admission (see handleClientMessage); kept for the exhaustive switch.
       return serverMessage({ type: 'pong', id });
     case 'whoami': {
       const { identity } = connection;
@@ -196,7 +201,7 @@ async function dispatch(
       });
     }
     case 'refresh':
-      return refresh(message.token, id, connection, deps, now);
+      return refresh(message.token, id, connection, deps);
     case 'stats': {
       if (!isAdmin(connection.identity))
         throw new ProtocolError('unauthorized', 'stats requires the admin role');
@@ -274,7 +279,6 @@ async function refresh(
   id: string | undefined,
   connection: ConnectionRecord,
   deps: MessageDeps,
-  now: number,
 ): Promise<ServerMessage> {
   let verified: Awaited<ReturnType<TokenVerifier['verify']>>;
   try {
@@ -295,8 +299,7 @@ async function refresh(
       'refresh token must have the same sub and tenant as the connection',
     );
   }
-  const live = liveUntil(deps.settings, now);
-  if (!(await deps.store.updateToken(connection, verified.identity, verified.expiresAt, live))) {
+  if (!(await deps.store.updateToken(connection, verified.identity, verified.expiresAt))) {
     throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
   }
   // Roles can shrink on refresh: drop what the new token may no longer read.

@@ -12,8 +12,6 @@ export interface ConnectionRecord {
   readonly connectedAt: number;
   /** When the token expires; the sweep closes the connection after this. */
   readonly tokenExpiresAt: number;
-  /** When the connection counts as gone if nothing is heard from it (API Gateway's idle timeout). */
-  readonly liveUntil: number;
   /** Hard end of the connection (API Gateway's 2-hour cap); entries expire with it. */
   readonly endsAt: number;
   readonly channels: readonly string[];
@@ -34,14 +32,14 @@ export interface ConnectionStore {
   /** The connection, or undefined when absent or past its end. */
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
   /**
-   * Records a client message: the new rate bucket and liveness, in one write. 'conflict' when
-   * another message of the same connection changed the bucket since `connection` was read; `now`
-   * tells a connection past its end ('gone') from one that is not.
+   * Records a client message's new rate bucket. 'conflict' when another message of the same
+   * connection changed the bucket since `connection` was read; `now` tells a connection past its
+   * end ('gone') from one that is not. Liveness is not recorded: API Gateway keeps it, and the
+   * sweep reads it there (`ConnectionStatusSource`).
    */
   recordMessage(
     connection: ConnectionRecord,
     bucket: Bucket,
-    liveUntil: number,
     now: number,
   ): Promise<'recorded' | 'conflict' | 'gone'>;
   /** Adds a subscription within `limit` per connection; `now` as for `recordMessage`. */
@@ -62,15 +60,13 @@ export interface ConnectionStore {
   ): AsyncIterable<readonly SubscriberRecord[]>;
   /** Removes the connection and all its subscriptions; idempotent. */
   removeConnection(connectionId: string): Promise<void>;
-  /** Replaces the token's identity and expiry (`refresh`), and extends liveness. */
-  updateToken(
-    connection: ConnectionRecord,
-    identity: Identity,
-    tokenExpiresAt: number,
-    liveUntil: number,
-  ): Promise<boolean>;
-  /** Connections whose liveness or token ran out by `now` (read from the sweep index only). */
-  staleConnections(now: number): AsyncIterable<string>;
+  /** Replaces the token's identity and expiry (`refresh`). */
+  updateToken(connection: ConnectionRecord, identity: Identity, tokenExpiresAt: number): Promise<boolean>;
+  /**
+   * Every registered connection, from the sweep index (keys only), with the moment it must be
+   * closed whatever its activity: the earlier of token expiry and the 2-hour end.
+   */
+  sweepEntries(): AsyncIterable<SweepEntry>;
   /**
    * One page of a fan-out audience, from `cursor` on: the subscribers of one key range of a
    * channel, or the live connections of one shard of a tenant (broadcast). `cursor` undefined in
@@ -85,6 +81,13 @@ export interface ConnectionStore {
   ): Promise<{ readonly items: readonly SubscriberRecord[]; readonly cursor?: Cursor }>;
   /** Live connections (all tenants when `tenant` is null), for admin stats. */
   liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord>;
+}
+
+/** A connection as the sweep index holds it. */
+export interface SweepEntry {
+  readonly connectionId: string;
+  /** Epoch seconds: the earlier of token expiry and the connection's hard end. */
+  readonly dueAt: number;
 }
 
 /** Where a fan-out resumes: DynamoDB's `LastEvaluatedKey`, opaque to core. */
@@ -137,6 +140,15 @@ export interface ConnectionGateway {
   post(connectionId: string, data: string): Promise<PostResult>;
   /** Closes the connection; 'gone' when it no longer exists. */
   close(connectionId: string): Promise<PostResult>;
+}
+
+/** What API Gateway knows of a connection (`GET @connections/{id}`). */
+export type ConnectionStatus = { readonly lastActiveAt: number } | 'gone';
+
+/** API Gateway's own view of connections: liveness without a write per message. */
+export interface ConnectionStatusSource {
+  /** The connection's last activity (epoch seconds), or 'gone' (HTTP 410). */
+  status(connectionId: string): Promise<ConnectionStatus>;
 }
 
 /** The subset of a structured logger core uses (`JsonLogger` in adapters/observability.ts). */

@@ -28,13 +28,9 @@ export interface FanoutSettings {
 }
 
 /**
- * Slack on top of API Gateway's idle timeout before a silent connection counts as gone: a client
- * pinging at exactly the timeout must not be swept between two pings.
+ * Slack on top of API Gateway's idle timeout before a connection that API Gateway still reports
+ * open, but silent past the timeout, is closed by the sweep: its clock and ours may differ.
  */
 export const LIVENESS_GRACE_SECONDS = 60;
-
-export function liveUntil(settings: Settings, nowSeconds: number): number {
-  return nowSeconds + settings.idleTimeoutSeconds + LIVENESS_GRACE_SECONDS;
-}
 
 export const epochSeconds = (ms: number = Date.now()) => Math.floor(ms / 1000);

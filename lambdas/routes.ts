@@ -24,6 +24,25 @@ export const WEBSOCKET_ROUTES: readonly WebSocketRoute[] = [
   { routeKey: '$default', entry: 'default', twoWay: true },
 ];
 
+/**
+ * Routes API Gateway serves itself, with a `MOCK` integration: no function and no table behind
+ * them, so a message on one costs only the message. One-way (no route response): nothing is sent
+ * back (docs/design/keep-alive.md).
+ */
+export interface MockRoute {
+  readonly routeKey: string;
+  /**
+   * The integration's request template (the `$default` one): a mock integration takes its status
+   * code from it. The local gateway evaluates the same text.
+   */
+  readonly requestTemplate: string;
+}
+
+export const MOCK_ROUTES: readonly MockRoute[] = [
+  // `{"action":"keepalive"}`: restarts API Gateway's idle timer; the SDK's heartbeat.
+  { routeKey: 'keepalive', requestTemplate: '{"statusCode": 200}' },
+];
+
 /** Handlers that are not WebSocket routes: EventBridge rule, schedule, HTTP API. */
 export const TRIGGER_ENTRIES = {
   publish: 'publish',

@@ -12,12 +12,18 @@ const metrics = createMetrics();
 const deps = {
   store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
   gateway: new ManagementApiGateway(createManagementClient(config)),
+  settings: config,
   log: logger,
 };
 
 export const handler = async (): Promise<void> => {
   const report = await sweep(deps);
-  metrics.addMetric(METRIC.sweptConnections, 'Count', report.closedExpired + report.removedSilent);
-  metrics.publishStoredMetrics();
+  const swept = report.closedExpired + report.removedSilent;
+  // Only when something was swept: a custom metric is billed for the hours it receives data, and
+  // an idle stack's sweep (every minute) would otherwise keep it billed all month.
+  if (swept > 0) {
+    metrics.addMetric(METRIC.sweptConnections, 'Count', swept);
+    metrics.publishStoredMetrics();
+  }
   if (report.examined > 0) logger.info('sweep done', { ...report });
 };

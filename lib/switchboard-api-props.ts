@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 
 /** How connections (and the token exchange) verify JWTs. */
 export interface SwitchboardAuthOptions {
@@ -445,7 +445,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   const throttle = props.throttle ?? d.throttle;
   checkThrottle('throttle', throttle);
   const routeThrottle = props.routeThrottle ?? d.routeThrottle;
-  const routeKeys = WEBSOCKET_ROUTES.map((r) => r.routeKey);
+  const routeKeys = [...WEBSOCKET_ROUTES, ...MOCK_ROUTES].map((r) => r.routeKey);
   for (const [routeKey, settings] of Object.entries(routeThrottle)) {
     if (!routeKeys.includes(routeKey))
       fail('routeThrottle', `keys must be route keys (${routeKeys.join(', ')})`, routeKey);

@@ -22,7 +22,11 @@ import {
   type WebSocketRoute,
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  HttpLambdaIntegration,
+  WebSocketLambdaIntegration,
+  WebSocketMockIntegration,
+} from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -35,7 +39,12 @@ import { Construct } from 'constructs';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
 import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import {
+  MOCK_ROUTES,
+  ROUTE_SELECTION_EXPRESSION,
+  TRIGGER_ENTRIES,
+  WEBSOCKET_ROUTES,
+} from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
 import { FanoutPipeline } from './fanout-pipeline.js';
 import { handlerEnvironment } from './handler-environment.js';
@@ -389,6 +398,19 @@ export class SwitchboardApi extends Construct {
         'AwsSolutions-APIG4',
         routeKey === '$connect' ? NAG_REASONS.connect : NAG_REASONS.message,
       );
+      routes[routeKey] = created;
+    }
+    // Routes API Gateway answers itself: no function, no table, one-way (no route response).
+    for (const { routeKey, requestTemplate } of MOCK_ROUTES) {
+      const created = this.webSocketApi.addRoute(routeKey, {
+        integration: new WebSocketMockIntegration(`${pascal(routeKey)}Integration`, {
+          // `$default` is the catch-all template key, and `\$default` the static expression that
+          // selects it ("WebSocket selection expressions", API Gateway developer guide).
+          requestTemplates: { $default: requestTemplate },
+          templateSelectionExpression: '\\$default',
+        }),
+      });
+      acknowledge(created, 'AwsSolutions-APIG4', NAG_REASONS.message);
       routes[routeKey] = created;
     }
     this.routes = routes;

@@ -285,7 +285,9 @@ export class LocalFaults implements ManagementApiFaults {
   decide(connectionId: string, method: string): ManagementFault | undefined {
     const rules = this.plan.management ?? [];
     for (const [index, rule] of rules.entries()) {
-      if (rule.methods && !(rule.methods as readonly string[]).includes(method)) continue;
+      // A rule without `methods` is for POST and DELETE: the sweep's status checks (GET, every
+      // connection each period) are faulted only by a rule that names GET.
+      if (rule.methods ? !(rule.methods as readonly string[]).includes(method) : method === 'GET') continue;
       if (rule.connectionIds && !rule.connectionIds.includes(connectionId)) continue;
       const key = `${index}#${connectionId}`;
       const used = this.ruleUses.get(key) ?? 0;

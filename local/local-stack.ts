@@ -23,7 +23,7 @@ import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { signToken } from '../adapters/token-verifier.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { MOCK_ROUTES, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { LocalActivity } from './activity.js';
 import { CallbackQuota } from './callback-quota.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -49,6 +49,7 @@ import {
 import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
+import { createMeterRoute, LocalMeter } from './meter.js';
 import { createRequestGuard } from './request-guard.js';
 import { createSqsEndpoint } from './sqs-endpoint.js';
 import { SqsEventSource } from './sqs-event-source.js';
@@ -168,6 +169,8 @@ export interface LocalStack {
   readonly activity: LocalActivity;
   /** The fault plan (`set`, `clear`, `state`), when fault injection is on; otherwise undefined. */
   readonly faults: LocalFaults | undefined;
+  /** Lambda invocations, DynamoDB requests and messages by route so far (`GET /local/meter`). */
+  readonly meter: LocalMeter;
   /** Stops everything this stack started (DynamoDB Local included). Idempotent. */
   close(): Promise<void>;
 }
@@ -436,6 +439,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let dynamodb: DynamoDbLocal | undefined;
   let dynamodbProxy: TcpProxy | undefined;
   let faults: LocalFaults | undefined;
+  const meter = new LocalMeter();
 
   const guard = createRequestGuard({ corsPaths: [TOKEN_EXCHANGE_PATH] });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -476,6 +480,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableClient?.destroy();
       await dynamodbProxy?.close();
       await dynamodb?.close();
+      meter.close();
       running = false;
     })();
     return closing;
@@ -530,7 +535,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const config = loadConfig();
     const verifier = await createVerifierFromConfig(config.auth);
     const activity = new LocalActivity();
-    const fn = (entry: string): LocalFunction =>
+    const unmetered = (entry: string): LocalFunction =>
       createLocalFunction({
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
@@ -539,15 +544,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region,
         account: LOCAL_ACCOUNT,
       });
+    const fn = (entry: string): LocalFunction => meter.metered(unmetered(entry));
 
     gateway = new WebSocketGateway({
       functions: new Map(WEBSOCKET_ROUTES.map((route) => [route.routeKey, fn(route.entry)])),
       twoWayRoutes: new Set(WEBSOCKET_ROUTES.filter((route) => route.twoWay).map((route) => route.routeKey)),
+      mockRoutes: new Map(MOCK_ROUTES.map((route) => [route.routeKey, route.requestTemplate])),
       stage: settings.stage,
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
       maxConnectionSeconds: settings.maxConnectionSeconds,
       ...gatewayFaults(options.faults, faults),
-      observer: { connectionChanged: () => activity.changed(), messageHandled: () => activity.changed() },
+      observer: {
+        connectionChanged: () => activity.changed(),
+        messageHandled: (_id, routeKey) => {
+          meter.message(routeKey);
+          activity.changed();
+        },
+      },
       log,
     });
     const quota = settings.callbackRps ? new CallbackQuota(settings.callbackRps) : undefined;
@@ -658,6 +671,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     services = [
       ...(faults ? [createFaultRoute(faults)] : []),
+      createMeterRoute(meter),
       createManagementApi({
         gateway,
         ...(quota ? { quota } : {}),
@@ -704,6 +718,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sweep,
       activity,
       faults,
+      meter,
       close,
     };
     if (faults && settings.faultPlan) await faults.set(settings.faultPlan);

@@ -6,6 +6,8 @@
  *   WebSocket is opened; the handler's `Sec-WebSocket-Protocol` header is the one answered;
  * - messages are routed on `$request.body.action`, two-way routes send the handler's `body` back,
  *   and a failing handler yields API Gateway's `{"message": "Internal server error", ...}` frame;
+ * - `MOCK` routes run no function: their request template is evaluated (`mapping-template.ts`)
+ *   and, one-way, nothing is sent back;
  * - binary frames are refused with close code 1003, messages over 128 KB with 1009;
  * - idle connections (10 min) and old ones (2 h) are closed with 1001 "Going away";
  * - `$disconnect` follows every close, with `disconnectStatusCode` and `disconnectReason`.
@@ -27,6 +29,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { apiGatewayId, apiId as newApiId } from './aws-ids.js';
 import type { LocalFunction } from './lambda-runtime.js';
 import { type LocalLog, silentLog } from './log.js';
+import { checkTemplate, mockStatusCode } from './mapping-template.js';
 import {
   type ConnectionFacts,
   connectEvent,
@@ -75,6 +78,11 @@ export interface WebSocketGatewayProps {
   readonly functions: ReadonlyMap<string, LocalFunction>;
   /** Route keys whose handler's returned `body` is sent back to the client (route responses). */
   readonly twoWayRoutes: ReadonlySet<string>;
+  /**
+   * One-way routes with a `MOCK` integration, by route key: their request template. No function
+   * runs; a template the local evaluator cannot emulate is refused here. @default none
+   */
+  readonly mockRoutes?: ReadonlyMap<string, string>;
   /** Stage name: the WebSocket URL's path. @default 'ws' */
   readonly stage?: string;
   /** @default a random 10-character id, like API Gateway's */
@@ -216,7 +224,8 @@ export class WebSocketGateway {
     this.apiId = props.apiId ?? newApiId();
     this.faults = props.faults ?? {};
     this.log = props.log ?? silentLog;
-    this.routeKeys = selectableRouteKeys(props.functions.keys());
+    for (const template of props.mockRoutes?.values() ?? []) checkTemplate(template);
+    this.routeKeys = selectableRouteKeys([...props.functions.keys(), ...(props.mockRoutes?.keys() ?? [])]);
     this.idleMs = (props.idleTimeoutSeconds ?? 600) * 1000;
     this.maxConnectionMs = (props.maxConnectionSeconds ?? 7200) * 1000;
     this.wss = new WebSocketServer({
@@ -455,6 +464,11 @@ export class WebSocketGateway {
     event: ReturnType<typeof messageEvent>,
   ): Promise<void> {
     const { requestId } = event.requestContext;
+    const mock = this.props.mockRoutes?.get(routeKey);
+    if (mock !== undefined) {
+      this.mock(connection, routeKey, mock, event);
+      return;
+    }
     const fn = this.props.functions.get(routeKey);
     if (!fn) {
       // No `$default` route: API Gateway answers with this frame instead of invoking anything.
@@ -476,6 +490,25 @@ export class WebSocketGateway {
     } catch (error) {
       this.log.error(`${routeKey} ${connection.connectionId} failed`, error);
       this.send(connection, internalErrorFrame(connection.connectionId, requestId));
+    }
+    this.props.observer?.messageHandled?.(connection.connectionId, routeKey);
+  }
+
+  /**
+   * A one-way `MOCK` route: API Gateway evaluates the request template for the status code and
+   * answers nothing. A template that fails is API Gateway's execution error, logged, still silent.
+   */
+  private mock(
+    connection: Connection,
+    routeKey: string,
+    template: string,
+    event: ReturnType<typeof messageEvent>,
+  ): void {
+    const { identity: _identity, ...context } = event.requestContext;
+    try {
+      mockStatusCode(template, { context, body: event.body ?? '' });
+    } catch (error) {
+      this.log.error(`${routeKey} ${connection.connectionId}: mock integration failed`, error);
     }
     this.props.observer?.messageHandled?.(connection.connectionId, routeKey);
   }

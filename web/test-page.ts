@@ -61,7 +61,8 @@ const wanted = new Map<string, WantedChannel>();
 
 // --- Ping ------------------------------------------------------------------------------------
 //
-// The SDK pings on its own (heartbeatIntervalMs) and has no ping method. To show a round trip, the
+// The SDK keeps its connection alive on its own (a one-way keepalive every heartbeatIntervalMs) and
+// has no ping method. To show a round trip, the
 // page gives the SDK a WebSocket class (its documented `WebSocket` option) that remembers the
 // current socket and lets the page see the frames: the page's ping goes out on the SDK's
 // connection, and its `pong` comes back there.

@@ -32,7 +32,6 @@ function record(connectionId: string, userId: string, channels: string[], tenant
     identity: { userId, roles: [], anonymous: false, ...(tenant ? { tenant } : {}) },
     connectedAt: now - 10,
     tokenExpiresAt: now + 600,
-    liveUntil: now + 600,
     endsAt: now + 7200,
     channels,
   };

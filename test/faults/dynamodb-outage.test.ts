@@ -63,8 +63,9 @@ describe('DynamoDB unavailable for a moment', () => {
       await publish(bus, { channel: 'outage', tenant: 'acme', data: 'during-2' }),
       await publish(bus, { channel: 'outage', tenant: 'acme', data: 'during-3' }),
     ];
-    // A client message during the outage is answered with an error; the socket stays open.
-    const duringOutage = await watcher.client.request({ action: 'ping', id: 'p1' }, 'pong');
+    // A client message that needs the table is answered with an error; the socket stays open.
+    // (A ping needs none: it is answered as ever, see test/integration/keep-alive.test.ts.)
+    const duringOutage = await watcher.client.request({ action: 'whoami', id: 'w1' }, 'connected');
     // The data is all still there (the handlers cannot reach it; this test reads it directly).
     const entries = await tableEntriesOf(db, stack.tableName, watcher.connectionId, [
       { tenant: 'acme', channel: 'outage' },
@@ -74,7 +75,7 @@ describe('DynamoDB unavailable for a moment', () => {
       OUTAGE_MS,
     );
     expect(down.counts.dynamodb).toMatchObject({ available: false, outages: 1 });
-    expect(duringOutage).toMatchObject({ type: 'error', code: 'internal_error', id: 'p1' });
+    expect(duringOutage).toMatchObject({ type: 'error', code: 'internal_error', id: 'w1' });
     expect(entries).toEqual({ connection: true, subscriptions: 1 });
     await expectEveryEventReachesEveryone(crowd.healthy, during, 10_000);
     // The outage was felt: each publish failed at least once and was retried by the event bus.

@@ -154,6 +154,23 @@ describe('the fault rules', () => {
     expect(faults.decide('a', 'POST')).toBeUndefined();
   });
 
+  it("leave the sweep's status checks (GET) alone unless a rule names GET", async () => {
+    // Prepare
+    const faults = new LocalFaults();
+    await faults.set(
+      parseFaultPlan({
+        management: [
+          { answer: 500, connectionIds: ['a'] },
+          { answer: 410, methods: ['GET'], connectionIds: ['b'] },
+        ],
+      }),
+    );
+    // Act / Assess
+    expect(faults.decide('a', 'GET')).toBeUndefined();
+    expect(faults.decide('a', 'POST')).toEqual({ answer: 500 });
+    expect(faults.decide('b', 'GET')).toEqual({ answer: 410 });
+  });
+
   it('crash a publish invocation at its (k+1)-th post, refuse the posts it still makes, and let the retry through', async () => {
     // Prepare: a publish function that posts three times, then finishes.
     const faults = new LocalFaults();

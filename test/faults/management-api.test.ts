@@ -132,8 +132,9 @@ describe('the @connections fault plan', () => {
         { tenant: 'acme', channel: 'gone-news' },
       ]),
     ).toEqual({ connection: false, subscriptions: 0 });
-    // The client still holds its socket: it is told to reconnect when it next speaks.
-    expect(await victim.client.request({ action: 'ping' }, 'pong')).toMatchObject({
+    // The client still holds its socket: it is told to reconnect when it next makes a request
+    // (a ping is answered from the message alone, so it learns nothing from one).
+    expect(await victim.client.request({ action: 'whoami' }, 'connected')).toMatchObject({
       type: 'error',
       code: 'unauthorized',
     });

@@ -12,7 +12,12 @@ import { ENV, loadConfig } from '../../adapters/config.js';
 import { METRIC, METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { createTableInput, TABLE_SCHEMA } from '../../adapters/table-schema.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
-import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/routes.js';
+import {
+  MOCK_ROUTES,
+  ROUTE_SELECTION_EXPRESSION,
+  TRIGGER_ENTRIES,
+  WEBSOCKET_ROUTES,
+} from '../../lambdas/routes.js';
 import { adapterPermissions, BUNDLE_BUDGET, esbuildOptionsFor } from '../../lib/bundling.js';
 import {
   AUTH_ROUTE_PATH,
@@ -91,11 +96,37 @@ describe('WebSocket API', () => {
     },
   );
 
+  it.each(MOCK_ROUTES)(
+    'serves $routeKey itself: a MOCK integration answering its request template, one-way',
+    ({ routeKey, requestTemplate }) => {
+      const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route');
+      const [routeId, route] =
+        Object.entries(routes).find(([, r]) => r.Properties?.RouteKey === routeKey) ?? [];
+      expect(route, `no route ${routeKey}`).toBeDefined();
+      const target = JSON.stringify(route?.Properties?.Target);
+      const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration');
+      const integration = Object.entries(integrations).find(([id]) => target.includes(`"${id}"`))?.[1];
+      expect(integration?.Properties).toMatchObject({
+        IntegrationType: 'MOCK',
+        RequestTemplates: { $default: requestTemplate },
+        TemplateSelectionExpression: '\\$default',
+      });
+      // No function behind it (CDK writes an empty IntegrationUri for a mock).
+      expect(integration?.Properties?.IntegrationUri || undefined).toBeUndefined();
+      // One-way: no route response, so API Gateway sends nothing back.
+      const responses = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::RouteResponse')).filter(
+        (r) => (r.Properties?.RouteId as { Ref?: string })?.Ref === routeId,
+      );
+      expect(responses).toEqual([]);
+      expect(route?.Properties?.RouteResponseSelectionExpression).toBeUndefined();
+    },
+  );
+
   it('has exactly the routes of lambdas/routes.ts', () => {
     const keys = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'))
       .filter((r) => JSON.stringify(r.Properties?.ApiId) === JSON.stringify(ref(api().webSocketApi)))
       .map((r) => r.Properties?.RouteKey);
-    expect(keys.sort()).toEqual(WEBSOCKET_ROUTES.map((r) => r.routeKey).sort());
+    expect(keys.sort()).toEqual([...WEBSOCKET_ROUTES, ...MOCK_ROUTES].map((r) => r.routeKey).sort());
   });
 
   it('deploys the ws stage automatically, with stage and $connect throttling', () => {

@@ -22,7 +22,6 @@ function connection(id: string, parts: Partial<ConnectionRecord> = {}): Connecti
     identity: { userId: `user-${id}`, roles: [], anonymous: false },
     connectedAt: now,
     tokenExpiresAt: now + 3600,
-    liveUntil: now + 660,
     endsAt: now + 7200,
     channels: [],
     ...parts,
@@ -139,22 +138,27 @@ describe('the DynamoDB connection store', () => {
     expect(connectionKey('abc=')).toEqual({ pk: 'conn#abc=', sk: 'conn' });
   });
 
-  it('lists only stale connections from the sweep index, and a message revives one', async () => {
+  it('lists every connection in the sweep index, due at token expiry or its end, and a message moves none', async () => {
     // Prepare
-    const silent = connection('silent', { liveUntil: now - 5 });
+    const ending = connection('ending', { endsAt: now + 60 });
     const expired = connection('expired', { tokenExpiresAt: now - 5 });
     const healthy = connection('healthy');
-    for (const c of [silent, expired, healthy]) await store.putConnection(c);
+    for (const c of [ending, expired, healthy]) await store.putConnection(c);
+    const mine = async () =>
+      Object.fromEntries(
+        (await collect(store.sweepEntries()))
+          .filter((e) => ['ending', 'expired', 'healthy'].includes(e.connectionId))
+          .map((e) => [e.connectionId, e.dueAt]),
+      );
     // Act
-    const mine = (ids: string[]) => ids.filter((id) => ['silent', 'expired', 'healthy'].includes(id));
-    const stale = mine(await collect(store.staleConnections(now)));
-    expect(await store.recordMessage(silent, { tokens: 5, at: Date.now(), strikes: 0 }, now + 600, now)).toBe(
+    const before = await mine();
+    expect(await store.recordMessage(healthy, { tokens: 5, at: Date.now(), strikes: 0 }, now)).toBe(
       'recorded',
     );
-    const afterTouch = mine(await collect(store.staleConnections(now)));
+    const after = await mine();
     // Assess
-    expect(stale.sort()).toEqual(['expired', 'silent']);
-    expect(afterTouch).toEqual(['expired']);
+    expect(before).toEqual({ ending: now + 60, expired: now - 5, healthy: now + 3600 });
+    expect(after).toEqual(before);
   });
 
   it('updates the token expiry and roles on refresh', async () => {
@@ -166,15 +170,14 @@ describe('the DynamoDB connection store', () => {
       c,
       { userId: c.identity.userId, roles: ['ops'], anonymous: false },
       now + 900,
-      now + 660,
     );
     // Assess
     expect(ok).toBe(true);
     const { Item } = await table.client.send(
       new GetCommand({ TableName: table.name, Key: connectionKey('r1') }),
     );
-    expect(Item).toMatchObject({ tokenExpiresAt: now + 900, roles: ['ops'], sweepAt: now + 660 });
-    expect(await store.updateToken(connection('nope'), c.identity, now, now)).toBe(false);
+    expect(Item).toMatchObject({ tokenExpiresAt: now + 900, roles: ['ops'], sweepAt: now + 900 });
+    expect(await store.updateToken(connection('nope'), c.identity, now)).toBe(false);
   });
 });
 
@@ -199,25 +202,25 @@ describe('recording a message', () => {
     await store.putConnection(c);
     const bucket = { tokens: 4, at: 1000, strikes: 0 };
     // Act
-    const first = await store.recordMessage(c, bucket, now + 600, now);
-    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now + 600, now);
+    const first = await store.recordMessage(c, bucket, now);
+    const stale = await store.recordMessage(c, { ...bucket, at: 2000 }, now);
     const fresh = (await store.getConnection('rate', now)) as ConnectionRecord;
-    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now + 600, now);
+    const second = await store.recordMessage(fresh, { tokens: 3, at: 2000, strikes: 0 }, now);
     // Assess
     expect([first, stale, second]).toEqual(['recorded', 'conflict', 'recorded']);
     expect((await store.getConnection('rate', now))?.bucket).toEqual({ tokens: 3, at: 2000, strikes: 0 });
-    expect(await store.recordMessage(connection('absent'), bucket, now, now)).toBe('gone');
+    expect(await store.recordMessage(connection('absent'), bucket, now)).toBe('gone');
   });
 
   it("tells a refused write's connection gone by the caller's clock, not the machine's", async () => {
     // Prepare: a connection that ends in 100 s, at its cap, and a view of it with a stale bucket.
     const c = connection('clock', { endsAt: now + 100 });
     await store.putConnection(c);
-    await store.recordMessage(c, { tokens: 4, at: 1000, strikes: 0 }, now + 600, now);
+    await store.recordMessage(c, { tokens: 4, at: 1000, strikes: 0 }, now);
     await store.addSubscription(c, 'first', 1, now);
     // Act: the caller's clock is past the connection's end (and its grace), the machine's is not.
     const later = now + 7200;
-    const recorded = await store.recordMessage(c, { tokens: 3, at: 2000, strikes: 0 }, later + 600, later);
+    const recorded = await store.recordMessage(c, { tokens: 3, at: 2000, strikes: 0 }, later);
     const subscribed = await store.addSubscription(c, 'too-late', 1, later);
     // Assess
     expect(recorded).toBe('gone');
@@ -243,8 +246,8 @@ describe('writes racing a transaction on one connection entry', () => {
       outcomes.push(
         ...(await Promise.allSettled([
           ...batch.map((channel) => racing.addSubscription(c, channel, 100, now)),
-          racing.recordMessage(c, { tokens: 5, at: round, strikes: 0 }, now + 660, now),
-          racing.updateToken(c, c.identity, now + 3600, now + 660),
+          racing.recordMessage(c, { tokens: 5, at: round, strikes: 0 }, now),
+          racing.updateToken(c, c.identity, now + 3600),
           racing.removeSubscription(c, 'never-subscribed'),
         ])),
       );
@@ -269,7 +272,7 @@ describe('writes racing a transaction on one connection entry', () => {
     // Act
     const subscribing = await stuck.addSubscription(c, 'never', 100, now).catch((error: unknown) => error);
     const bucket = { tokens: 5, at: 1000, strikes: 0 };
-    const recording = await stuck.recordMessage(c, bucket, now + 660, now).catch((error: unknown) => error);
+    const recording = await stuck.recordMessage(c, bucket, now).catch((error: unknown) => error);
     // Assess
     expect(subscribing).toBeInstanceOf(TransactionConflictError);
     expect(subscribing).toMatchObject({ operation: 'addSubscription', attempts: 3 });

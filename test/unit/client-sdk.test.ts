@@ -18,6 +18,7 @@ import {
   type WebSocketConstructor,
   type WebSocketLike,
 } from '../../client/index.js';
+import { DEFAULTS } from '../../client/options.js';
 
 type Json = Record<string, unknown>;
 
@@ -45,6 +46,9 @@ const happyPath: Respond = (message, connection) => {
       return [{ type: 'unsubscribed', channel: message.channel, ...id, timestamp: now() }];
     case 'ping':
       return [{ type: 'pong', ...id, timestamp: now() }];
+    case 'keepalive':
+      // API Gateway's mock route: one-way, nothing comes back.
+      return [];
     case 'whoami':
       return [
         {
@@ -780,10 +784,38 @@ describe('reconnecting', () => {
 });
 
 describe('heartbeat', () => {
-  it('sends {"action":"ping"} at the heartbeat interval', async () => {
+  it('keeps the connection alive with a one-way {"action":"keepalive"} every 9 minutes by default', async () => {
     // Prepare
     const server = await ScriptedServer.start();
-    const client = connect(server, { heartbeatIntervalMs: 15 });
+    const client = connect(server, { heartbeatIntervalMs: 15, pongTimeoutMs: 5 });
+    await nextEvent(client, 'open');
+    const connection = await server.connection(0);
+
+    // Act: nothing answers a keep-alive, for far longer than pongTimeoutMs.
+    await vi.waitFor(() => expect(connection.received.length).toBeGreaterThanOrEqual(3), WAIT);
+
+    // Assess
+    expect(connection.received.slice(0, 3)).toEqual([
+      { action: 'keepalive' },
+      { action: 'keepalive' },
+      { action: 'keepalive' },
+    ]);
+    expect(client.state).toBe('open');
+    expect(server.connections.length).toBe(1);
+    expect(DEFAULTS).toMatchObject({ heartbeatIntervalMs: 9 * 60_000, heartbeat: 'keepalive' });
+    expect(() =>
+      createClient({
+        url: 'ws://x/ws',
+        WebSocket: WebSocket as unknown as WebSocketConstructor,
+        heartbeat: 'pong' as 'ping',
+      }),
+    ).toThrow("heartbeat must be 'keepalive' or 'ping'; received pong");
+  });
+
+  it('sends {"action":"ping"} at the heartbeat interval in ping mode', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server, { heartbeatIntervalMs: 15, heartbeat: 'ping' });
     await nextEvent(client, 'open');
     const connection = await server.connection(0);
 
@@ -804,7 +836,7 @@ describe('heartbeat', () => {
     const server = await ScriptedServer.start();
     server.respond = (message, connection) =>
       connection === server.connections[0] ? [] : happyPath(message, connection);
-    const client = connect(server, { heartbeatIntervalMs: 20, pongTimeoutMs: 20 });
+    const client = connect(server, { heartbeatIntervalMs: 20, pongTimeoutMs: 20, heartbeat: 'ping' });
     const reconnecting = nextEvent(client, 'reconnecting');
     const subscription = client.subscribe('a', () => {});
     await server.received(await server.connection(0), { action: 'ping' });

@@ -20,7 +20,12 @@ import { createManagementApi } from '../../local/management-api.js';
 import type { EventEnvelope } from '../../local/put-events.js';
 import { startSweepSchedule } from '../../local/sweep-schedule.js';
 import type { WebSocketEvent } from '../../local/websocket-events.js';
-import { type GatewayFaults, MAX_WAITING_MESSAGES, WebSocketGateway } from '../../local/websocket-gateway.js';
+import {
+  type GatewayFaults,
+  type GatewayObserver,
+  MAX_WAITING_MESSAGES,
+  WebSocketGateway,
+} from '../../local/websocket-gateway.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 type Handlers = Partial<Record<string, (event: WebSocketEvent) => unknown>>;
@@ -51,7 +56,12 @@ function listen(server: Server): Promise<number> {
 /** A gateway with `$connect` admitting everyone unless told otherwise, and `$default` echoing. */
 async function startGateway(
   handlers: Handlers = {},
-  props: { idleTimeoutSeconds?: number; faults?: GatewayFaults } = {},
+  props: {
+    idleTimeoutSeconds?: number;
+    faults?: GatewayFaults;
+    mockRoutes?: ReadonlyMap<string, string>;
+    observer?: GatewayObserver;
+  } = {},
 ): Promise<Harness> {
   const events: WebSocketEvent[] = [];
   const all: Handlers = {
@@ -314,6 +324,44 @@ describe('messages', () => {
       disconnectStatusCode: 1001,
       disconnectReason: 'Going away',
     });
+  });
+});
+
+describe('a MOCK route (API Gateway answers it itself)', () => {
+  it('runs no function, sends nothing back, and keeps the connection from going idle', async () => {
+    // Prepare: a one-way mock route, an idle timeout of 1 s, and an observer of handled messages.
+    const handled: string[] = [];
+    const harness = await startGateway(
+      {},
+      {
+        idleTimeoutSeconds: 1,
+        mockRoutes: new Map([['keepalive', '{"statusCode": 200}']]),
+        observer: { messageHandled: (_id, routeKey) => handled.push(routeKey) },
+      },
+    );
+    const client = await connect(harness.url);
+    // Act: a keep-alive every 400 ms for 1.6 s, then an echo to show the connection still works.
+    for (let i = 0; i < 4; i++) {
+      client.socket.send('{"action":"keepalive"}');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    client.socket.send('still here');
+    // Assess
+    expect(await client.next()).toBe('echo:still here');
+    expect(client.messages).toEqual([]);
+    expect(routeKeys(harness.events)).toEqual(['$connect', '$default']);
+    expect(handled).toEqual(['keepalive', 'keepalive', 'keepalive', 'keepalive', '$default']);
+  });
+
+  it('refuses, when built, a request template it cannot evaluate as API Gateway would', () => {
+    expect(
+      () =>
+        new WebSocketGateway({
+          functions: new Map(),
+          twoWayRoutes: new Set(),
+          mockRoutes: new Map([['keepalive', '#if($input.body) {"statusCode": 200} #end']]),
+        }),
+    ).toThrow(/directives are not emulated locally/);
   });
 });
 

@@ -24,7 +24,6 @@ const connection: ConnectionRecord = {
   identity: { userId: 'reader', roles: [], anonymous: false },
   connectedAt: now,
   tokenExpiresAt: now + 3600,
-  liveUntil: now + 660,
   endsAt: now + 7200,
   channels: [],
 };
