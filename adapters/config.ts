@@ -3,7 +3,12 @@
  * validated with one clear message. The CDK stack sets these variables on AWS; the local stack
  * sets the same ones. `ENV` is the single list of names both sides use.
  */
-import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
+import {
+  type ChannelRule,
+  channelRuleSchema,
+  DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PUBLISH_POLICY,
+} from '../core/channel-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import type { Settings } from '../core/settings.js';
 import * as z from '../core/validation.js';
@@ -35,6 +40,8 @@ export const ENV = {
   fanoutThreshold: 'SWITCHBOARD_FANOUT_THRESHOLD',
   callbacksPerSecond: 'SWITCHBOARD_CALLBACKS_PER_SECOND',
   fanoutQueueUrl: 'SWITCHBOARD_FANOUT_QUEUE_URL',
+  publishPolicy: 'SWITCHBOARD_PUBLISH_POLICY',
+  publishQueueUrl: 'SWITCHBOARD_PUBLISH_QUEUE_URL',
   sqsEndpoint: 'SWITCHBOARD_SQS_ENDPOINT',
 } as const;
 
@@ -81,6 +88,8 @@ const schema = z
     [ENV.allowedOrigins]: csv,
     [ENV.allowAnonymous]: z._default(z.enum(['true', 'false']), 'false'),
     [ENV.channelPolicy]: optionalString,
+    [ENV.publishPolicy]: optionalString,
+    [ENV.publishQueueUrl]: z.optional(z.url()),
     [ENV.maxSubscriptions]: integer(100, 1, 10_000),
     [ENV.maxMessageBytes]: integer(DEFAULT_MAX_MESSAGE_BYTES, 256, 128 * 1024),
     [ENV.idleTimeoutSeconds]: integer(600, 1, 24 * 3600),
@@ -120,6 +129,8 @@ export interface Config extends Settings {
   readonly dynamodbEndpoint?: string;
   /** The fan-out queue (big channels and broadcast); publish and the fan-out workers send to it. */
   readonly fanoutQueueUrl?: string;
+  /** The publish queue; the message routes put client-published events on it. */
+  readonly publishQueueUrl?: string;
   /** Locally: the SQS endpoint of the local stack. */
   readonly sqsEndpoint?: string;
   readonly auth: AuthConfig;
@@ -133,16 +144,21 @@ function describe(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
 }
 
-function parsePolicy(raw: string | undefined): readonly ChannelRule[] {
-  if (raw === undefined) return DEFAULT_CHANNEL_POLICY;
+function parsePolicy(
+  raw: string | undefined,
+  name: string,
+  fallback: readonly ChannelRule[],
+  min = 1,
+): readonly ChannelRule[] {
+  if (raw === undefined) return fallback;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new ConfigError(`${ENV.channelPolicy} is not valid JSON`);
+    throw new ConfigError(`${name} is not valid JSON`);
   }
-  const result = z.array(channelRuleSchema).check(z.minLength(1)).safeParse(json);
-  if (!result.success) throw new ConfigError(`${ENV.channelPolicy}: ${describe(result.error)}`);
+  const result = z.array(channelRuleSchema).check(z.minLength(min)).safeParse(json);
+  if (!result.success) throw new ConfigError(`${name}: ${describe(result.error)}`);
   return result.data;
 }
 
@@ -171,7 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     allowedOrigins: e[ENV.allowedOrigins],
     allowAnonymous: e[ENV.allowAnonymous] === 'true',
-    channelPolicy: parsePolicy(e[ENV.channelPolicy]),
+    channelPolicy: parsePolicy(e[ENV.channelPolicy], ENV.channelPolicy, DEFAULT_CHANNEL_POLICY),
+    // An empty publish policy turns client publish off.
+    publishPolicy: parsePolicy(e[ENV.publishPolicy], ENV.publishPolicy, DEFAULT_PUBLISH_POLICY, 0),
+    publishQueueUrl: e[ENV.publishQueueUrl],
     maxSubscriptions: e[ENV.maxSubscriptions],
     maxMessageBytes: e[ENV.maxMessageBytes],
     idleTimeoutSeconds: e[ENV.idleTimeoutSeconds],

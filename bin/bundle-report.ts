@@ -184,8 +184,15 @@ async function main(): Promise<void> {
       secret: access?.secret === true,
       manageConnections: access?.manageConnections === true,
       fanoutQueue: access?.fanoutQueue === true,
+      publishQueue: access?.publishQueue === true,
     };
-    for (const permission of ['table', 'secret', 'manageConnections', 'fanoutQueue'] as const) {
+    for (const permission of [
+      'table',
+      'secret',
+      'manageConnections',
+      'fanoutQueue',
+      'publishQueue',
+    ] as const) {
       if (uses[permission] !== granted[permission]) {
         mismatches.push(
           `${entry}: code ${uses[permission] ? 'uses' : 'does not use'} ${permission}, stack ${granted[permission] ? 'grants' : 'does not grant'} it`,

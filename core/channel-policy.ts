@@ -42,6 +42,12 @@ export const DEFAULT_CHANNEL_POLICY: readonly ChannelRule[] = [
   { pattern: '*', allow: 'authenticated' },
 ];
 
+/** Where clients may publish by default (PROTOCOL §8): rooms and chats, for signed-in users. */
+export const DEFAULT_PUBLISH_POLICY: readonly ChannelRule[] = [
+  { pattern: 'chat:*', allow: 'authenticated' },
+  { pattern: 'room:*', allow: 'authenticated' },
+];
+
 const compiled = new WeakMap<ChannelRule, RegExp>();
 
 function ruleRegex(rule: ChannelRule): RegExp {

@@ -5,7 +5,14 @@
  */
 import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
 import { TokenRejectedError, type TokenVerifier } from './identity.js';
-import type { ChannelHistory, ConnectionGateway, ConnectionRecord, ConnectionStore, Log } from './ports.js';
+import type {
+  ChannelHistory,
+  ConnectionGateway,
+  ConnectionRecord,
+  ConnectionStore,
+  EventQueue,
+  Log,
+} from './ports.js';
 import {
   type ClientMessage,
   errorMessage,
@@ -23,6 +30,10 @@ export interface MessageDeps {
   /** Posts replayed events ahead of the `subscribed` reply. */
   readonly gateway: ConnectionGateway;
   readonly verifier: TokenVerifier;
+  /** Where client-published events go (the publish queue); absent: client publish is off. */
+  readonly events?: EventQueue;
+  /** A new event id (EventBridge's are UUIDs). @default crypto.randomUUID (Web Crypto) */
+  readonly newId?: () => string;
   readonly settings: Settings;
   readonly log: Log;
   readonly now?: () => number;
@@ -217,7 +228,49 @@ async function dispatch(
       }
       return serverMessage({ type: 'stats', id, connections, subscriptions, channels: channels.size });
     }
+    case 'publish':
+      return published(message, connection, deps, nowMs);
   }
+}
+
+/** The source of client-published events on the publish queue. */
+export const CLIENT_EVENT_SOURCE = 'switchboard.client';
+
+/**
+ * A client publish (PROTOCOL §8): allowed where the publish policy names the channel and the
+ * client may subscribe to it. The event joins services' events on the publish queue, so it is
+ * numbered, kept and fanned out the same way, to every subscriber, the sender included; `sender`
+ * is set here from the token, never from the message.
+ */
+async function published(
+  message: Extract<ClientMessage, { action: 'publish' }>,
+  connection: ConnectionRecord,
+  deps: MessageDeps,
+  nowMs: number,
+): Promise<ServerMessage> {
+  const { channel, id } = message;
+  const { identity } = connection;
+  if (
+    !deps.events ||
+    !canSubscribe(deps.settings.publishPolicy, identity, channel) ||
+    !canSubscribe(deps.settings.channelPolicy, identity, channel)
+  ) {
+    throw new ProtocolError('unauthorized', `not allowed to publish to "${channel}"`);
+  }
+  const eventId = (deps.newId ?? (() => globalThis.crypto.randomUUID()))();
+  await deps.events.put({
+    id: eventId,
+    'detail-type': message.event_type ?? 'message',
+    source: CLIENT_EVENT_SOURCE,
+    time: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    detail: {
+      channel,
+      data: message.data ?? null,
+      ...(identity.tenant !== undefined ? { tenant: identity.tenant } : {}),
+      sender: { userId: identity.userId },
+    },
+  });
+  return serverMessage({ type: 'published', id, channel, event_id: eventId });
 }
 
 /**

@@ -119,6 +119,20 @@ export interface FanoutTask {
   readonly attempt?: number;
 }
 
+/**
+ * The publish queue, for events clients publish (PROTOCOL §8): they join services' events there
+ * and go through the same numbering, history and fan-out.
+ */
+export interface EventQueue {
+  put(event: {
+    readonly id: string;
+    readonly 'detail-type': string;
+    readonly source: string;
+    readonly time: string;
+    readonly detail: Readonly<Record<string, unknown>>;
+  }): Promise<void>;
+}
+
 /** The fan-out queue (SQS): tasks sent here are run by the fan-out workers. */
 export interface FanoutQueue {
   send(tasks: readonly FanoutTask[]): Promise<void>;

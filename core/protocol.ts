@@ -24,6 +24,7 @@ export const CLIENT_ACTIONS = [
   'list_channels',
   'refresh',
   'stats',
+  'publish',
 ] as const;
 export type ClientAction = (typeof CLIENT_ACTIONS)[number];
 
@@ -80,6 +81,20 @@ const actionSchemas = {
     token: z.string({ error: 'token must be a string' }).check(z.minLength(1, 'token is empty')),
   }),
   stats: z.object(base),
+  publish: z.object({
+    ...base,
+    channel: channelSchema,
+    event_type: z.optional(
+      z
+        .string({ error: 'event_type must be a string' })
+        .check(
+          z.minLength(1, 'event_type is empty'),
+          z.maxLength(128, 'event_type must be at most 128 characters'),
+        ),
+    ),
+    // Any JSON; its size is bounded by the message's own limit (PROTOCOL §8).
+    data: z.optional(z.unknown()),
+  }),
 } as const;
 
 type Parsed<A extends ClientAction> = z.infer<(typeof actionSchemas)[A]> & { action: A };
@@ -163,7 +178,10 @@ export type EventMessage = Stamped<{
   event_type: string;
   data: unknown;
   seq?: number;
+  /** Set by the server from the token when a client published the event (PROTOCOL §8). */
+  sender?: { userId: string };
 }>;
+export type PublishedMessage = Stamped<{ type: 'published'; id?: string; channel: string; event_id: string }>;
 export type SubscribedMessage = Stamped<{
   type: 'subscribed';
   channel: string;
@@ -219,6 +237,7 @@ export type ServerMessage =
   | RefreshedMessage
   | ChannelsMessage
   | StatsMessage
+  | PublishedMessage
   | ErrorMessage;
 
 type OptionalKeys<T> = {

@@ -43,6 +43,8 @@ export const publishDetailSchema = z
       z.string().check(z.regex(USER_PATTERN, 'user must be 1-123 characters of [A-Za-z0-9_.:@-]')),
     ),
     connection_id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    // Set by the message routes from the token of a client that published (PROTOCOL §8).
+    sender: z.optional(z.object({ userId: z.string() })),
   })
   .check(
     z.refine(
@@ -269,6 +271,7 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
             event_type: detail.event_type ?? event['detail-type'],
             data: detail.data ?? null,
             seq,
+            ...(detail.sender ? { sender: { userId: detail.sender.userId } } : {}),
           },
           timestamp,
         ),

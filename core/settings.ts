@@ -10,6 +10,11 @@ export interface Settings {
   readonly maxConnectionSeconds: number;
   readonly publishConcurrency: number;
   readonly rateLimit: RateLimit;
+  /**
+   * Channels clients may publish to (PROTOCOL §8), as channel rules: a client publishes where a
+   * rule here allows it and the channel policy lets it subscribe.
+   */
+  readonly publishPolicy: readonly ChannelRule[];
   /** Big channels (issue: big channels and broadcast): how fan-out is split and paced. */
   readonly fanout: FanoutSettings;
 }

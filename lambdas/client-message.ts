@@ -5,12 +5,13 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
-import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
+import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { SqsEventQueue } from '../adapters/sqs-event-queue.js';
 import { handleClientMessage } from '../core/messages.js';
 
 const config = loadConfig();
@@ -23,9 +24,25 @@ const deps = {
   gateway: new ManagementApiGateway(createManagementClient(config)),
   // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
   verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
+  // Client publish puts events on the publish queue; without its URL, publish is refused.
+  ...(config.publishQueueUrl
+    ? {
+        events: new SqsEventQueue(
+          createQueueClient(config),
+          config.publishQueueUrl,
+          queueAccount(config.publishQueueUrl),
+          process.env.AWS_REGION ?? 'local',
+        ),
+      }
+    : {}),
   settings: config,
   log: logger,
 };
+
+/** The account id in a queue URL (`https://sqs.{region}.amazonaws.com/{account}/{name}`). */
+function queueAccount(url: string): string {
+  return new URL(url).pathname.split('/')[1] ?? '';
+}
 
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,

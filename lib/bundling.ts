@@ -101,6 +101,7 @@ export const ADAPTER_PERMISSIONS = {
   'adapters/auth.ts': 'secret',
   'adapters/management-gateway.ts': 'manageConnections',
   'adapters/sqs-fanout-queue.ts': 'fanoutQueue',
+  'adapters/sqs-event-queue.ts': 'publishQueue',
 } as const;
 
 export type AdapterPermission = (typeof ADAPTER_PERMISSIONS)[keyof typeof ADAPTER_PERMISSIONS];
@@ -111,7 +112,13 @@ interface EsbuildMetafile {
 
 /** Which permissions a bundle's code needs, from its esbuild metafile. */
 export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPermission, boolean> {
-  const used = { table: false, secret: false, manageConnections: false, fanoutQueue: false };
+  const used = {
+    table: false,
+    secret: false,
+    manageConnections: false,
+    fanoutQueue: false,
+    publishQueue: false,
+  };
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const permission = ADAPTER_PERMISSIONS[input as keyof typeof ADAPTER_PERMISSIONS];

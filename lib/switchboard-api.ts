@@ -36,6 +36,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../adapters/config.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
 import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
@@ -74,6 +75,8 @@ export interface HandlerAccess {
   readonly manageConnections: boolean;
   /** `sqs:SendMessage` on the fan-out queue (queues shard tasks). */
   readonly fanoutQueue: boolean;
+  /** `sqs:SendMessage` on the publish queue (puts client-published events). */
+  readonly publishQueue: boolean;
   readonly memorySize: number;
 }
 
@@ -87,13 +90,21 @@ const ROUTE_SIZING = { memorySize: 256 } as const;
  */
 export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
   // Verifies the token, then writes the connection item (PutItem only).
-  connect: { table: 'write', secret: true, manageConnections: false, fanoutQueue: false, ...ROUTE_SIZING },
+  connect: {
+    table: 'write',
+    secret: true,
+    manageConnections: false,
+    fanoutQueue: false,
+    publishQueue: false,
+    ...ROUTE_SIZING,
+  },
   // Reads the connection item to find its subscriptions, then deletes them all by key.
   disconnect: {
     table: 'readWrite',
     secret: false,
     manageConnections: false,
     fanoutQueue: false,
+    publishQueue: false,
     ...ROUTE_SIZING,
   },
   // The four message routes run one handler (lambdas/client-message.ts): it builds the token
@@ -103,6 +114,7 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     secret: true,
     manageConnections: true,
     fanoutQueue: false,
+    publishQueue: true,
     ...ROUTE_SIZING,
   },
   unsubscribe: {
@@ -110,10 +122,25 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     secret: true,
     manageConnections: true,
     fanoutQueue: false,
+    publishQueue: true,
     ...ROUTE_SIZING,
   },
-  ping: { table: 'readWrite', secret: true, manageConnections: true, fanoutQueue: false, ...ROUTE_SIZING },
-  default: { table: 'readWrite', secret: true, manageConnections: true, fanoutQueue: false, ...ROUTE_SIZING },
+  ping: {
+    table: 'readWrite',
+    secret: true,
+    manageConnections: true,
+    fanoutQueue: false,
+    publishQueue: true,
+    ...ROUTE_SIZING,
+  },
+  default: {
+    table: 'readWrite',
+    secret: true,
+    manageConnections: true,
+    fanoutQueue: false,
+    publishQueue: true,
+    ...ROUTE_SIZING,
+  },
   // Fan-out: queries a channel's subscribers, posts to each, removes gone connections. Fed by the
   // publish queue (PublishPipeline grants it the queue).
   publish: {
@@ -121,6 +148,7 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     secret: false,
     manageConnections: true,
     fanoutQueue: true,
+    publishQueue: false,
     memorySize: 512,
   },
   // Closes stale connections (DeleteConnection) and removes their items.
@@ -131,6 +159,7 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     secret: false,
     manageConnections: true,
     fanoutQueue: true,
+    publishQueue: false,
     memorySize: 512,
   },
   sweep: {
@@ -138,10 +167,18 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     secret: false,
     manageConnections: true,
     fanoutQueue: false,
+    publishQueue: false,
     memorySize: 256,
   },
   // Token exchange: verifies the main token, signs a short one. No table.
-  auth: { table: 'none', secret: true, manageConnections: false, fanoutQueue: false, ...ROUTE_SIZING },
+  auth: {
+    table: 'none',
+    secret: true,
+    manageConnections: false,
+    fanoutQueue: false,
+    publishQueue: false,
+    ...ROUTE_SIZING,
+  },
 };
 
 /** The JSON access log of the WebSocket stage. No query string: browsers send `?token=` there. */
@@ -480,6 +517,12 @@ export class SwitchboardApi extends Construct {
     });
     this.publishQueue = pipeline.queue;
     this.fanout.consumeWith(fn(TRIGGER_ENTRIES.fanout));
+    // The message routes put client-published events on the publish queue (PROTOCOL §8).
+    for (const [entry, handler] of Object.entries(handlers)) {
+      if (!HANDLER_ACCESS[entry]?.publishQueue) continue;
+      handler.function.addEnvironment(ENV.publishQueueUrl, this.publishQueue.queueUrl);
+      this.publishQueue.grantSendMessages(handler.function);
+    }
 
     // ---- Sweep schedule ------------------------------------------------------------------------
     const sweep = fn(TRIGGER_ENTRIES.sweep);

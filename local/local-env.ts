@@ -14,6 +14,7 @@ export interface LocalEndpoints {
   /** The local stack's SQS endpoint, and the fan-out queue's URL there. */
   readonly sqsEndpoint: string;
   readonly fanoutQueueUrl: string;
+  readonly publishQueueUrl: string;
   /** The gateway's limits, so that the handlers' liveness bookkeeping agrees with it. */
   readonly idleTimeoutSeconds: number;
   readonly maxConnectionSeconds: number;
@@ -37,6 +38,7 @@ export function localEnvironment(env: NodeJS.ProcessEnv, endpoints: LocalEndpoin
     [ENV.dynamodbEndpoint]: endpoints.dynamodbEndpoint,
     [ENV.sqsEndpoint]: endpoints.sqsEndpoint,
     [ENV.fanoutQueueUrl]: endpoints.fanoutQueueUrl,
+    [ENV.publishQueueUrl]: endpoints.publishQueueUrl,
     [ENV.idleTimeoutSeconds]: String(endpoints.idleTimeoutSeconds),
     [ENV.maxConnectionSeconds]: String(endpoints.maxConnectionSeconds),
     // A JWKS URL alone is a valid configuration; otherwise the kept local secret.

@@ -524,6 +524,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       callbackUrl,
       sqsEndpoint: `http://${base}`,
       fanoutQueueUrl: `http://${base}/${LOCAL_ACCOUNT}/${FANOUT_QUEUE_NAME}`,
+      publishQueueUrl: `http://${base}/${LOCAL_ACCOUNT}/${LOCAL_QUEUE_NAMES.publish}`,
       dynamodbEndpoint: dynamodbProxy ? `http://127.0.0.1:${dynamodbProxy.port}` : dynamodb.endpoint,
       tableName: settings.tableName,
       idleTimeoutSeconds: settings.idleTimeoutSeconds,

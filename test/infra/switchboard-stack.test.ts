@@ -244,6 +244,7 @@ describe('handlers', () => {
       secret: access?.secret,
       manageConnections: access?.manageConnections,
       fanoutQueue: access?.fanoutQueue,
+      publishQueue: access?.publishQueue,
     }).toEqual(adapterPermissions(metafile));
   });
 

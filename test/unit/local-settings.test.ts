@@ -11,6 +11,7 @@ const endpoints = {
   tableName: 'switchboard',
   sqsEndpoint: 'http://127.0.0.1:9000',
   fanoutQueueUrl: 'http://127.0.0.1:9000/000000000000/switchboard-fanout',
+  publishQueueUrl: 'http://127.0.0.1:9000/000000000000/switchboard-publish',
   idleTimeoutSeconds: 600,
   maxConnectionSeconds: 7200,
 };

@@ -105,6 +105,7 @@ function depsFor(history: ChannelHistory, gateway: FakeGateway) {
       publishConcurrency: 10,
       rateLimit: { burst: 1000, perSecond: 1000, closeAfter: 1000 },
       fanout: { threshold: 1000, callbacksPerSecond: 4000 },
+      publishPolicy: [],
     },
     log: { info: () => {}, warn: () => {}, error: () => {} },
     now: () => NOW_MS,

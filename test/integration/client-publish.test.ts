@@ -1,0 +1,110 @@
+/**
+ * Client publish (PROTOCOL §8): allowed where the publish policy (default `chat:*`, `room:*`)
+ * names the channel and the client may subscribe; the event is numbered, kept and fanned out like
+ * a service's, to every subscriber the sender included, with `sender` set from the token.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectEveryEventReachesEveryone, Listener } from '../support/faults.js';
+import { type RunningStack, startStack } from '../support/local-stack.js';
+
+let stack: RunningStack;
+const open: Listener[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((listener) => listener.close()));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function listener(sub: string, tenant: string | undefined, channels: string[]): Promise<Listener> {
+  const opened = await Listener.open(stack, { sub, ...(tenant ? { tenant } : {}) }, channels);
+  open.push(opened);
+  return opened;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 500));
+
+describe('a client publishing to a room', () => {
+  it.each([
+    ['action', { action: 'publish' }],
+    ['type', { type: 'publish' }],
+  ])(
+    'reaches every subscriber, the sender included, with sender set from the token (%s style)',
+    async (_style, verb) => {
+      // Prepare
+      const room = `room:${_style}`;
+      const alice = await listener('alice', 'acme', [room]);
+      const bob = await listener('bob', 'acme', [room]);
+      const rival = await listener('eve', 'beta', [room]);
+      // Act: the message tries to forge its sender.
+      const reply = await alice.client.request(
+        {
+          ...verb,
+          channel: room,
+          event_type: 'chat_message',
+          data: { text: 'hi' },
+          id: 'c1',
+          sender: { userId: 'bob' },
+        },
+        'published',
+      );
+      // Assess
+      expect(reply).toMatchObject({ type: 'published', id: 'c1', channel: room });
+      const eventId = reply.event_id as string;
+      await expectEveryEventReachesEveryone([alice, bob], [eventId], 10_000);
+      for (const member of [alice, bob]) {
+        expect(member.events).toHaveLength(1);
+        expect(member.events[0]).toMatchObject({
+          id: eventId,
+          channel: room,
+          event_type: 'chat_message',
+          data: { text: 'hi' },
+          seq: 1,
+          sender: { userId: 'alice' },
+        });
+      }
+      await settle();
+      expect(rival.events).toEqual([]);
+    },
+  );
+
+  it('is refused outside the publish policy, and the connection stays usable', async () => {
+    // Prepare
+    const carol = await listener('carol', 'acme', ['news']);
+    // Act
+    const refused = await carol.client.request({ action: 'publish', channel: 'news', data: 1, id: 'n1' });
+    const notAdmin = await carol.client.request({ action: 'publish', channel: 'system:alerts', data: 1 });
+    const malformed = await carol.client.request({ action: 'publish', channel: 'room:#1', data: 1 });
+    const pong = await carol.client.request({ action: 'ping', id: 'p' }, 'pong');
+    // Assess
+    expect(refused).toMatchObject({ type: 'error', code: 'unauthorized', id: 'n1', channel: 'news' });
+    expect(notAdmin).toMatchObject({ type: 'error', code: 'unauthorized' });
+    expect(malformed).toMatchObject({ type: 'error', code: 'invalid_request' });
+    expect(pong).toMatchObject({ type: 'pong', id: 'p' });
+    await settle();
+    expect(carol.events).toEqual([]);
+  });
+
+  it('is kept in the room history like any event, so a late joiner recovers it with since', async () => {
+    // Prepare
+    const dave = await listener('dave', 'acme', ['room:history']);
+    const sent = await dave.client.request(
+      { action: 'publish', channel: 'room:history', data: 'first' },
+      'published',
+    );
+    await expectEveryEventReachesEveryone([dave], [sent.event_id as string], 10_000);
+    const late = await listener('erin', 'acme', []);
+    // Act
+    const reply = await late.client.request(
+      { action: 'subscribe', channel: 'room:history', since: 0 },
+      'subscribed',
+    );
+    // Assess
+    expect(reply).toMatchObject({ type: 'subscribed', recovered: true, seq: 1 });
+    expect(late.events.map((e) => [e.id, e.seq, e.sender])).toEqual([[sent.event_id, 1, { userId: 'dave' }]]);
+  });
+});
