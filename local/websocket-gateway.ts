@@ -277,7 +277,10 @@ export class WebSocketGateway {
   }
 
   /**
-   * Sends `data` as one text frame, as `POST @connections/{id}` does.
+   * Sends `data` as one text frame, as `POST @connections/{id}` does. The answer comes once the
+   * frame is handed to the connection, not once the client has read it: API Gateway answers the
+   * poster without waiting for the client either, so a client that reads slowly must not hold up
+   * (and time out) the publisher's calls.
    * @returns false when the connection is unknown, not yet open or closing (API Gateway: 410 Gone)
    */
   post(connectionId: string, data: Buffer): Promise<boolean> {
@@ -286,7 +289,8 @@ export class WebSocketGateway {
     if (connection?.state !== 'open' || !socket || socket.readyState !== socket.OPEN) {
       return Promise.resolve(false);
     }
-    return new Promise((resolve) => socket.send(data, { binary: false }, (error) => resolve(!error)));
+    socket.send(data, { binary: false });
+    return Promise.resolve(true);
   }
 
   /**
