@@ -115,7 +115,7 @@ export class Ordering {
     notRetained: boolean,
     next: number | undefined,
   ): void {
-    const { entry, since, seenBefore } = request;
+    const { entry, since } = request;
     const { sequence } = entry;
     const lastSeq = sequence.lastSeq;
     if (seq === undefined) {
@@ -142,11 +142,11 @@ export class Ordering {
         // The held events past `next` wait for the rest of the replay, not for the gap timer.
         if (this.#host.isCurrent(entry) && !request.link.ended)
           this.#host.resubscribe(request.link, entry, request.repair);
-      } else if (seenBefore !== undefined && seenBefore > seq) {
-        // Events received before asking were numbered before the server answered, so its `seq`
-        // should cover them; if it does not, waiting for another answer may never end.
-        this.#releaseUnconfirmed(entry, seenBefore);
       }
+      // Events received before asking may be ahead of `seq`: the server answers with the last
+      // number it has settled, and numbers above it belong to events still being stored (their
+      // publish posts them live). Held events then wait, and the gap timer asks again; a number
+      // that is never stored is reported lost by the server within about a minute.
     }
     this.settle(entry);
   }

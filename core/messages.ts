@@ -56,6 +56,10 @@ export const REPLAY_MAX_EVENTS = 100;
  */
 export const REPLAY_TIME_MARGIN_MS = 3_000;
 
+/** How long a replay waits for numbers in flight (taken, not yet stored): 5 × 50 ms at most. */
+const IN_FLIGHT_WAITS = 5;
+const IN_FLIGHT_WAIT_MS = 50;
+
 export interface IncomingMessage {
   readonly connectionId: string;
   readonly body: string | undefined;
@@ -290,14 +294,15 @@ async function subscribed(
   const { tenant } = connection.identity;
   const seq = await deps.history.current(tenant, channel);
   if (since === undefined) return serverMessage({ type: 'subscribed', channel, id, seq });
-  const { events, complete, settled, more } = await deps.history.replay(
-    tenant,
-    channel,
-    since,
-    seq,
-    now,
-    REPLAY_MAX_EVENTS,
-  );
+  const read = () => deps.history.replay(tenant, channel, since, seq, now, REPLAY_MAX_EVENTS);
+  let replayed = await read();
+  // Numbers taken by a publish still storing them are stored within moments: wait a little for
+  // them rather than answer short, which would send the client back for them.
+  for (let wait = 0; wait < IN_FLIGHT_WAITS && !replayed.more && replayed.settled < seq; wait++) {
+    await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_WAIT_MS));
+    replayed = await read();
+  }
+  const { events, complete, settled, more } = replayed;
   const remainingMs = deps.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   let last: number | undefined;
   for (const event of events) {
@@ -315,8 +320,9 @@ async function subscribed(
   // With `next`, `recovered` speaks of the part replayed, `since` to `next`: false when its first
   // events were no longer retained. Retention only ever drops a channel's oldest events, so a loss
   // shows in the first reply; each continuation starts at an event that was retained just before.
-  // Without it, `seq` is `settled`, not the counter: numbers above it are still being stored by
-  // their publish, which posts them live; a client that orders by seq must wait for them.
+  // Without `next`, `seq` is `settled`, not the counter: numbers above it are still being stored
+  // by their publish, which posts them live (this subscription was written before the replay read
+  // them), so a client that orders by seq must wait for them, not step over them.
   return serverMessage({
     type: 'subscribed',
     channel,

@@ -149,7 +149,7 @@ describe('duplicate keys: JSON.parse keeps the last one, and the reply follows i
 
 describe('unknown, mis-cased or mistyped actions get invalid_request', () => {
   const names = [
-    'publish',
+    'emit',
     'SUBSCRIBE',
     'Subscribe',
     'subscribe ',

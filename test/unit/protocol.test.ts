@@ -51,7 +51,7 @@ describe('parseClientMessage', () => {
     ['null', 'null', /JSON object/],
     ['a string', '"subscribe"', /JSON object/],
     ['no action', '{"channel":"a"}', /needs an "action"/],
-    ['an unknown action', '{"action":"publish"}', /unknown action "publish"/],
+    ['an unknown action', '{"action":"emit"}', /unknown action "emit"/],
     ['a mis-cased action', '{"action":"Subscribe","channel":"a"}', /unknown action/],
     ['a non-string action', '{"action":7}', /unknown action number/],
     ['disagreeing action and type', '{"action":"ping","type":"whoami"}', /disagree/],
