@@ -18,6 +18,7 @@ import type {
   StoredEvent,
 } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
+import { publisherRefusal } from './publishers.js';
 import { epochSeconds, type Settings } from './settings.js';
 
 /** API Gateway refuses WebSocket messages over 128 KB. */
@@ -81,6 +82,8 @@ export interface PublishReport {
   readonly refused: number;
   readonly throttled: number;
   readonly invalidEvents: number;
+  /** Events whose source may not publish (to their tenant): refused, never delivered. */
+  readonly unauthorizedEvents: number;
   readonly invalidChannels: number;
   /** Channels (or broadcasts) handed to the fan-out workers, shard by shard. */
   readonly sharded: number;
@@ -133,6 +136,18 @@ export async function publishBatch(
       });
       continue;
     }
+    // The rule already filters sources; this holds even when an event gets past it.
+    const refusal = publisherRefusal(deps.settings.publishers, event.source, parsed.data.tenant);
+    if (refusal) {
+      report.unauthorizedEvents += 1;
+      deps.log.warn('event refused: its source may not publish there', {
+        eventId: event.id,
+        source: event.source,
+        tenant: parsed.data.tenant ?? null,
+        reason: refusal,
+      });
+      continue;
+    }
     report.events += 1;
     for (const line of channelMessages(event, parsed.data, deps.log, report)) {
       const id = `${line.tenant ?? ''}#${line.channel}`;
@@ -177,6 +192,7 @@ const EMPTY_REPORT = {
   refused: 0,
   throttled: 0,
   invalidEvents: 0,
+  unauthorizedEvents: 0,
   invalidChannels: 0,
   sharded: 0,
 };
