@@ -47,8 +47,10 @@ export const CONTEXT_KEYS = {
   historySeconds: 'how long events stay replayable with since (default 3600)',
   historyMaxEvents: "how many of a channel's latest events stay replayable (default 1000)",
   sweepMinutes: 'sweep period in minutes (default 1)',
-  eventBus: 'name or ARN of an existing event bus (default: the default bus)',
+  eventBus:
+    'name or ARN of an existing event bus, "default" for the account default bus (default: a bus of its own)',
   eventSources: 'comma-separated source allow-list (default: any)',
+  sourceTenants: 'JSON {"<source>": ["<tenant>", ...]}: sources that may publish only to these tenants',
   maxEventAgeSeconds: 'how long EventBridge retries putting an event on the publish queue (default 3600)',
   callbacksPerSecond:
     '@connections calls per second shared by the fan-out workers of big channels and broadcasts (default 4000)',
@@ -222,6 +224,12 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const historySeconds = ctx.number('historySeconds');
   const historyMaxEvents = ctx.number('historyMaxEvents');
   const eventSources = ctx.list('eventSources');
+  const sourceTenants = ctx.json('sourceTenants');
+  if (sourceTenants !== undefined && (typeof sourceTenants !== 'object' || sourceTenants === null)) {
+    throw new ContextError(
+      `context sourceTenants: must be a JSON object (received ${JSON.stringify(sourceTenants)})`,
+    );
+  }
   const serviceName = ctx.string('serviceName');
   const apiGatewayCloudWatchRole = ctx.boolean('apiGatewayCloudWatchRole');
 
@@ -260,7 +268,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
         }
       : {}),
     ...(sweepMinutes !== undefined ? { sweepPeriod: Duration.minutes(sweepMinutes) } : {}),
-    ...(eventBus !== undefined && eventBus !== 'default'
+    ...(eventBus !== undefined
       ? {
           eventBus: eventBus.startsWith('arn:')
             ? EventBus.fromEventBusArn(stack, 'ImportedEventBus', eventBus)
@@ -268,6 +276,10 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
         }
       : {}),
     ...(eventSources !== undefined ? { eventSources } : {}),
+    // Shape and values are checked by SwitchboardApi.
+    ...(sourceTenants !== undefined
+      ? { sourceTenants: sourceTenants as SwitchboardApiProps['sourceTenants'] & {} }
+      : {}),
     ...(maxEventAge ? { maxEventAge } : {}),
     ...(publishReservedConcurrency !== undefined ? { publishReservedConcurrency } : {}),
     ...(callbacksPerSecond !== undefined ? { callbacksPerSecond } : {}),

@@ -10,8 +10,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
+import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 
@@ -154,17 +155,29 @@ export interface SwitchboardApiProps {
    */
   readonly sweepPeriod?: Duration;
   /**
-   * The bus that publishers `PutEvents` to.
+   * The bus that publishers `PutEvents` to. Publishing is explicit: by default the stack has a bus
+   * of its own, and only principals given `grantPublish` (or an equivalent IAM policy) can put
+   * events on it. To use the account's default bus, where anyone allowed `events:PutEvents` on it
+   * may publish, pass it: `EventBus.fromEventBusName(this, 'DefaultBus', 'default')`.
    *
-   * @default - the account's default event bus
+   * @default - a new event bus, created by this construct
    */
   readonly eventBus?: IEventBus;
   /**
    * Only events with one of these `source` values are delivered.
    *
-   * @default - events from any source
+   * @default - events from any source (on the stack's own bus: any principal allowed to publish)
    */
   readonly eventSources?: readonly string[];
+  /**
+   * Sources bound to tenants: `{ 'billing-service': ['acme'] }` lets `billing-service` publish
+   * only to tenant `acme` (an event of a bound source without a `tenant` is refused). The rule's
+   * pattern holds the bindings, and the publish handler checks them again. Sources not named
+   * here are not bound. With `eventSources`, every bound source must be one of them.
+   *
+   * @default - no source is bound to tenants
+   */
+  readonly sourceTenants?: Readonly<Record<string, readonly string[]>>;
   /**
    * How long EventBridge keeps retrying to put an event on the publish queue before it sends the
    * event to the dead-letter queue. From 1 minute to 6 hours. (Once queued, an event gets
@@ -279,6 +292,7 @@ export interface ResolvedSwitchboardApiProps {
   readonly sweepPeriod: Duration;
   readonly eventBus?: IEventBus;
   readonly eventSources?: readonly string[];
+  readonly sourceTenants?: Readonly<Record<string, readonly string[]>>;
   readonly maxEventAge: Duration;
   readonly publishReservedConcurrency: number;
   readonly callbacksPerSecond: number;
@@ -378,6 +392,43 @@ function checkOrigins(prop: string, origins: readonly string[]): void {
     if (normalized !== origin) {
       fail(prop, 'must hold origins like "https://app.example.com" (scheme, host, optional port)', origin);
     }
+  }
+}
+
+/** Each bound source a valid source (and an accepted one), each with tenants; the rule fits. */
+function checkSourceTenants(
+  sourceTenants: Readonly<Record<string, readonly string[]>>,
+  eventSources: readonly string[] | undefined,
+): void {
+  for (const [source, tenants] of Object.entries(sourceTenants)) {
+    checkText(
+      'sourceTenants',
+      source,
+      /^\S{1,256}$/,
+      'must have sources of 1-256 characters without spaces as keys',
+    );
+    if (eventSources !== undefined && !eventSources.includes(source)) {
+      fail('sourceTenants', 'must bind only sources that eventSources accepts', source);
+    }
+    if (tenants.length === 0) fail(`sourceTenants["${source}"]`, 'must list at least one tenant', tenants);
+    for (const tenant of tenants) {
+      checkText(
+        `sourceTenants["${source}"]`,
+        tenant,
+        CHANNEL_PATTERN,
+        'must hold tenants of 1-128 characters of [A-Za-z0-9_.:@-]',
+      );
+    }
+  }
+  const pattern = JSON.stringify(
+    switchboardEventPattern({ sourceTenants, ...(eventSources ? { sources: eventSources } : {}) }),
+  );
+  if (pattern.length > MAX_EVENT_PATTERN_CHARS) {
+    fail(
+      'sourceTenants',
+      `must fit the publish rule's pattern in EventBridge's ${MAX_EVENT_PATTERN_CHARS} characters`,
+      `${pattern.length} characters`,
+    );
   }
 }
 
@@ -494,6 +545,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     }
   }
 
+  if (props.sourceTenants !== undefined) checkSourceTenants(props.sourceTenants, props.eventSources);
+
   const maxEventAge = props.maxEventAge ?? d.maxEventAge;
   checkSeconds('maxEventAge', maxEventAge, 60, 6 * 3600, '1 minute to 6 hours');
   const publishReservedConcurrency = props.publishReservedConcurrency ?? d.publishReservedConcurrency;
@@ -545,6 +598,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     sweepPeriod,
     ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     ...(props.eventSources !== undefined ? { eventSources: props.eventSources } : {}),
+    ...(props.sourceTenants !== undefined ? { sourceTenants: props.sourceTenants } : {}),
     maxEventAge,
     publishReservedConcurrency,
     callbacksPerSecond,

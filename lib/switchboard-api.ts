@@ -26,7 +26,7 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { type Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -439,15 +439,22 @@ export class SwitchboardApi extends Construct {
     }
 
     // ---- Publishing: EventBridge rule -> publish queue -> publish handler -----------------------
-    this.eventBus = config.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    // Publishing is explicit: a bus of its own, on which only granted principals can put events.
+    this.eventBus =
+      config.eventBus ??
+      // (A cast: CDK's own types do not follow exactOptionalPropertyTypes.)
+      (new EventBus(this, 'EventBus', {
+        description: 'Switchboard: PutEvents here to publish',
+      }) as IEventBus);
     const publish = fn(TRIGGER_ENTRIES.publish);
     this.publishRule = new Rule(this, 'PublishRule', {
       eventBus: this.eventBus,
       description: 'Switchboard: events with a channel (or channels) go to the publish handler',
       // The local PutEvents endpoint applies the same pattern (adapters/event-pattern.ts).
-      eventPattern: switchboardEventPattern(
-        config.eventSources ? { sources: config.eventSources } : {},
-      ) as EventPattern,
+      eventPattern: switchboardEventPattern({
+        ...(config.eventSources ? { sources: config.eventSources } : {}),
+        ...(config.sourceTenants ? { sourceTenants: config.sourceTenants } : {}),
+      }) as EventPattern,
     });
     const pipeline = new PublishPipeline(this, 'PublishPipeline', {
       rule: this.publishRule,
@@ -512,10 +519,22 @@ export class SwitchboardApi extends Construct {
   }
 
   /**
-   * Lets `grantee` publish: `events:PutEvents` on the bus the publish rule listens to. (Only
-   * entries with a `channel` or `channels`, and an allowed source, reach subscribers.)
+   * Lets `grantee` publish: `events:PutEvents` on the bus the publish rule listens to, and with
+   * `sources`, only entries whose `Source` is one of them (the `events:source` condition key,
+   * "Using IAM policy conditions in Amazon EventBridge"), so a service cannot pose as another.
+   * (Only entries with a `channel`, `channels` or `broadcast`, from an accepted source and to a
+   * tenant it is bound to, reach subscribers.)
    */
-  grantPublish(grantee: IGrantable): Grant {
-    return this.eventBus.grantPutEventsTo(grantee);
+  grantPublish(grantee: IGrantable, sources?: readonly string[]): Grant {
+    if (sources === undefined) return this.eventBus.grantPutEventsTo(grantee);
+    if (sources.length === 0) {
+      throw new SwitchboardPropsError('SwitchboardApi.grantPublish: sources must list at least one source');
+    }
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBus.eventBusArn],
+      conditions: { StringEquals: { 'events:source': [...sources] } },
+    });
   }
 }

@@ -93,6 +93,20 @@ describe('context', () => {
     const { stack, template } = synthApp();
     expect(stack.stackName).toBe('Switchboard');
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('listens on the default bus when -c eventBus=default, and binds -c sourceTenants', () => {
+    // Act
+    const { template } = synthApp({
+      context: { eventBus: 'default', eventSources: 'billing', sourceTenants: '{"billing":["acme"]}' },
+    });
+    // Assess
+    template.resourceCountIs('AWS::Events::EventBus', 0);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: switchboardEventPattern({ sources: ['billing'], sourceTenants: { billing: ['acme'] } }),
+    });
   });
 
   it.each([
@@ -107,6 +121,7 @@ describe('context', () => {
     [{ domainName: 'realtime.example.com' }, /context domainName and certificateArn: give both or neither/],
     [{ removalPolicy: 'delete' }, /context removalPolicy: must be retain or destroy \(received "delete"\)/],
     [{ routeThrottle: '5' }, /context routeThrottle: must be a JSON object \(received 5\)/],
+    [{ sourceTenants: '"acme"' }, /context sourceTenants: must be a JSON object \(received "acme"\)/],
     [
       { authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:switchboard-key' },
       /context authSecretArn: must be the complete secret ARN/,

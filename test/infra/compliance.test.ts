@@ -161,11 +161,12 @@ describe('cfn-lint', () => {
     expect(lint(defaults.template), cfnLint.stdout.trim()).toBe('');
   });
 
-  it('accepts the template with a custom domain, a custom bus and source allow-list', (ctx) => {
+  it('accepts the template with a custom domain, a custom bus, a source allow-list and tenant bindings', (ctx) => {
     if (!hasCfnLint) ctx.skip('cfn-lint is not installed (pip install cfn-lint): template lint skipped');
     const { template } = synthStack((stack) => ({
       eventBus: EventBus.fromEventBusName(stack, 'Bus', 'apps'),
       eventSources: ['cluster-code-service', 'billing'],
+      sourceTenants: { billing: ['acme', 'globex'] },
       domain: {
         domainName: 'realtime.example.com',
         certificate: Certificate.fromCertificateArn(
