@@ -4,6 +4,7 @@
  * bound to, is refused and logged, and nobody receives it. Core only, against in-memory ports.
  */
 import { describe, expect, it } from 'vitest';
+import { ENV, loadConfig } from '../../adapters/config.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import type { ConnectionStore, StoredEvent } from '../../core/ports.js';
 import { type PublishDeps, publishBatch } from '../../core/publish.js';
@@ -121,5 +122,35 @@ describe('publishBatch', () => {
     const { report } = await publishBatch([record('any', 'mallory', 'globex')], publishDeps);
     expect(report.unauthorizedEvents).toBe(0);
     expect(posted).toEqual(['c-globex any']);
+  });
+});
+
+describe('the publishers configuration (the environment every handler reads)', () => {
+  const base = { [ENV.tableName]: 't', [ENV.authSecret]: 'a-secret-of-at-least-thirty-two-bytes!' };
+
+  it('reads the accepted sources and the tenant bindings', () => {
+    // Act
+    const config = loadConfig({
+      ...base,
+      [ENV.eventSources]: 'billing, orders',
+      [ENV.sourceTenants]: '{"billing":["acme"]}',
+    });
+    // Assess
+    expect(config.publishers).toEqual({
+      sources: ['billing', 'orders'],
+      sourceTenants: { billing: ['acme'] },
+    });
+    expect(loadConfig(base).publishers).toEqual({});
+  });
+
+  it.each([
+    ['{"billing":', /SWITCHBOARD_SOURCE_TENANTS is not valid JSON/],
+    ['{"billing":[]}', /a bound source needs at least one tenant/],
+    ['{"billing":["ac#me"]}', /tenants are 1-128 characters/],
+    ['{"mallory":["acme"]}', /binds "mallory", which SWITCHBOARD_EVENT_SOURCES does not accept/],
+  ])('refuses %s with one clear message', (raw, message) => {
+    expect(() => loadConfig({ ...base, [ENV.eventSources]: 'billing', [ENV.sourceTenants]: raw })).toThrow(
+      message,
+    );
   });
 });
