@@ -16,6 +16,7 @@ import {
 } from './protocol.js';
 import { takeToken } from './rate-limit.js';
 import { epochSeconds, liveUntil, type Settings } from './settings.js';
+import { liveStats } from './stats.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
@@ -201,16 +202,8 @@ async function dispatch(
       if (!isAdmin(connection.identity))
         throw new ProtocolError('unauthorized', 'stats requires the admin role');
       // An admin inside a tenant sees that tenant only; a platform admin (no tenant) sees all.
-      const scope = connection.identity.tenant ?? null;
-      let connections = 0;
-      let subscriptions = 0;
-      const channels = new Set<string>();
-      for await (const live of store.liveConnections(scope, now)) {
-        connections += 1;
-        subscriptions += live.channels.length;
-        for (const channel of live.channels) channels.add(`${live.identity.tenant ?? ''}#${channel}`);
-      }
-      return serverMessage({ type: 'stats', id, connections, subscriptions, channels: channels.size });
+      const counts = await liveStats(store.liveConnections(connection.identity.tenant ?? null, now), now);
+      return serverMessage({ type: 'stats', id, ...counts });
     }
   }
 }
