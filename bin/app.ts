@@ -60,6 +60,12 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
   domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
   certificateArn: 'ACM certificate ARN for domainName, in the stack region',
+  frontDoor:
+    'true: CloudFront + AWS WAF rate limit per client IP in front of the WebSocket API (stack in us-east-1, or frontDoorWebAclArn)',
+  frontDoorRateLimitPer5Minutes:
+    'front door: handshakes one client IP may make in 5 minutes (default 300; implies frontDoor)',
+  frontDoorWebAclArn:
+    'front door: an existing CLOUDFRONT web ACL (us-east-1) to attach instead of creating one (implies frontDoor)',
   serviceName: 'Powertools service name and metrics dimension (default switchboard)',
   removalPolicy: 'retain or destroy: table, secret, queue, logs (default retain)',
   alarmTopicArn: 'SNS topic ARN notified by the alarms',
@@ -209,6 +215,12 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   }
 
   const alarmTopicArn = ctx.string('alarmTopicArn');
+  const frontDoorRateLimitPer5Minutes = ctx.number('frontDoorRateLimitPer5Minutes');
+  const frontDoorWebAclArn = ctx.string('frontDoorWebAclArn');
+  const frontDoor =
+    ctx.boolean('frontDoor') ||
+    frontDoorRateLimitPer5Minutes !== undefined ||
+    frontDoorWebAclArn !== undefined;
   const channelPolicy = ctx.json('channelPolicy');
   const allowedOrigins = ctx.list('allowedOrigins');
   const tokenExchangeCorsOrigins = ctx.list('tokenExchangeCorsOrigins');
@@ -290,6 +302,16 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
           domain: {
             domainName,
             certificate: Certificate.fromCertificateArn(stack, 'ImportedCertificate', certificateArn),
+          },
+        }
+      : {}),
+    ...(frontDoor
+      ? {
+          frontDoor: {
+            ...(frontDoorRateLimitPer5Minutes !== undefined
+              ? { rateLimitPer5Minutes: frontDoorRateLimitPer5Minutes }
+              : {}),
+            ...(frontDoorWebAclArn !== undefined ? { webAclArn: frontDoorWebAclArn } : {}),
           },
         }
       : {}),

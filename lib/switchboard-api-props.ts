@@ -67,6 +67,28 @@ export interface SwitchboardDomainOptions {
   readonly certificate: ICertificate;
 }
 
+/**
+ * A CloudFront distribution in front of the WebSocket API, with an AWS WAF rate-based rule per
+ * client IP (`lib/front-door.ts`). Clients connect to `wss://{distribution}/{stage}`.
+ */
+export interface SwitchboardFrontDoorOptions {
+  /**
+   * Requests (handshakes) one client IP may make in any 5 minutes; past it WAF answers 429 at
+   * the edge, before API Gateway. From 10 (WAF's lowest) to 2,000,000,000.
+   *
+   * @default 300
+   */
+  readonly rateLimitPer5Minutes?: number;
+  /**
+   * An existing AWS WAF web ACL of scope CLOUDFRONT (such web ACLs exist only in us-east-1) to
+   * attach instead of creating one; its rules are then yours (keep a rate-based rule). Needed
+   * when the stack is not in us-east-1.
+   *
+   * @default - a web ACL created by this construct, which requires the stack to be in us-east-1
+   */
+  readonly webAclArn?: string;
+}
+
 export interface SwitchboardApiProps {
   /**
    * Token verification.
@@ -224,6 +246,13 @@ export interface SwitchboardApiProps {
    */
   readonly domain?: SwitchboardDomainOptions;
   /**
+   * A front door: CloudFront with an AWS WAF rate limit per client IP, in front of the WebSocket
+   * API (not with `domain`: clients of the API's custom domain would go around it).
+   *
+   * @default - none: clients connect to the API directly
+   */
+  readonly frontDoor?: SwitchboardFrontDoorOptions;
+  /**
    * `POWERTOOLS_SERVICE_NAME` of every handler; also the `service` dimension of the metrics the
    * dashboard reads, so two deployments in one account keep their metrics apart.
    *
@@ -299,6 +328,7 @@ export interface ResolvedSwitchboardApiProps {
   readonly fanoutThreshold: number;
   readonly logRetention: RetentionDays;
   readonly domain?: SwitchboardDomainOptions;
+  readonly frontDoor?: { readonly rateLimitPer5Minutes: number; readonly webAclArn?: string };
   readonly serviceName: string;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmTopic?: ITopic;
@@ -325,6 +355,7 @@ export const SWITCHBOARD_DEFAULTS = {
   logRetention: RetentionDays.ONE_MONTH,
   serviceName: 'switchboard',
   removalPolicy: RemovalPolicy.RETAIN,
+  frontDoorRateLimitPer5Minutes: 300,
 } as const;
 
 /** Lambda caps all environment variables of a function at 4 KB together; the policy gets half. */
@@ -430,6 +461,31 @@ function checkSourceTenants(
       `${pattern.length} characters`,
     );
   }
+}
+
+function resolveFrontDoor(frontDoor: SwitchboardFrontDoorOptions, withDomain: boolean) {
+  if (withDomain) {
+    fail(
+      'frontDoor',
+      "cannot be combined with domain: clients of the API's custom domain would go around the web ACL",
+      frontDoor,
+    );
+  }
+  const rateLimitPer5Minutes =
+    frontDoor.rateLimitPer5Minutes ?? SWITCHBOARD_DEFAULTS.frontDoorRateLimitPer5Minutes;
+  checkInteger('frontDoor.rateLimitPer5Minutes', rateLimitPer5Minutes, 10, 2_000_000_000);
+  if (frontDoor.webAclArn !== undefined) {
+    checkText(
+      'frontDoor.webAclArn',
+      frontDoor.webAclArn,
+      /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[^/]+\/[^/]+$/,
+      'must be the ARN of a CLOUDFRONT web ACL (arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{id})',
+    );
+  }
+  return {
+    rateLimitPer5Minutes,
+    ...(frontDoor.webAclArn !== undefined ? { webAclArn: frontDoor.webAclArn } : {}),
+  };
 }
 
 const policySchema = z.array(channelRuleSchema).min(1, 'must hold at least one rule');
@@ -567,6 +623,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     );
   }
 
+  const frontDoor = props.frontDoor && resolveFrontDoor(props.frontDoor, props.domain !== undefined);
+
   const serviceName = props.serviceName ?? d.serviceName;
   checkText(
     'serviceName',
@@ -605,6 +663,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     fanoutThreshold,
     logRetention: props.logRetention ?? d.logRetention,
     ...(props.domain ? { domain: props.domain } : {}),
+    ...(frontDoor ? { frontDoor } : {}),
     serviceName,
     removalPolicy: props.removalPolicy ?? d.removalPolicy,
     ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),

@@ -8,7 +8,7 @@
  * Every handler is the very file the local stack runs (`lambdas/{entry}.ts`), configured through
  * the environment variables of `adapters/config.ts` and nothing else.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogField, AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
@@ -38,6 +38,7 @@ import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { ROUTE_SELECTION_EXPRESSION, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
 import { FanoutPipeline } from './fanout-pipeline.js';
+import { CLOUDFRONT_WAF_REGION, SwitchboardFrontDoor } from './front-door.js';
 import { handlerEnvironment } from './handler-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
@@ -188,6 +189,20 @@ export const NAG_REASONS = {
 /** The token exchange is called once per connection: throttle it like `$connect`. */
 const AUTH_API_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 
+/**
+ * A front door that creates its web ACL needs a stack in us-east-1 (CLOUDFRONT web ACLs live
+ * there): refused at synth when the region is known and another one.
+ */
+function checkFrontDoorRegion(scope: Construct, config: ResolvedSwitchboardApiProps): void {
+  if (!config.frontDoor || config.frontDoor.webAclArn !== undefined) return;
+  const { region } = Stack.of(scope);
+  if (!Token.isUnresolved(region) && region !== CLOUDFRONT_WAF_REGION) {
+    throw new SwitchboardPropsError(
+      `SwitchboardApi: frontDoor creates a CLOUDFRONT web ACL, which exists only in ${CLOUDFRONT_WAF_REGION}: deploy the stack there, or pass frontDoor.webAclArn, a web ACL made in ${CLOUDFRONT_WAF_REGION} (received region ${JSON.stringify(region)})`,
+    );
+  }
+}
+
 const pascal = (entry: string) => entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
 
 export class SwitchboardApi extends Construct {
@@ -218,11 +233,14 @@ export class SwitchboardApi extends Construct {
   /** The environment every handler gets (the `ENV` names of `adapters/config.ts`). */
   readonly environment: Readonly<Record<string, string>>;
   readonly domainName?: DomainName;
+  /** CloudFront and WAF in front of the WebSocket API, when `frontDoor` is set. */
+  readonly frontDoor?: SwitchboardFrontDoor;
   readonly monitoring: SwitchboardMonitoring;
 
   constructor(scope: Construct, id: string, props: SwitchboardApiProps = {}) {
     // Validated before anything joins the construct tree: a bad prop leaves no half-built construct.
     const config = resolveSwitchboardApiProps(props);
+    checkFrontDoorRegion(scope, config);
     super(scope, id);
     this.config = config;
 
@@ -478,6 +496,15 @@ export class SwitchboardApi extends Construct {
     );
     sweep.configureAsyncInvoke({ retryAttempts: 0 });
 
+    // ---- Front door: CloudFront + WAF, a rate limit per client IP before API Gateway -----------
+    if (config.frontDoor) {
+      this.frontDoor = new SwitchboardFrontDoor(this, 'FrontDoor', {
+        webSocketApi: this.webSocketApi,
+        stageName: config.stageName,
+        ...config.frontDoor,
+      });
+    }
+
     // ---- Monitoring ----------------------------------------------------------------------------
     this.monitoring = new SwitchboardMonitoring(this, 'Monitoring', {
       serviceName: config.serviceName,
@@ -496,8 +523,12 @@ export class SwitchboardApi extends Construct {
     });
   }
 
-  /** `wss://…/{stage}`: the custom domain when one is configured, the execute-api endpoint otherwise. */
+  /**
+   * `wss://…/{stage}`: the front door's distribution or the custom domain when one is configured,
+   * the execute-api endpoint otherwise.
+   */
   get webSocketUrl(): string {
+    if (this.frontDoor) return this.frontDoor.webSocketUrl(this.config.stageName);
     return this.config.domain
       ? `wss://${this.config.domain.domainName}/${this.config.stageName}`
       : this.stage.url;

@@ -96,6 +96,19 @@ describe('context', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
   });
 
+  it('puts a front door with an existing web ACL in front of the API with -c frontDoorWebAclArn', () => {
+    // Prepare
+    const webAclArn =
+      'arn:aws:wafv2:us-east-1:123456789012:global/webacl/sb/00000000-0000-0000-0000-000000000000';
+    // Act
+    const { template } = synthApp({ context: { frontDoorWebAclArn: webAclArn } });
+    // Assess
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ WebACLId: webAclArn }),
+    });
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
   it('listens on the default bus when -c eventBus=default, and binds -c sourceTenants', () => {
     // Act
     const { template } = synthApp({
