@@ -9,7 +9,8 @@ import {
   DEFAULT_CHANNEL_POLICY,
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import type { PublisherPolicy } from '../core/publishers.js';
 import type { Settings } from '../core/settings.js';
 import * as z from '../core/validation.js';
 
@@ -43,6 +44,10 @@ export const ENV = {
   publishPolicy: 'SWITCHBOARD_PUBLISH_POLICY',
   publishQueueUrl: 'SWITCHBOARD_PUBLISH_QUEUE_URL',
   sqsEndpoint: 'SWITCHBOARD_SQS_ENDPOINT',
+  /** Comma-separated `source`s the publish rule accepts (PROTOCOL §1); unset: any. */
+  eventSources: 'SWITCHBOARD_EVENT_SOURCES',
+  /** JSON `{"<source>": ["<tenant>", ...]}`: sources that may publish only to these tenants. */
+  sourceTenants: 'SWITCHBOARD_SOURCE_TENANTS',
 } as const;
 
 export class ConfigError extends Error {
@@ -104,6 +109,8 @@ const schema = z
     [ENV.callbacksPerSecond]: integer(4000, 1, 1_000_000),
     [ENV.fanoutQueueUrl]: z.optional(z.url()),
     [ENV.sqsEndpoint]: z.optional(z.url()),
+    [ENV.eventSources]: csv,
+    [ENV.sourceTenants]: optionalString,
   })
   .check(
     z.refine((env) => env[ENV.authSecret] || env[ENV.authSecretArn] || env[ENV.authJwksUrl], {
@@ -140,6 +147,16 @@ export interface Config extends Settings {
   readonly history: { readonly seconds: number; readonly maxEvents: number };
 }
 
+/** A `source` as the props accept it: 1-256 characters, no spaces. */
+const sourceSchema = z.string().check(z.regex(/^\S{1,256}$/, 'sources are 1-256 characters without spaces'));
+
+export const sourceTenantsSchema = z.record(
+  sourceSchema,
+  z
+    .array(z.string().check(z.regex(CHANNEL_PATTERN, 'tenants are 1-128 characters of [A-Za-z0-9_.:@-]')))
+    .check(z.minLength(1, 'a bound source needs at least one tenant')),
+);
+
 function describe(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
 }
@@ -160,6 +177,27 @@ function parsePolicy(
   const result = z.array(channelRuleSchema).check(z.minLength(min)).safeParse(json);
   if (!result.success) throw new ConfigError(`${name}: ${describe(result.error)}`);
   return result.data;
+}
+
+function parsePublishers(sources: string[] | undefined, raw: string | undefined): PublisherPolicy {
+  const bad = sources?.find((source) => !sourceSchema.safeParse(source).success);
+  if (bad !== undefined) throw new ConfigError(`${ENV.eventSources}: "${bad}" is not a valid source`);
+  if (raw === undefined) return sources ? { sources } : {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${ENV.sourceTenants} is not valid JSON`);
+  }
+  const result = sourceTenantsSchema.safeParse(json);
+  if (!result.success) throw new ConfigError(`${ENV.sourceTenants}: ${describe(result.error)}`);
+  const unlisted = sources && Object.keys(result.data).find((source) => !sources.includes(source));
+  if (unlisted) {
+    throw new ConfigError(
+      `${ENV.sourceTenants} binds "${unlisted}", which ${ENV.eventSources} does not accept`,
+    );
+  }
+  return { ...(sources ? { sources } : {}), sourceTenants: result.data };
 }
 
 /** Reads and validates the configuration; throws one `ConfigError` naming every bad variable. */
@@ -203,5 +241,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       closeAfter: e[ENV.rateLimitCloseAfter],
     },
     fanout: { threshold: e[ENV.fanoutThreshold], callbacksPerSecond: e[ENV.callbacksPerSecond] },
+    publishers: parsePublishers(e[ENV.eventSources], e[ENV.sourceTenants]),
   }) as Config;
 }

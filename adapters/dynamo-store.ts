@@ -30,6 +30,7 @@ import type {
   ConnectionRecord,
   ConnectionStore,
   Cursor,
+  LiveConnection,
   SubscriberRecord,
   SweepEntry,
 } from '../core/ports.js';
@@ -90,11 +91,33 @@ function sweepShard(connectionId: string): string {
   return `sweep#${connectionHash(connectionId) % sweepIndex.shards}`;
 }
 
-/** The live-index entry of a connection (broadcast's audience). */
+/** The live-index entry of a connection (broadcast's audience, admin stats). */
 export const liveKey = (tenant: string | undefined, connectionId: string) => ({
-  [PK]: `live#${tenant ?? ''}#${connectionHash(connectionId) % liveShards}`,
+  [PK]: livePartition(tenant, connectionHash(connectionId) % liveShards),
   [SK]: connectionId,
 });
+const livePartition = (tenant: string | undefined, shard: number) => `live#${tenant ?? ''}#${shard}`;
+
+/**
+ * The tenant registry: one item per tenant that has had a connection lately (`tenant#` for
+ * connections without one), so that a platform admin's stats find every tenant's live index
+ * without a Scan. Each item outlives the connections that wrote it (`TENANT_REGISTRY_SLACK_SECONDS`).
+ */
+const TENANT_REGISTRY = 'tenants';
+export const tenantRegistryKey = (tenant: string | undefined) => ({
+  [PK]: TENANT_REGISTRY,
+  [SK]: `tenant#${tenant ?? ''}`,
+});
+/**
+ * A registry item lives this much longer than the connection that wrote it, and a store instance
+ * rewrites it only when a connection would outlive what it wrote: one write per tenant per hour
+ * and per Lambda instance, not one per connect.
+ */
+const TENANT_REGISTRY_SLACK_SECONDS = 3600;
+
+/** The attributes of a live-index item, for stats and the dashboard. */
+const LIVE_PROJECTION =
+  'connectionId, userId, #roles, tenant, anonymous, email, connectedAt, tokenExpiresAt, channels, #ttl';
 
 /** The user-index entry of a connection (direct messages to a user's every connection). */
 export const userKey = (tenant: string | undefined, userId: string, connectionId: string) => ({
@@ -181,6 +204,36 @@ function identityAttributes(identity: Identity) {
   };
 }
 
+/** A connection's live-index attributes (its channels are added by `addSubscription`). */
+function liveAttributes(connection: ConnectionRecord) {
+  return {
+    connectionId: connection.connectionId,
+    ...identityAttributes(connection.identity),
+    connectedAt: connection.connectedAt,
+    tokenExpiresAt: connection.tokenExpiresAt,
+    [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+  };
+}
+
+function toLiveConnection(item: Record<string, unknown>): LiveConnection {
+  const live = item as {
+    connectionId: string;
+    userId: string;
+    connectedAt?: number;
+    tokenExpiresAt?: number;
+    channels?: Set<string>;
+  } & Record<string, unknown>;
+  const ttl = Number(item[TTL]);
+  return {
+    connectionId: live.connectionId,
+    identity: identityOf(live),
+    // An item written before the live index kept these: the best that is known.
+    connectedAt: live.connectedAt ?? 0,
+    tokenExpiresAt: live.tokenExpiresAt ?? ttl,
+    channels: [...(live.channels ?? [])],
+  };
+}
+
 function isConditionFailure(error: unknown): boolean {
   if (error instanceof ConditionalCheckFailedException) return true;
   return (
@@ -224,21 +277,39 @@ export class DynamoConnectionStore implements ConnectionStore {
     };
     const live = {
       ...liveKey(connection.identity.tenant, connection.connectionId),
-      connectionId: connection.connectionId,
-      ...identityAttributes(connection.identity),
-      [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+      ...liveAttributes(connection),
     };
     const byUser = {
       ...live,
       ...userKey(connection.identity.tenant, connection.identity.userId, connection.connectionId),
     };
-    await Promise.all(
-      [item, live, byUser].map((Item) =>
+    await Promise.all([
+      ...[item, live, byUser].map((Item) =>
         this.write('putConnection', () =>
           this.client.send(new PutCommand({ TableName: this.tableName, Item })),
         ),
       ),
+      this.registerTenant(connection.identity.tenant, connection.endsAt + TTL_GRACE_SECONDS),
+    ]);
+  }
+
+  /** Tenants registered by this instance, and until when (epoch seconds). */
+  private readonly registeredTenants = new Map<string, number>();
+
+  /** Keeps the tenant in the registry at least until `until`. */
+  private async registerTenant(tenant: string | undefined, until: number): Promise<void> {
+    const name = tenant ?? '';
+    if ((this.registeredTenants.get(name) ?? 0) >= until) return;
+    const expires = until + TENANT_REGISTRY_SLACK_SECONDS;
+    await this.write('registerTenant', () =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...tenantRegistryKey(tenant), ...(tenant ? { tenant } : {}), [TTL]: expires },
+        }),
+      ),
     );
+    this.registeredTenants.set(name, expires);
   }
 
   async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
@@ -362,6 +433,8 @@ export class DynamoConnectionStore implements ConnectionStore {
                   },
                 },
               },
+              // The live item keeps the channel list too, so stats read no connection item.
+              { Update: this.liveChannelUpdate(connection, 'ADD', channel) },
             ],
           }),
         ),
@@ -376,12 +449,75 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async removeSubscription(connection: ConnectionRecord, channel: string): Promise<void> {
-    // Entry first, then the connection's set: a crash in between leaves a name in the set whose
-    // entry is gone, which a later delete by key tolerates.
-    await this.removeSubscriptionEntry(connection.identity.tenant, channel, connection.connectionId);
-    await this.updateConnection(connection.connectionId, 'DELETE channels :channel', {
-      ':channel': new Set([channel]),
-    });
+    const { tenant } = connection.identity;
+    try {
+      // One transaction: the entry, the connection's set and its live item's copy of it.
+      await this.write('removeSubscription', () =>
+        this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.tableName,
+                  Key: subscriptionKey(tenant, channel, connection.connectionId),
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: connectionKey(connection.connectionId),
+                  UpdateExpression: 'DELETE channels :channel',
+                  ConditionExpression: 'attribute_exists(#pk)',
+                  ExpressionAttributeNames: { '#pk': PK },
+                  ExpressionAttributeValues: { ':channel': new Set([channel]) },
+                },
+              },
+              { Update: this.liveChannelUpdate(connection, 'DELETE', channel) },
+            ],
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The connection is gone (or its live item is, on an item written before the live index
+      // kept channels): entry first, then the set, each on its own; a crash in between leaves a
+      // name in the set whose entry is gone, which a later delete by key tolerates.
+      await this.removeSubscriptionEntry(tenant, channel, connection.connectionId);
+      await this.updateConnection(connection.connectionId, 'DELETE channels :channel', {
+        ':channel': new Set([channel]),
+      });
+    }
+  }
+
+  /**
+   * The live item's side of a subscribe (`ADD`) or unsubscribe (`DELETE`), for a transaction. An
+   * unsubscribe requires the item; a subscribe writes it whole if it is missing (an item written
+   * before the live index kept channels), never overwriting what is there.
+   */
+  private liveChannelUpdate(connection: ConnectionRecord, op: 'ADD' | 'DELETE', channel: string) {
+    const target = {
+      TableName: this.tableName,
+      Key: liveKey(connection.identity.tenant, connection.connectionId),
+    };
+    if (op === 'DELETE') {
+      return {
+        ...target,
+        UpdateExpression: 'DELETE channels :channel',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':channel': new Set([channel]) },
+      };
+    }
+    const attributes = Object.entries(liveAttributes(connection));
+    return {
+      ...target,
+      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = if_not_exists(#a${i}, :a${i})`).join(', ')} ADD channels :channel`,
+      ExpressionAttributeNames: Object.fromEntries(attributes.map(([name], i) => [`#a${i}`, name])),
+      ExpressionAttributeValues: {
+        ':channel': new Set([channel]),
+        ...Object.fromEntries(attributes.map(([, value], i) => [`:a${i}`, value])),
+      },
+    };
   }
 
   async removeSubscriptionEntry(
@@ -446,6 +582,39 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async updateToken(
+    connection: ConnectionRecord,
+    identity: Identity,
+    tokenExpiresAt: number,
+  ): Promise<boolean> {
+    const updated = await this.updateConnectionToken(connection, identity, tokenExpiresAt);
+    if (updated) {
+      // The live item's copy (stats count only connections whose token is valid; broadcast
+      // re-checks the roles). Absent on an item written before the live index kept them: skipped.
+      try {
+        await this.write('updateToken', () =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: liveKey(connection.identity.tenant, connection.connectionId),
+              UpdateExpression: 'SET tokenExpiresAt = :exp, #roles = :roles, email = :email',
+              ConditionExpression: 'attribute_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': PK, '#roles': 'roles' },
+              ExpressionAttributeValues: {
+                ':exp': tokenExpiresAt,
+                ':roles': [...identity.roles],
+                ':email': identity.email ?? null,
+              },
+            }),
+          ),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return updated;
+  }
+
+  private updateConnectionToken(
     connection: ConnectionRecord,
     identity: Identity,
     tokenExpiresAt: number,
@@ -544,11 +713,49 @@ export class DynamoConnectionStore implements ConnectionStore {
     return page.LastEvaluatedKey ? { items, cursor: page.LastEvaluatedKey } : { items };
   }
 
-  async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord> {
-    for await (const entry of this.sweepEntries()) {
-      if (entry.dueAt <= now) continue;
-      const connection = await this.getConnection(entry.connectionId, now);
-      if (connection && (tenant === null || connection.identity.tenant === tenant)) yield connection;
+  async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection> {
+    const tenants = tenant === null ? await this.registeredTenantNames(now) : [tenant];
+    for (const name of tenants) {
+      // A tenant's live index: `liveShards` partitions, read at once, each page by page.
+      const shards = await Promise.all(
+        Array.from({ length: liveShards }, (_, shard) => this.queryAll(livePartition(name, shard), now)),
+      );
+      for (const items of shards) for (const item of items) yield toLiveConnection(item);
     }
+  }
+
+  /** Every tenant in the registry (undefined for connections without one). */
+  private async registeredTenantNames(now: number): Promise<(string | undefined)[]> {
+    const items = await this.queryAll(TENANT_REGISTRY, now);
+    return items.map((item) => String(item[SK]).slice('tenant#'.length) || undefined);
+  }
+
+  /**
+   * Every unexpired item of one partition, page by page (eventually consistent: counts for an
+   * admin, at half the read units of a consistent read).
+   */
+  private async queryAll(partition: string, now: number): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ...(partition === TENANT_REGISTRY ? {} : { ProjectionExpression: LIVE_PROJECTION }),
+          ExpressionAttributeNames: {
+            '#pk': PK,
+            '#ttl': TTL,
+            ...(partition === TENANT_REGISTRY ? {} : { '#roles': 'roles' }),
+          },
+          ExpressionAttributeValues: { ':pk': partition, ':now': now },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 }

@@ -12,7 +12,11 @@
  *   sequence counter and retained events (see `dynamo-history.ts`).
  * - live: `pk = live#{tenant}#{shard}`, `sk = {connectionId}`; every live connection of a tenant,
  *   spread over `liveShards` keys (by connection id), so a broadcast reads the tenant's
- *   connections shard by shard, in parallel, and no key takes every connect's write.
+ *   connections shard by shard, in parallel, and no key takes every connect's write. It also keeps
+ *   the connection's channels (written in the subscribe and unsubscribe transactions) and token
+ *   expiry, so `stats` and the dashboard read a tenant's live index and nothing else.
+ * - tenant registry: `pk = tenants`, `sk = tenant#{tenant}`; the tenants that have had connections
+ *   lately, so a platform admin's `stats` finds each tenant's live index without a Scan.
  * The sparse `sweep` index holds only connection items, sorted by the moment they go stale,
  * so the sweep reads the stale ones and nothing else.
  */

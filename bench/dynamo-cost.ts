@@ -114,7 +114,8 @@ export function itemBytes(item: Record<string, AttributeValue>): number {
 /** Read units of one page that read `bytes`: whole 4 KB units, halved when eventually consistent. */
 const pageUnits = (bytes: number, consistent: boolean) => Math.ceil(bytes / 4096) * (consistent ? 1 : 0.5);
 
-async function writeAll(
+/** BatchWriteItem in batches of 25, 8 at once, retrying what DynamoDB leaves unprocessed. */
+export async function writeAll(
   ctx: BenchContext,
   client: DynamoDBClient,
   tableName: string,

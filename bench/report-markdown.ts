@@ -1,6 +1,7 @@
 /** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
 import type { BurstName, BurstResult } from './burst.js';
 import type { BenchResults } from './results.js';
+import type { StatsCostResult, StatsRead } from './stats-cost.js';
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => {
@@ -175,6 +176,9 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
 
+  const statsCost = results.statsCost;
+  if (statsCost) out.push('', ...statsSection(statsCost));
+
   const soak = results.soak;
   if (soak) {
     out.push('');
@@ -270,6 +274,38 @@ export function renderMarkdown(results: BenchResults): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+export function statsSection(cost: StatsCostResult): string[] {
+  const tenants = Object.entries(cost.tenants);
+  const row = (who: string, read: StatsRead) => [
+    who,
+    units(read.readUnits),
+    int(read.queries),
+    int(read.getItems),
+    int(read.itemsRead),
+  ];
+  return [
+    `#### Admin \`stats\`: ${int(cost.connections)} connections across ${tenants.length} tenants (${tenants
+      .map(([tenant, n]) => `${tenant} ${int(n)}`)
+      .join(', ')}), ${cost.channelsPerConnection} channels each`,
+    '',
+    table(
+      ['who asks', 'read units', 'Queries', 'GetItems', 'items read'],
+      ['l', 'r', 'r', 'r', 'r'],
+      [
+        ...tenants.map(([tenant]) =>
+          row(`an admin of ${tenant}: its live index`, cost.now[tenant] as StatsRead),
+        ),
+        row('a platform admin: the tenant registry, then each live index', cost.now['*'] as StatsRead),
+        row('anyone, before issue 10: sweep index, then a GetItem per connection', cost.before),
+      ],
+    ),
+    '',
+    `Live items of ≈ ${cost.itemBytes.live} B (the connection item is ≈ ${cost.itemBytes.connection} B), ` +
+      'read eventually consistent, 16 shards per tenant, page by page; read units as DynamoDB Local reports them. ' +
+      'A tenant admin now reads its own tenant only; before, every admin read every connection of the fleet.',
+  ];
 }
 
 function fig(f: { connected: number; peak: number; end: number }): string[] {

@@ -8,8 +8,9 @@ import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
 import type { MachineInfo } from './machine.js';
 import type { SoakResult } from './soak.js';
+import type { StatsCostResult } from './stats-cost.js';
 
-export const STAGES = ['cold-start', 'dynamodb-cost', 'fan-out', 'burst', 'soak'] as const;
+export const STAGES = ['cold-start', 'dynamodb-cost', 'stats-cost', 'fan-out', 'burst', 'soak'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface BenchResults {
@@ -34,6 +35,8 @@ export interface BenchResults {
     | undefined;
   readonly coldStart: ColdStartResult | undefined;
   readonly dynamoCost: DynamoCostResult | undefined;
+  /** What the admin `stats` reads, now and as it was before issue 10. */
+  readonly statsCost?: StatsCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;

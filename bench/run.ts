@@ -33,6 +33,7 @@ import { renderSvg } from './report-svg.js';
 import { type BenchResults, recordedBundles, STAGES, type StageName } from './results.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
+import { runStatsCost, STATS_COST_PLAN } from './stats-cost.js';
 
 const USAGE =
   `usage: npm run bench [-- --quick] [-- --stages ${STAGES.join(',')}] [-- --workers N] [-- --max-minutes M] [-- --out DIR]\n` +
@@ -137,11 +138,12 @@ const PLAN = options.quick
 const SOAK_TENANTS = ['t-alpha', 't-beta', 't-gamma', 't-delta', undefined] as const;
 
 const quickFactor = options.quick ? 0.3 : 1;
-const needsStack = has('dynamodb-cost') || has('fan-out') || has('burst') || has('soak');
+const needsStack = has('dynamodb-cost') || has('stats-cost') || has('fan-out') || has('burst') || has('soak');
 const stagePlan: StagePlan[] = [
   ...(has('cold-start') ? [{ name: 'cold start', weight: options.quick ? 15 : 45 }] : []),
   ...(needsStack ? [{ name: 'stack', weight: 10 }] : []),
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
+  ...(has('stats-cost') ? [{ name: 'stats cost', weight: 40 * quickFactor }] : []),
   ...(has('fan-out')
     ? [
         { name: 'fan-out: connect', weight: 60 * quickFactor },
@@ -281,6 +283,7 @@ async function main(): Promise<BenchResults> {
 
   let stackInfo: BenchResults['stack'];
   let dynamoCost: BenchResults['dynamoCost'];
+  let statsCost: BenchResults['statsCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
   let soak: BenchResults['soak'];
@@ -304,6 +307,18 @@ async function main(): Promise<BenchResults> {
       progress.log(
         `  DynamoDB: Query ${dynamoCost.query.reported ?? dynamoCost.query.estimated} RU vs scan-all ` +
           `${dynamoCost.scan.reported ?? dynamoCost.scan.estimated} RU (×${dynamoCost.ratio})`,
+      );
+    }
+    if (has('stats-cost')) {
+      progress.stage('stats cost');
+      // --quick: the same two tenants, a tenth of the connections.
+      const plan = options.quick
+        ? { ...STATS_COST_PLAN, tenants: { acme: 900, globex: 100 } }
+        : STATS_COST_PLAN;
+      statsCost = await stage('stats-cost', () => runStatsCost(ctx, running.dynamodb, plan));
+      progress.log(
+        `  stats: a tenant admin reads ${statsCost.now.globex?.readUnits} RU (1 of 2 tenants), ` +
+          `a platform admin ${statsCost.now['*']?.readUnits} RU; before: ${statsCost.before.readUnits} RU for anyone`,
       );
     }
     if (has('fan-out') || has('burst') || has('soak')) {
@@ -374,6 +389,7 @@ async function main(): Promise<BenchResults> {
     stack: stackInfo,
     coldStart,
     dynamoCost,
+    statsCost,
     fanOut,
     burst,
     soak,

@@ -47,8 +47,10 @@ export const CONTEXT_KEYS = {
   historySeconds: 'how long events stay replayable with since (default 3600)',
   historyMaxEvents: "how many of a channel's latest events stay replayable (default 1000)",
   sweepMinutes: 'sweep period in minutes (default 1)',
-  eventBus: 'name or ARN of an existing event bus (default: the default bus)',
+  eventBus:
+    'name or ARN of an existing event bus, "default" for the account default bus (default: a bus of its own)',
   eventSources: 'comma-separated source allow-list (default: any)',
+  sourceTenants: 'JSON {"<source>": ["<tenant>", ...]}: sources that may publish only to these tenants',
   maxEventAgeSeconds: 'how long EventBridge retries putting an event on the publish queue (default 3600)',
   callbacksPerSecond:
     '@connections calls per second shared by the fan-out workers of big channels and broadcasts (default 4000)',
@@ -58,6 +60,12 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
   domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
   certificateArn: 'ACM certificate ARN for domainName, in the stack region',
+  frontDoor:
+    'true: CloudFront + AWS WAF rate limit per client IP in front of the WebSocket API (stack in us-east-1, or frontDoorWebAclArn)',
+  frontDoorRateLimitPer5Minutes:
+    'front door: handshakes one client IP may make in 5 minutes (default 300; implies frontDoor)',
+  frontDoorWebAclArn:
+    'front door: an existing CLOUDFRONT web ACL (us-east-1) to attach instead of creating one (implies frontDoor)',
   serviceName: 'Powertools service name and metrics dimension (default switchboard)',
   removalPolicy: 'retain or destroy: table, secret, queue, logs (default retain)',
   alarmTopicArn: 'SNS topic ARN notified by the alarms',
@@ -207,6 +215,12 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   }
 
   const alarmTopicArn = ctx.string('alarmTopicArn');
+  const frontDoorRateLimitPer5Minutes = ctx.number('frontDoorRateLimitPer5Minutes');
+  const frontDoorWebAclArn = ctx.string('frontDoorWebAclArn');
+  const frontDoor =
+    ctx.boolean('frontDoor') ||
+    frontDoorRateLimitPer5Minutes !== undefined ||
+    frontDoorWebAclArn !== undefined;
   const channelPolicy = ctx.json('channelPolicy');
   const allowedOrigins = ctx.list('allowedOrigins');
   const tokenExchangeCorsOrigins = ctx.list('tokenExchangeCorsOrigins');
@@ -222,6 +236,12 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
   const historySeconds = ctx.number('historySeconds');
   const historyMaxEvents = ctx.number('historyMaxEvents');
   const eventSources = ctx.list('eventSources');
+  const sourceTenants = ctx.json('sourceTenants');
+  if (sourceTenants !== undefined && (typeof sourceTenants !== 'object' || sourceTenants === null)) {
+    throw new ContextError(
+      `context sourceTenants: must be a JSON object (received ${JSON.stringify(sourceTenants)})`,
+    );
+  }
   const serviceName = ctx.string('serviceName');
   const apiGatewayCloudWatchRole = ctx.boolean('apiGatewayCloudWatchRole');
 
@@ -260,7 +280,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
         }
       : {}),
     ...(sweepMinutes !== undefined ? { sweepPeriod: Duration.minutes(sweepMinutes) } : {}),
-    ...(eventBus !== undefined && eventBus !== 'default'
+    ...(eventBus !== undefined
       ? {
           eventBus: eventBus.startsWith('arn:')
             ? EventBus.fromEventBusArn(stack, 'ImportedEventBus', eventBus)
@@ -268,6 +288,10 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
         }
       : {}),
     ...(eventSources !== undefined ? { eventSources } : {}),
+    // Shape and values are checked by SwitchboardApi.
+    ...(sourceTenants !== undefined
+      ? { sourceTenants: sourceTenants as SwitchboardApiProps['sourceTenants'] & {} }
+      : {}),
     ...(maxEventAge ? { maxEventAge } : {}),
     ...(publishReservedConcurrency !== undefined ? { publishReservedConcurrency } : {}),
     ...(callbacksPerSecond !== undefined ? { callbacksPerSecond } : {}),
@@ -278,6 +302,16 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
           domain: {
             domainName,
             certificate: Certificate.fromCertificateArn(stack, 'ImportedCertificate', certificateArn),
+          },
+        }
+      : {}),
+    ...(frontDoor
+      ? {
+          frontDoor: {
+            ...(frontDoorRateLimitPer5Minutes !== undefined
+              ? { rateLimitPer5Minutes: frontDoorRateLimitPer5Minutes }
+              : {}),
+            ...(frontDoorWebAclArn !== undefined ? { webAclArn: frontDoorWebAclArn } : {}),
           },
         }
       : {}),

@@ -26,7 +26,7 @@ function parse() {
       data: { type: 'string', default: 'null' },
       tenant: { type: 'string' },
       source: { type: 'string', default: 'switchboard.cli' },
-      bus: { type: 'string', default: process.env.SWITCHBOARD_EVENT_BUS_NAME ?? 'default' },
+      bus: { type: 'string' },
       endpoint: { type: 'string' },
       aws: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -55,6 +55,10 @@ try {
   fail(`--data must be JSON, got ${values.data}`);
 }
 
+// On AWS the stack has a bus of its own (output EventBusName): nothing listens on `default` unless
+// the stack was deployed with it, so the bus is never guessed there.
+const bus = values.bus ?? process.env.SWITCHBOARD_EVENT_BUS_NAME ?? (values.aws ? undefined : 'default');
+if (bus === undefined) fail("--aws needs --bus <name>: the stack's EventBusName output");
 const endpoint = values.aws ? undefined : (values.endpoint ?? localEndpoint());
 const client = new EventBridgeClient(clientConfig(endpoint));
 const detail = {
@@ -70,7 +74,7 @@ try {
           Source: values.source,
           DetailType: values.type,
           Detail: JSON.stringify(detail),
-          EventBusName: values.bus,
+          EventBusName: bus,
         },
       ],
     }),

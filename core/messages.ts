@@ -21,8 +21,10 @@ import {
   type ServerMessage,
   serverMessage,
 } from './protocol.js';
+import { CLIENT_EVENT_SOURCE } from './publishers.js';
 import { takeToken } from './rate-limit.js';
 import { epochSeconds, type Settings } from './settings.js';
+import { liveStats } from './stats.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
@@ -221,24 +223,13 @@ async function dispatch(
       if (!isAdmin(connection.identity))
         throw new ProtocolError('unauthorized', 'stats requires the admin role');
       // An admin inside a tenant sees that tenant only; a platform admin (no tenant) sees all.
-      const scope = connection.identity.tenant ?? null;
-      let connections = 0;
-      let subscriptions = 0;
-      const channels = new Set<string>();
-      for await (const live of store.liveConnections(scope, now)) {
-        connections += 1;
-        subscriptions += live.channels.length;
-        for (const channel of live.channels) channels.add(`${live.identity.tenant ?? ''}#${channel}`);
-      }
-      return serverMessage({ type: 'stats', id, connections, subscriptions, channels: channels.size });
+      const counts = await liveStats(store.liveConnections(connection.identity.tenant ?? null, now), now);
+      return serverMessage({ type: 'stats', id, ...counts });
     }
     case 'publish':
       return published(message, connection, deps, nowMs);
   }
 }
-
-/** The source of client-published events on the publish queue. */
-export const CLIENT_EVENT_SOURCE = 'switchboard.client';
 
 /**
  * A client publish (PROTOCOL §8): allowed where the publish policy names the channel and the

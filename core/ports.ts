@@ -79,8 +79,13 @@ export interface ConnectionStore {
     limit: number,
     cursor?: Cursor,
   ): Promise<{ readonly items: readonly SubscriberRecord[]; readonly cursor?: Cursor }>;
-  /** Live connections (all tenants when `tenant` is null), for admin stats. */
-  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<ConnectionRecord>;
+  /**
+   * The registered connections of one tenant (`undefined`: those without a tenant), or of every
+   * tenant when `tenant` is null, for admin stats and the dashboard: read from the tenant's live
+   * index in pages, never one read per connection. Includes connections whose token expired
+   * and that the sweep has not removed yet (`tokenExpiresAt` tells them apart).
+   */
+  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection>;
 }
 
 /** A connection as the sweep index holds it. */
@@ -89,6 +94,12 @@ export interface SweepEntry {
   /** Epoch seconds: the earlier of token expiry and the connection's hard end. */
   readonly dueAt: number;
 }
+
+/** What the live index keeps of a connection: who, since and until when, on which channels. */
+export type LiveConnection = Pick<
+  ConnectionRecord,
+  'connectionId' | 'identity' | 'connectedAt' | 'tokenExpiresAt' | 'channels'
+>;
 
 /** Where a fan-out resumes: DynamoDB's `LastEvaluatedKey`, opaque to core. */
 export type Cursor = Readonly<Record<string, unknown>>;

@@ -18,6 +18,7 @@ import type {
   StoredEvent,
 } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
+import { publisherRefusal } from './publishers.js';
 import { epochSeconds, type Settings } from './settings.js';
 import * as z from './validation.js';
 
@@ -98,6 +99,8 @@ export interface PublishReport {
   readonly refused: number;
   readonly throttled: number;
   readonly invalidEvents: number;
+  /** Events whose source may not publish (to their tenant): refused, never delivered. */
+  readonly unauthorizedEvents: number;
   readonly invalidChannels: number;
   /** Channels (or broadcasts) handed to the fan-out workers, shard by shard. */
   readonly sharded: number;
@@ -150,6 +153,18 @@ export async function publishBatch(
       deps.log.warn('event ignored', {
         eventId: event.id,
         reason: parsed.error.issues.map((i) => i.message).join('; '),
+      });
+      continue;
+    }
+    // The rule already filters sources; this holds even when an event gets past it.
+    const refusal = publisherRefusal(deps.settings.publishers, event.source, parsed.data.tenant);
+    if (refusal) {
+      report.unauthorizedEvents += 1;
+      deps.log.warn('event refused: its source may not publish there', {
+        eventId: event.id,
+        source: event.source,
+        tenant: parsed.data.tenant ?? null,
+        reason: refusal,
       });
       continue;
     }
@@ -223,6 +238,7 @@ const EMPTY_REPORT = {
   refused: 0,
   throttled: 0,
   invalidEvents: 0,
+  unauthorizedEvents: 0,
   invalidChannels: 0,
   sharded: 0,
 };

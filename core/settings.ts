@@ -1,5 +1,6 @@
 /** Behaviour settings core needs, resolved from configuration by the adapters. */
 import type { ChannelRule } from './channel-policy.js';
+import type { PublisherPolicy } from './publishers.js';
 import type { RateLimit } from './rate-limit.js';
 
 export interface Settings {
@@ -17,6 +18,8 @@ export interface Settings {
   readonly publishPolicy: readonly ChannelRule[];
   /** Big channels (issue: big channels and broadcast): how fan-out is split and paced. */
   readonly fanout: FanoutSettings;
+  /** Which sources' events publish delivers, and to which tenants (`core/publishers.ts`). @default any */
+  readonly publishers?: PublisherPolicy;
 }
 
 export interface FanoutSettings {

@@ -55,5 +55,8 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
   if (config.auth.issuer !== undefined) env[ENV.authIssuer] = config.auth.issuer;
   if (config.auth.audience !== undefined) env[ENV.authAudience] = config.auth.audience;
   if (config.allowedOrigins !== undefined) env[ENV.allowedOrigins] = config.allowedOrigins.join(',');
+  // The rule filters on these; publish checks them again (core/publishers.ts).
+  if (config.eventSources !== undefined) env[ENV.eventSources] = config.eventSources.join(',');
+  if (config.sourceTenants !== undefined) env[ENV.sourceTenants] = JSON.stringify(config.sourceTenants);
   return env;
 }

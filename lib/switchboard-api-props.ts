@@ -10,8 +10,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
+import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 
@@ -64,6 +65,28 @@ export interface SwitchboardDomainOptions {
   readonly domainName: string;
   /** An ACM certificate for `domainName` in the stack's region (API Gateway needs a Regional one). */
   readonly certificate: ICertificate;
+}
+
+/**
+ * A CloudFront distribution in front of the WebSocket API, with an AWS WAF rate-based rule per
+ * client IP (`lib/front-door.ts`). Clients connect to `wss://{distribution}/{stage}`.
+ */
+export interface SwitchboardFrontDoorOptions {
+  /**
+   * Requests (handshakes) one client IP may make in any 5 minutes; past it WAF answers 429 at
+   * the edge, before API Gateway. From 10 (WAF's lowest) to 2,000,000,000.
+   *
+   * @default 300
+   */
+  readonly rateLimitPer5Minutes?: number;
+  /**
+   * An existing AWS WAF web ACL of scope CLOUDFRONT (such web ACLs exist only in us-east-1) to
+   * attach instead of creating one; its rules are then yours (keep a rate-based rule). Needed
+   * when the stack is not in us-east-1.
+   *
+   * @default - a web ACL created by this construct, which requires the stack to be in us-east-1
+   */
+  readonly webAclArn?: string;
 }
 
 export interface SwitchboardApiProps {
@@ -154,17 +177,29 @@ export interface SwitchboardApiProps {
    */
   readonly sweepPeriod?: Duration;
   /**
-   * The bus that publishers `PutEvents` to.
+   * The bus that publishers `PutEvents` to. Publishing is explicit: by default the stack has a bus
+   * of its own, and only principals given `grantPublish` (or an equivalent IAM policy) can put
+   * events on it. To use the account's default bus, where anyone allowed `events:PutEvents` on it
+   * may publish, pass it: `EventBus.fromEventBusName(this, 'DefaultBus', 'default')`.
    *
-   * @default - the account's default event bus
+   * @default - a new event bus, created by this construct
    */
   readonly eventBus?: IEventBus;
   /**
    * Only events with one of these `source` values are delivered.
    *
-   * @default - events from any source
+   * @default - events from any source (on the stack's own bus: any principal allowed to publish)
    */
   readonly eventSources?: readonly string[];
+  /**
+   * Sources bound to tenants: `{ 'billing-service': ['acme'] }` lets `billing-service` publish
+   * only to tenant `acme` (an event of a bound source without a `tenant` is refused). The rule's
+   * pattern holds the bindings, and the publish handler checks them again. Sources not named
+   * here are not bound. With `eventSources`, every bound source must be one of them.
+   *
+   * @default - no source is bound to tenants
+   */
+  readonly sourceTenants?: Readonly<Record<string, readonly string[]>>;
   /**
    * How long EventBridge keeps retrying to put an event on the publish queue before it sends the
    * event to the dead-letter queue. From 1 minute to 6 hours. (Once queued, an event gets
@@ -210,6 +245,13 @@ export interface SwitchboardApiProps {
    * @default - only the execute-api endpoint
    */
   readonly domain?: SwitchboardDomainOptions;
+  /**
+   * A front door: CloudFront with an AWS WAF rate limit per client IP, in front of the WebSocket
+   * API (not with `domain`: clients of the API's custom domain would go around it).
+   *
+   * @default - none: clients connect to the API directly
+   */
+  readonly frontDoor?: SwitchboardFrontDoorOptions;
   /**
    * `POWERTOOLS_SERVICE_NAME` of every handler; also the `service` dimension of the metrics the
    * dashboard reads, so two deployments in one account keep their metrics apart.
@@ -279,12 +321,14 @@ export interface ResolvedSwitchboardApiProps {
   readonly sweepPeriod: Duration;
   readonly eventBus?: IEventBus;
   readonly eventSources?: readonly string[];
+  readonly sourceTenants?: Readonly<Record<string, readonly string[]>>;
   readonly maxEventAge: Duration;
   readonly publishReservedConcurrency: number;
   readonly callbacksPerSecond: number;
   readonly fanoutThreshold: number;
   readonly logRetention: RetentionDays;
   readonly domain?: SwitchboardDomainOptions;
+  readonly frontDoor?: { readonly rateLimitPer5Minutes: number; readonly webAclArn?: string };
   readonly serviceName: string;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmTopic?: ITopic;
@@ -311,6 +355,7 @@ export const SWITCHBOARD_DEFAULTS = {
   logRetention: RetentionDays.ONE_MONTH,
   serviceName: 'switchboard',
   removalPolicy: RemovalPolicy.RETAIN,
+  frontDoorRateLimitPer5Minutes: 300,
 } as const;
 
 /** Lambda caps all environment variables of a function at 4 KB together; the policy gets half. */
@@ -379,6 +424,68 @@ function checkOrigins(prop: string, origins: readonly string[]): void {
       fail(prop, 'must hold origins like "https://app.example.com" (scheme, host, optional port)', origin);
     }
   }
+}
+
+/** Each bound source a valid source (and an accepted one), each with tenants; the rule fits. */
+function checkSourceTenants(
+  sourceTenants: Readonly<Record<string, readonly string[]>>,
+  eventSources: readonly string[] | undefined,
+): void {
+  for (const [source, tenants] of Object.entries(sourceTenants)) {
+    checkText(
+      'sourceTenants',
+      source,
+      /^\S{1,256}$/,
+      'must have sources of 1-256 characters without spaces as keys',
+    );
+    if (eventSources !== undefined && !eventSources.includes(source)) {
+      fail('sourceTenants', 'must bind only sources that eventSources accepts', source);
+    }
+    if (tenants.length === 0) fail(`sourceTenants["${source}"]`, 'must list at least one tenant', tenants);
+    for (const tenant of tenants) {
+      checkText(
+        `sourceTenants["${source}"]`,
+        tenant,
+        CHANNEL_PATTERN,
+        'must hold tenants of 1-128 characters of [A-Za-z0-9_.:@-]',
+      );
+    }
+  }
+  const pattern = JSON.stringify(
+    switchboardEventPattern({ sourceTenants, ...(eventSources ? { sources: eventSources } : {}) }),
+  );
+  if (pattern.length > MAX_EVENT_PATTERN_CHARS) {
+    fail(
+      'sourceTenants',
+      `must fit the publish rule's pattern in EventBridge's ${MAX_EVENT_PATTERN_CHARS} characters`,
+      `${pattern.length} characters`,
+    );
+  }
+}
+
+function resolveFrontDoor(frontDoor: SwitchboardFrontDoorOptions, withDomain: boolean) {
+  if (withDomain) {
+    fail(
+      'frontDoor',
+      "cannot be combined with domain: clients of the API's custom domain would go around the web ACL",
+      frontDoor,
+    );
+  }
+  const rateLimitPer5Minutes =
+    frontDoor.rateLimitPer5Minutes ?? SWITCHBOARD_DEFAULTS.frontDoorRateLimitPer5Minutes;
+  checkInteger('frontDoor.rateLimitPer5Minutes', rateLimitPer5Minutes, 10, 2_000_000_000);
+  if (frontDoor.webAclArn !== undefined) {
+    checkText(
+      'frontDoor.webAclArn',
+      frontDoor.webAclArn,
+      /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[^/]+\/[^/]+$/,
+      'must be the ARN of a CLOUDFRONT web ACL (arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{id})',
+    );
+  }
+  return {
+    rateLimitPer5Minutes,
+    ...(frontDoor.webAclArn !== undefined ? { webAclArn: frontDoor.webAclArn } : {}),
+  };
 }
 
 const policySchema = z.array(channelRuleSchema).min(1, 'must hold at least one rule');
@@ -494,6 +601,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     }
   }
 
+  if (props.sourceTenants !== undefined) checkSourceTenants(props.sourceTenants, props.eventSources);
+
   const maxEventAge = props.maxEventAge ?? d.maxEventAge;
   checkSeconds('maxEventAge', maxEventAge, 60, 6 * 3600, '1 minute to 6 hours');
   const publishReservedConcurrency = props.publishReservedConcurrency ?? d.publishReservedConcurrency;
@@ -513,6 +622,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
       'must be a lower-case DNS name such as "realtime.example.com"',
     );
   }
+
+  const frontDoor = props.frontDoor && resolveFrontDoor(props.frontDoor, props.domain !== undefined);
 
   const serviceName = props.serviceName ?? d.serviceName;
   checkText(
@@ -545,12 +656,14 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     sweepPeriod,
     ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     ...(props.eventSources !== undefined ? { eventSources: props.eventSources } : {}),
+    ...(props.sourceTenants !== undefined ? { sourceTenants: props.sourceTenants } : {}),
     maxEventAge,
     publishReservedConcurrency,
     callbacksPerSecond,
     fanoutThreshold,
     logRetention: props.logRetention ?? d.logRetention,
     ...(props.domain ? { domain: props.domain } : {}),
+    ...(frontDoor ? { frontDoor } : {}),
     serviceName,
     removalPolicy: props.removalPolicy ?? d.removalPolicy,
     ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),

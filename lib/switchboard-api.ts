@@ -8,7 +8,7 @@
  * Every handler is the very file the local stack runs (`lambdas/{entry}.ts`), configured through
  * the environment variables of `adapters/config.ts` and nothing else.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogField, AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
@@ -30,7 +30,7 @@ import {
 import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { type Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -48,6 +48,7 @@ import {
 } from '../lambdas/routes.js';
 import { missingHandlerEntries } from './bundling.js';
 import { FanoutPipeline } from './fanout-pipeline.js';
+import { CLOUDFRONT_WAF_REGION, SwitchboardFrontDoor } from './front-door.js';
 import { handlerEnvironment } from './handler-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
@@ -234,6 +235,20 @@ export const NAG_REASONS = {
 /** The token exchange is called once per connection: throttle it like `$connect`. */
 const AUTH_API_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 
+/**
+ * A front door that creates its web ACL needs a stack in us-east-1 (CLOUDFRONT web ACLs live
+ * there): refused at synth when the region is known and another one.
+ */
+function checkFrontDoorRegion(scope: Construct, config: ResolvedSwitchboardApiProps): void {
+  if (!config.frontDoor || config.frontDoor.webAclArn !== undefined) return;
+  const { region } = Stack.of(scope);
+  if (!Token.isUnresolved(region) && region !== CLOUDFRONT_WAF_REGION) {
+    throw new SwitchboardPropsError(
+      `SwitchboardApi: frontDoor creates a CLOUDFRONT web ACL, which exists only in ${CLOUDFRONT_WAF_REGION}: deploy the stack there, or pass frontDoor.webAclArn, a web ACL made in ${CLOUDFRONT_WAF_REGION} (received region ${JSON.stringify(region)})`,
+    );
+  }
+}
+
 const pascal = (entry: string) => entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
 
 export class SwitchboardApi extends Construct {
@@ -264,11 +279,14 @@ export class SwitchboardApi extends Construct {
   /** The environment every handler gets (the `ENV` names of `adapters/config.ts`). */
   readonly environment: Readonly<Record<string, string>>;
   readonly domainName?: DomainName;
+  /** CloudFront and WAF in front of the WebSocket API, when `frontDoor` is set. */
+  readonly frontDoor?: SwitchboardFrontDoor;
   readonly monitoring: SwitchboardMonitoring;
 
   constructor(scope: Construct, id: string, props: SwitchboardApiProps = {}) {
     // Validated before anything joins the construct tree: a bad prop leaves no half-built construct.
     const config = resolveSwitchboardApiProps(props);
+    checkFrontDoorRegion(scope, config);
     super(scope, id);
     this.config = config;
 
@@ -498,15 +516,22 @@ export class SwitchboardApi extends Construct {
     }
 
     // ---- Publishing: EventBridge rule -> publish queue -> publish handler -----------------------
-    this.eventBus = config.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    // Publishing is explicit: a bus of its own, on which only granted principals can put events.
+    this.eventBus =
+      config.eventBus ??
+      // (A cast: CDK's own types do not follow exactOptionalPropertyTypes.)
+      (new EventBus(this, 'EventBus', {
+        description: 'Switchboard: PutEvents here to publish',
+      }) as IEventBus);
     const publish = fn(TRIGGER_ENTRIES.publish);
     this.publishRule = new Rule(this, 'PublishRule', {
       eventBus: this.eventBus,
       description: 'Switchboard: events with a channel (or channels) go to the publish handler',
       // The local PutEvents endpoint applies the same pattern (adapters/event-pattern.ts).
-      eventPattern: switchboardEventPattern(
-        config.eventSources ? { sources: config.eventSources } : {},
-      ) as EventPattern,
+      eventPattern: switchboardEventPattern({
+        ...(config.eventSources ? { sources: config.eventSources } : {}),
+        ...(config.sourceTenants ? { sourceTenants: config.sourceTenants } : {}),
+      }) as EventPattern,
     });
     const pipeline = new PublishPipeline(this, 'PublishPipeline', {
       rule: this.publishRule,
@@ -536,6 +561,15 @@ export class SwitchboardApi extends Construct {
     );
     sweep.configureAsyncInvoke({ retryAttempts: 0 });
 
+    // ---- Front door: CloudFront + WAF, a rate limit per client IP before API Gateway -----------
+    if (config.frontDoor) {
+      this.frontDoor = new SwitchboardFrontDoor(this, 'FrontDoor', {
+        webSocketApi: this.webSocketApi,
+        stageName: config.stageName,
+        ...config.frontDoor,
+      });
+    }
+
     // ---- Monitoring ----------------------------------------------------------------------------
     this.monitoring = new SwitchboardMonitoring(this, 'Monitoring', {
       serviceName: config.serviceName,
@@ -554,8 +588,12 @@ export class SwitchboardApi extends Construct {
     });
   }
 
-  /** `wss://…/{stage}`: the custom domain when one is configured, the execute-api endpoint otherwise. */
+  /**
+   * `wss://…/{stage}`: the front door's distribution or the custom domain when one is configured,
+   * the execute-api endpoint otherwise.
+   */
   get webSocketUrl(): string {
+    if (this.frontDoor) return this.frontDoor.webSocketUrl(this.config.stageName);
     return this.config.domain
       ? `wss://${this.config.domain.domainName}/${this.config.stageName}`
       : this.stage.url;
@@ -577,10 +615,22 @@ export class SwitchboardApi extends Construct {
   }
 
   /**
-   * Lets `grantee` publish: `events:PutEvents` on the bus the publish rule listens to. (Only
-   * entries with a `channel` or `channels`, and an allowed source, reach subscribers.)
+   * Lets `grantee` publish: `events:PutEvents` on the bus the publish rule listens to, and with
+   * `sources`, only entries whose `Source` is one of them (the `events:source` condition key,
+   * "Using IAM policy conditions in Amazon EventBridge"), so a service cannot pose as another.
+   * (Only entries with a `channel`, `channels` or `broadcast`, from an accepted source and to a
+   * tenant it is bound to, reach subscribers.)
    */
-  grantPublish(grantee: IGrantable): Grant {
-    return this.eventBus.grantPutEventsTo(grantee);
+  grantPublish(grantee: IGrantable, sources?: readonly string[]): Grant {
+    if (sources === undefined) return this.eventBus.grantPutEventsTo(grantee);
+    if (sources.length === 0) {
+      throw new SwitchboardPropsError('SwitchboardApi.grantPublish: sources must list at least one source');
+    }
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBus.eventBusArn],
+      conditions: { StringEquals: { 'events:source': [...sources] } },
+    });
   }
 }

@@ -8,7 +8,11 @@
  * what the publish function does with the event is the queue's business from there on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { matchesEventPattern, switchboardEventPattern } from '../adapters/event-pattern.js';
+import {
+  type EventPattern,
+  matchesEventPattern,
+  switchboardEventPattern,
+} from '../adapters/event-pattern.js';
 import { uuid } from './aws-ids.js';
 import { pathOf, type RequestHandler, readBody, send } from './http-io.js';
 import { type LocalLog, silentLog } from './log.js';
@@ -24,6 +28,12 @@ export interface EventBridgeEndpointProps {
   readonly target: EventTarget;
   /** The bus Switchboard's rule is on. @default 'default' */
   readonly busName?: string;
+  /**
+   * The rule's pattern: `switchboardEventPattern` of the accepted sources and their tenant
+   * bindings (`SWITCHBOARD_EVENT_SOURCES`, `SWITCHBOARD_SOURCE_TENANTS`), as the stack deploys it.
+   * @default switchboardEventPattern(): any source
+   */
+  readonly pattern?: EventPattern;
   /** @default 'local' */
   readonly region?: string;
   /** @default '000000000000' */
@@ -48,11 +58,12 @@ export class EventBridgeEndpoint {
   readonly handle: RequestHandler;
   private readonly props: EventBridgeEndpointProps;
   private readonly log: LocalLog;
-  private readonly pattern = switchboardEventPattern();
+  private readonly pattern: EventPattern;
   private closed = false;
 
   constructor(props: EventBridgeEndpointProps) {
     this.props = props;
+    this.pattern = props.pattern ?? switchboardEventPattern();
     this.log = props.log ?? silentLog;
     this.handle = (req, res) => this.serve(req, res);
   }
@@ -113,7 +124,9 @@ export class EventBridgeEndpoint {
     const observer = this.props.observer;
     if (!matchesEventPattern(this.pattern, envelope)) {
       observer?.accepted(envelope, 'not_matched');
-      this.log.debug(`event ${envelope.id} matches no rule (no channel/channels in detail)`);
+      this.log.debug(
+        `event ${envelope.id} matches no rule (no channel/channels/broadcast in detail, or a source or tenant the rule does not accept)`,
+      );
       return;
     }
     const ruleBus = this.props.busName ?? 'default';

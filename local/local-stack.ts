@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { createVerifierFromConfig } from '../adapters/auth.js';
 import { ENV, loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
@@ -624,6 +625,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     eventBus = new EventBridgeEndpoint({
       target: publishQueue,
       busName: settings.eventBusName,
+      // The rule the stack deploys, from the same settings the publish handler checks again.
+      pattern: switchboardEventPattern(config.publishers),
       region,
       account: LOCAL_ACCOUNT,
       observer: activity,

@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { isAdmin } from '../core/channel-policy.js';
 import { type Identity, TokenRejectedError, type TokenVerifier } from '../core/identity.js';
-import type { ConnectionRecord, ConnectionStore } from '../core/ports.js';
+import type { ConnectionStore, LiveConnection } from '../core/ports.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import type { LocalActivity } from './activity.js';
 import type {
@@ -120,7 +120,7 @@ async function admin(req: IncomingMessage, res: ServerResponse, verifier: TokenV
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
 
-function connectionRow(record: ConnectionRecord, socket: GatewayConnection | undefined): DashboardConnection {
+function connectionRow(record: LiveConnection, socket: GatewayConnection | undefined): DashboardConnection {
   const { identity } = record;
   const open = socket?.state === 'open';
   return {
@@ -148,11 +148,13 @@ export async function dashboardState(
   const inScope = (tenant: string | undefined) => scope === null || tenant === scope;
   const now = Math.floor(Date.now() / 1000);
   const sockets = new Map([...props.connections()].filter(([, c]) => c.state === 'open'));
-  const records = new Map<string, ConnectionRecord>();
-  // Every connection not yet stale, from the sweep index (as the `stats` action counts them)...
-  for await (const record of props.store.liveConnections(null, now)) records.set(record.connectionId, record);
-  // ...and the open ones that are stale (an expired token the sweep has not closed yet).
-  const missing = [...sockets.keys()].filter((id) => !records.has(id));
+  const records = new Map<string, LiveConnection>();
+  // The registered connections in view, from the live index: the viewer's tenant only (O(tenant)
+  // reads, as the `stats` action), or every tenant's for a platform admin...
+  for await (const record of props.store.liveConnections(scope, now))
+    records.set(record.connectionId, record);
+  // ...and, for a platform admin, the open sockets without one (unregistered, or just removed).
+  const missing = scope === null ? [...sockets.keys()].filter((id) => !records.has(id)) : [];
   for (const record of await Promise.all(missing.map((id) => props.store.getConnection(id, now)))) {
     if (record) records.set(record.connectionId, record);
   }

@@ -154,4 +154,29 @@ describe('the dashboard state', () => {
     expect(state.channels.map((c) => c.channel).sort()).toEqual(['news', 'orders']);
     expect(state.events.map((e) => e.id)).toEqual(['ev-acme']);
   });
+
+  it("reads an admin's own tenant only: its live index, and no connection item of another tenant", async () => {
+    // Prepare: a store that records what the dashboard asks of it.
+    const asked: unknown[] = [];
+    const gets: string[] = [];
+    const recording = {
+      ...props,
+      store: {
+        async *liveConnections(tenant: string | undefined | null) {
+          asked.push(tenant);
+          yield* records.filter((r) => tenant === null || r.identity.tenant === tenant);
+        },
+        getConnection: async (id: string) => {
+          gets.push(id);
+          return records.find((r) => r.connectionId === id);
+        },
+      },
+    };
+    // Act
+    const state = await dashboardState(recording, viewer('acme'));
+    // Assess
+    expect(asked).toEqual(['acme']);
+    expect(gets).toEqual([]);
+    expect(state.totals.connections).toBe(1);
+  });
 });

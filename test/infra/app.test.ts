@@ -93,6 +93,33 @@ describe('context', () => {
     const { stack, template } = synthApp();
     expect(stack.stackName).toBe('Switchboard');
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('puts a front door with an existing web ACL in front of the API with -c frontDoorWebAclArn', () => {
+    // Prepare
+    const webAclArn =
+      'arn:aws:wafv2:us-east-1:123456789012:global/webacl/sb/00000000-0000-0000-0000-000000000000';
+    // Act
+    const { template } = synthApp({ context: { frontDoorWebAclArn: webAclArn } });
+    // Assess
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ WebACLId: webAclArn }),
+    });
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('listens on the default bus when -c eventBus=default, and binds -c sourceTenants', () => {
+    // Act
+    const { template } = synthApp({
+      context: { eventBus: 'default', eventSources: 'billing', sourceTenants: '{"billing":["acme"]}' },
+    });
+    // Assess
+    template.resourceCountIs('AWS::Events::EventBus', 0);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: switchboardEventPattern({ sources: ['billing'], sourceTenants: { billing: ['acme'] } }),
+    });
   });
 
   it.each([
@@ -107,6 +134,7 @@ describe('context', () => {
     [{ domainName: 'realtime.example.com' }, /context domainName and certificateArn: give both or neither/],
     [{ removalPolicy: 'delete' }, /context removalPolicy: must be retain or destroy \(received "delete"\)/],
     [{ routeThrottle: '5' }, /context routeThrottle: must be a JSON object \(received 5\)/],
+    [{ sourceTenants: '"acme"' }, /context sourceTenants: must be a JSON object \(received "acme"\)/],
     [
       { authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:switchboard-key' },
       /context authSecretArn: must be the complete secret ARN/,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Duration, Validations } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,7 +17,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthApp, synthStack } from './synth.js';
+import type { SwitchboardFrontDoorOptions } from '../../lib/switchboard-api-props.js';
+import { SwitchboardStack } from '../../lib/switchboard-stack.js';
+import { newApp, synthApp, synthStack } from './synth.js';
 
 interface Finding {
   readonly rule: string;
@@ -78,6 +80,29 @@ function checkAcknowledgements(app: App): void {
   }
 }
 
+/** The front door's two shapes: a web ACL the stack creates (us-east-1), or one attached by ARN. */
+const FRONT_DOORS: [string, string | undefined, SwitchboardFrontDoorOptions][] = [
+  ['its own web ACL, in us-east-1', 'us-east-1', { rateLimitPer5Minutes: 300 }],
+  ['its own web ACL, region-agnostic', undefined, {}],
+  [
+    'an existing web ACL, in eu-west-1',
+    'eu-west-1',
+    {
+      webAclArn:
+        'arn:aws:wafv2:us-east-1:123456789012:global/webacl/switchboard/00000000-0000-0000-0000-000000000000',
+    },
+  ],
+];
+
+function frontDoorStack(region: string | undefined, frontDoor: SwitchboardFrontDoorOptions) {
+  const app = newApp();
+  const stack = new SwitchboardStack(app, 'FrontDoorTest', {
+    ...(region ? { env: { region, account: '123456789012' } } : {}),
+    switchboard: { frontDoor },
+  });
+  return { app, template: Template.fromStack(stack) };
+}
+
 // Synthesized once: bin/app.ts registers the checks, so this synth already fails on any finding.
 let defaults: ReturnType<typeof synthApp>;
 beforeAll(() => {
@@ -133,6 +158,19 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(findings(new AwsSolutionsChecks(), app)).toEqual([]);
     checkAcknowledgements(app);
   });
+
+  it.each(FRONT_DOORS)('stays clean with a front door: %s', (_shape, region, frontDoor) => {
+    // Act
+    const { app } = frontDoorStack(region, frontDoor);
+    // Assess
+    expect(findings(new AwsSolutionsChecks(), app)).toEqual([]);
+    checkAcknowledgements(app);
+    const rules = acknowledgements(app)
+      .filter((a) => a.path.includes('/FrontDoor/'))
+      .map((a) => a.rule)
+      .sort();
+    expect(rules).toEqual(['AwsSolutions-CFR1', 'AwsSolutions-CFR3', 'AwsSolutions-CFR4']);
+  });
 });
 
 const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
@@ -156,16 +194,22 @@ function lint(template: Template): string {
 }
 
 describe('cfn-lint', () => {
+  it.for(FRONT_DOORS)('accepts the template with a front door: %s', ([, region, frontDoor], ctx) => {
+    if (!hasCfnLint) ctx.skip('cfn-lint is not installed (pip install cfn-lint): template lint skipped');
+    expect(lint(frontDoorStack(region, frontDoor).template)).toBe('');
+  });
+
   it('accepts the synthesized template', (ctx) => {
     if (!hasCfnLint) ctx.skip('cfn-lint is not installed (pip install cfn-lint): template lint skipped');
     expect(lint(defaults.template), cfnLint.stdout.trim()).toBe('');
   });
 
-  it('accepts the template with a custom domain, a custom bus and source allow-list', (ctx) => {
+  it('accepts the template with a custom domain, a custom bus, a source allow-list and tenant bindings', (ctx) => {
     if (!hasCfnLint) ctx.skip('cfn-lint is not installed (pip install cfn-lint): template lint skipped');
     const { template } = synthStack((stack) => ({
       eventBus: EventBus.fromEventBusName(stack, 'Bus', 'apps'),
       eventSources: ['cluster-code-service', 'billing'],
+      sourceTenants: { billing: ['acme', 'globex'] },
       domain: {
         domainName: 'realtime.example.com',
         certificate: Certificate.fromCertificateArn(

@@ -141,10 +141,15 @@ describe('alarms', () => {
 
   it("fire on the publish rule's failed invocations, by rule name on the default bus", () => {
     // Prepare
-    const rule = { Ref: logicalId(stack, api().publishRule) };
+    const { stack: onDefault, template: defaultTemplate } = synthStack((s) => ({
+      eventBus: EventBus.fromEventBusName(s, 'DefaultBus', 'default'),
+    }));
+    const alarm = onDefault.switchboard.monitoring.publishRuleFailuresAlarm;
+    const rule = { Ref: logicalId(onDefault, onDefault.switchboard.publishRule) };
 
     // Act
-    const props = alarmProps(api().monitoring.publishRuleFailuresAlarm);
+    const props = resourcesOfType(defaultTemplate, 'AWS::CloudWatch::Alarm')[logicalId(onDefault, alarm)]
+      ?.Properties as Record<string, unknown>;
 
     // Assess
     expect(metricsRead(props)).toEqual([
@@ -157,11 +162,14 @@ describe('alarms', () => {
     ]);
   });
 
-  it('name the bus and the bare rule name for a rule on a custom bus (whose Ref is bus|rule)', () => {
+  it.each([
+    ['an imported bus', true],
+    ["the stack's own bus (the default)", false],
+  ])('name the bus and the bare rule name for a rule on %s (whose Ref is bus|rule)', (_, imported) => {
     // Prepare
-    const { stack: custom, template: customTemplate } = synthStack((s) => ({
-      eventBus: EventBus.fromEventBusName(s, 'Bus', 'apps'),
-    }));
+    const { stack: custom, template: customTemplate } = synthStack((s) =>
+      imported ? { eventBus: EventBus.fromEventBusName(s, 'Bus', 'apps') } : {},
+    );
     const ref = { Ref: logicalId(custom, custom.switchboard.publishRule) };
 
     // Act & Assess

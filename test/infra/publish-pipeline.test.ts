@@ -127,7 +127,8 @@ describe('publish rule', () => {
   it('puts matching events on the publish queue, with retries, max event age and the dead-letter queue', () => {
     // Act & Assess
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventBusName: 'default',
+      // The stack's own bus, not the account's default one: publishing is explicit.
+      EventBusName: { Ref: logicalId(stack, api().eventBus as never) },
       EventPattern: switchboardEventPattern(),
       Targets: [
         {

@@ -2,7 +2,7 @@
  * `SwitchboardApi` props: each option reaches the template, and bad values are refused at synth
  * with a message that names the prop and shows the value received.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -21,6 +21,9 @@ import { newApp, resourcesOfType, synthStack, variablesOf } from './synth.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:switchboard-key-AbCdEf';
 const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000';
+
+/** The stack's own event bus, as a CloudFormation resource. */
+const busOf = (stack: SwitchboardStack) => stack.switchboard.eventBus.node.defaultChild as CfnResource;
 
 function variables(template: ReturnType<typeof synthStack>['template']): Record<string, unknown> {
   return variablesOf(Object.values(resourcesOfType(template, 'AWS::Lambda::Function'))[0]);
@@ -198,16 +201,44 @@ describe('options reach the template', () => {
     }
   });
 
-  it('grants publishers PutEvents on the bus the rule listens to', () => {
+  it('grants publishers PutEvents on the bus the rule listens to: its own bus by default', () => {
+    // Prepare
     const stack = new SwitchboardStack(newApp(), 'Test');
     const publisher = new Role(stack, 'Publisher', { assumedBy: new AccountRootPrincipal() });
+    // Act
     stack.switchboard.grantPublish(publisher);
+    // Assess
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: stack.getLogicalId(publisher.node.defaultChild as CfnRole) }],
       PolicyDocument: {
         Statement: [
           {
             Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [stack.getLogicalId(busOf(stack)), 'Arn'] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('grants PutEvents on the default bus when that is the bus it was given', () => {
+    // Prepare
+    const stack = new SwitchboardStack(newApp(), 'Test', {
+      switchboard: (s) => ({ eventBus: EventBus.fromEventBusName(s, 'DefaultBus', 'default') }),
+    });
+    const publisher = new Role(stack, 'Publisher', { assumedBy: new AccountRootPrincipal() });
+    // Act
+    stack.switchboard.grantPublish(publisher);
+    // Assess
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Events::EventBus', 0);
+    template.hasResourceProperties('AWS::Events::Rule', { EventBusName: 'default' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(publisher.node.defaultChild as CfnRole) }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
             Action: 'events:PutEvents',
             Resource: {
               'Fn::Join': [
@@ -223,9 +254,75 @@ describe('options reach the template', () => {
                 ],
               ],
             },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('grants PutEvents for given sources only, with the events:source condition', () => {
+    // Prepare
+    const stack = new SwitchboardStack(newApp(), 'Test');
+    const publisher = new Role(stack, 'Publisher', { assumedBy: new AccountRootPrincipal() });
+    // Act
+    stack.switchboard.grantPublish(publisher, ['billing-service']);
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(publisher.node.defaultChild as CfnRole) }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [stack.getLogicalId(busOf(stack)), 'Arn'] },
+            Condition: { StringEquals: { 'events:source': ['billing-service'] } },
           },
         ],
       },
+    });
+    expect(() => stack.switchboard.grantPublish(publisher, [])).toThrow(/at least one source/);
+  });
+
+  it('creates a bus of its own, which the rule listens on and the outputs name', () => {
+    // Act
+    const { stack, template } = synthStack();
+    // Assess
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    const bus = { Ref: stack.getLogicalId(busOf(stack)) };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: bus,
+      EventPattern: switchboardEventPattern(),
+    });
+    expect(template.findOutputs('EventBusName').EventBusName?.Value).toEqual(bus);
+    // No publisher is trusted by default: nothing holds PutEvents on it.
+    expect(JSON.stringify(resourcesOfType(template, 'AWS::IAM::Policy'))).not.toContain('events:PutEvents');
+    template.resourceCountIs('AWS::Events::EventBusPolicy', 0);
+  });
+
+  it('binds sources to tenants in the rule pattern and in the handlers environment', () => {
+    // Prepare
+    const sourceTenants = { 'billing-service': ['acme'], 'crm-service': ['acme', 'globex'] };
+    // Act
+    const { template } = synthStack({
+      eventSources: ['billing-service', 'crm-service', 'ops'],
+      sourceTenants,
+    });
+    // Assess
+    const pattern = switchboardEventPattern({
+      sources: ['billing-service', 'crm-service', 'ops'],
+      sourceTenants,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: pattern });
+    expect(pattern).toMatchObject({
+      $or: [
+        { source: ['ops'] },
+        { source: ['billing-service'], detail: { tenant: ['acme'] } },
+        { source: ['crm-service'], detail: { tenant: ['acme', 'globex'] } },
+      ],
+    });
+    expect(variables(template)).toMatchObject({
+      [ENV.eventSources]: 'billing-service,crm-service,ops',
+      [ENV.sourceTenants]: JSON.stringify(sourceTenants),
     });
   });
 
@@ -321,6 +418,30 @@ describe('bad props are refused before anything is built', () => {
       'duplicate source',
       { eventSources: ['a', 'a'] },
       /eventSources must not repeat a source \(received \["a","a"\]\)/,
+    ],
+    [
+      'a bound source eventSources does not accept',
+      { eventSources: ['a'], sourceTenants: { b: ['acme'] } },
+      /sourceTenants must bind only sources that eventSources accepts \(received "b"\)/,
+    ],
+    [
+      'a bound source without tenants',
+      { sourceTenants: { a: [] } },
+      /sourceTenants\["a"\] must list at least one tenant \(received \[\]\)/,
+    ],
+    [
+      'a tenant outside the grammar',
+      { sourceTenants: { a: ['ac#me'] } },
+      /sourceTenants\["a"\] must hold tenants .* \(received "ac#me"\)/,
+    ],
+    [
+      'bindings past the rule pattern quota',
+      {
+        sourceTenants: Object.fromEntries(
+          Array.from({ length: 40 }, (_, i) => [`service-${i}`, [`tenant-number-${i}`]]),
+        ),
+      },
+      /sourceTenants must fit the publish rule's pattern in EventBridge's 2048 characters \(received "\d+ characters"\)/,
     ],
     [
       'upper-case domain',

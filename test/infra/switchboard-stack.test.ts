@@ -439,6 +439,8 @@ describe('outputs', () => {
     expect(text('AuthUrl')).toContain(AUTH_ROUTE_PATH);
     expect(text('PutEventsExample')).toContain('aws events put-events');
     expect(text('PutEventsExample')).toContain('announcements');
-    expect(outputs.EventBusName?.Value).toBe('default');
+    expect(outputs.EventBusName?.Value).toEqual({
+      Ref: logicalId(stack, stack.switchboard.eventBus as never),
+    });
   });
 });
