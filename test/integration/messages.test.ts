@@ -193,7 +193,7 @@ describe('bad messages', () => {
     ['a JSON array', '[1]'],
     ['a JSON string', '"subscribe"'],
     ['an object without action', '{"channel":"a"}'],
-    ['an unknown action', '{"action":"publish","channel":"a"}'],
+    ['an unknown action', '{"action":"emit","channel":"a"}'],
     ['an unknown type', '{"type":"dance"}'],
     ['a mis-cased action', '{"action":"SUBSCRIBE","channel":"a"}'],
     ['a channel of the wrong type', '{"action":"subscribe","channel":42}'],
