@@ -18,7 +18,7 @@ import type {
   StoredEvent,
 } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
-import { publisherRefusal } from './publishers.js';
+import { CLIENT_EVENT_SOURCE, publisherRefusal } from './publishers.js';
 import { epochSeconds, type Settings } from './settings.js';
 import * as z from './validation.js';
 
@@ -287,7 +287,11 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
             event_type: detail.event_type ?? event['detail-type'],
             data: detail.data ?? null,
             seq,
-            ...(detail.sender ? { sender: { userId: detail.sender.userId } } : {}),
+            // Only the message routes set it, from a token (PROTOCOL §8): a service cannot speak
+            // for a user.
+            ...(detail.sender && event.source === CLIENT_EVENT_SOURCE
+              ? { sender: { userId: detail.sender.userId } }
+              : {}),
           },
           timestamp,
         ),

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectEveryEventReachesEveryone, Listener } from '../support/faults.js';
 import { type RunningStack, startStack } from '../support/local-stack.js';
+import { eventBridge, publish } from '../support/publisher.js';
 
 let stack: RunningStack;
 const open: Listener[] = [];
@@ -106,5 +107,22 @@ describe('a client publishing to a room', () => {
     // Assess
     expect(reply).toMatchObject({ type: 'subscribed', recovered: true, seq: 1 });
     expect(late.events.map((e) => [e.id, e.seq, e.sender])).toEqual([[sent.event_id, 1, { userId: 'dave' }]]);
+  });
+
+  it('cannot be impersonated by a service: a sender in a PutEvents detail is dropped', async () => {
+    // Prepare
+    const frank = await listener('frank', 'acme', ['news']);
+    const bus = eventBridge(stack.baseUrl);
+    // Act
+    const eventId = await publish(bus, {
+      channel: 'news',
+      tenant: 'acme',
+      sender: { userId: 'ceo' },
+      data: 'x',
+    });
+    bus.destroy();
+    // Assess
+    await expectEveryEventReachesEveryone([frank], [eventId], 10_000);
+    expect(frank.events[0]?.sender).toBeUndefined();
   });
 });
