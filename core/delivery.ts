@@ -32,13 +32,21 @@ export interface DeliveryOptions {
   /** A limit shared with other deliveries. @default a new one of `maxConcurrency` */
   readonly limit?: AdaptiveLimit;
   /** Waits for the right to make one more call (a callbacks-per-second budget). @default none */
-  readonly pace?: () => Promise<void>;
+  readonly pace?: () => Promise<unknown>;
+  /**
+   * Epoch ms after which no target gets its first attempt: those are returned in `unstarted`, for
+   * the caller to hand on. Paced posts can wait long for their turn, and without this they would
+   * all be tried, however late. @default none: every target is tried
+   */
+  readonly startBy?: number;
 }
 
 export interface DeliveryReport<T> {
   readonly delivered: number;
   readonly gone: readonly T[];
   readonly failed: readonly { readonly target: T; readonly error: unknown }[];
+  /** Targets never tried because `startBy` had passed. */
+  readonly unstarted: readonly T[];
   readonly throttled: number;
   readonly retries: number;
   /** The lowest concurrency the limiter fell to (equal to the maximum when never throttled). */
@@ -105,6 +113,7 @@ export async function deliverAll<T>(
     delivered: 0,
     gone: [] as T[],
     failed: [] as { target: T; error: unknown }[],
+    unstarted: [] as T[],
     throttled: 0,
     retries: 0,
   };
@@ -112,6 +121,10 @@ export async function deliverAll<T>(
   const deliverOne = async (target: T) => {
     for (let attempt = 0; ; attempt++) {
       await options.pace?.();
+      if (attempt === 0 && options.startBy !== undefined && now() >= options.startBy) {
+        report.unstarted.push(target);
+        return;
+      }
       await limit.acquire();
       let outcome: 'ok' | 'throttled' = 'ok';
       let retryable: unknown;
