@@ -80,10 +80,11 @@ export class AdaptiveLimit {
     await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
-  release(outcome: 'ok' | 'throttled'): void {
+  /** Frees a slot: `unused` when no call was made with it (the limit stays as it is). */
+  release(outcome: 'ok' | 'throttled' | 'unused'): void {
     if (outcome === 'ok') {
       this.limit = Math.min(this.max, this.limit + 1 / this.limit);
-    } else if (this.now() - this.lastDecrease > 100) {
+    } else if (outcome === 'throttled' && this.now() - this.lastDecrease > 100) {
       // One decrease per burst of throttles: they arrive together, and each halving would compound.
       this.limit = Math.max(1, this.limit / 2);
       this.lowest = Math.min(this.lowest, Math.floor(this.limit));
@@ -120,12 +121,21 @@ export async function deliverAll<T>(
 
   const deliverOne = async (target: T) => {
     for (let attempt = 0; ; attempt++) {
-      await options.pace?.();
+      // The slot first, then the right to call: a right is used as soon as it is given, so the
+      // calls of a second keep to its budget, and no call waits for a slot behind rights taken
+      // long ago (when posting is slower than the budget, they would pile up past `startBy`).
+      await limit.acquire();
+      try {
+        await options.pace?.();
+      } catch (error) {
+        limit.release('unused');
+        throw error;
+      }
       if (attempt === 0 && options.startBy !== undefined && now() >= options.startBy) {
+        limit.release('unused');
         report.unstarted.push(target);
         return;
       }
-      await limit.acquire();
       let outcome: 'ok' | 'throttled' = 'ok';
       let retryable: unknown;
       try {
