@@ -5,13 +5,8 @@
  * says `stop`, on SIGTERM, and when the bench goes away (IPC disconnect).
  */
 import { type BenchStack, startBenchStack } from './bench-stack.js';
-import {
-  type BigChannelMessage,
-  type BigChannelOptions,
-  budgetOf,
-  FanoutLog,
-  measureBigChannel,
-} from './big-channel.js';
+import { type BigChannelMessage, type BigChannelOptions, budgetOf } from './big-channel.js';
+import { FanoutLog, measureBigChannel } from './big-channel-measure.js';
 import { ClientPool } from './client-pool.js';
 import { BenchAbortedError, type BenchContext, within } from './context.js';
 

@@ -1,8 +1,9 @@
 /** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
-import type { BigChannelResult, SmallChannelComparison } from './big-channel.js';
+import type { BigChannelResult } from './big-channel.js';
 import type { BurstName, BurstResult } from './burst.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import type { BenchResults } from './results.js';
+import type { SmallChannelComparison } from './small-channels.js';
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => {
@@ -393,7 +394,10 @@ function burstSection(burst: BurstResult): string[] {
 }
 
 const seconds = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : '–');
-const percent = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(Math.round(n * 100))} %`;
+const percent = (n: number) => {
+  const whole = Math.round(n * 100);
+  return whole === 0 ? '0 %' : `${whole > 0 ? '+' : '−'}${Math.abs(whole)} %`;
+};
 
 function smallChannelsSection(small: SmallChannelComparison): string[] {
   const against = small.previous

@@ -1,12 +1,13 @@
 /** The shape of `bench/results.json`. */
 import type { CapturedLogs } from './bench-stack.js';
-import type { BigChannelResult, SmallChannelComparison } from './big-channel.js';
+import type { BigChannelResult } from './big-channel.js';
 import type { BurstResult } from './burst.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import type { MachineInfo } from './machine.js';
+import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 
 export const STAGES = [

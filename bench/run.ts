@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchStack, startBenchStack } from './bench-stack.js';
-import { type BigChannelResult, compareSmallChannels, runBigChannel } from './big-channel.js';
+import { type BigChannelResult, runBigChannel } from './big-channel.js';
 import { runBurstStage } from './burst.js';
 import { ClientPool } from './client-pool.js';
 import { runColdStart } from './cold-start.js';
@@ -36,6 +36,7 @@ import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
 import { type BenchResults, STAGES, type StageName } from './results.js';
+import { compareSmallChannels } from './small-channels.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 
