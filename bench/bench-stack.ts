@@ -53,12 +53,22 @@ function push(recent: string[], line: string): void {
   recent.splice(0, Math.max(0, recent.length - RECENT_LINES));
 }
 
+/** Told every line the handlers (`handler`) or the stack itself (`stack`) log. */
+export type LineListener = (source: 'handler' | 'stack', line: string) => void;
+
+export interface BenchStackOptions {
+  /** The fan-out function's timeout (`LocalStackOptions.fanoutTimeoutMs`). @default its own */
+  readonly fanoutTimeoutMs?: number;
+  /** @default none */
+  readonly onLine?: LineListener;
+}
+
 /**
  * Replaces process.stdout.write and process.stderr.write with counters of what the handlers and
  * libraries log, for the rest of the process's life: handlers may still log while the stack
  * stops. The bench writes through `output.ts` instead.
  */
-function captureOutput(logs: CapturedLogs): void {
+function captureOutput(logs: CapturedLogs, onLine: LineListener | undefined): void {
   const capture = (stream: NodeJS.WriteStream, source: 'stdout' | 'stderr') => {
     let partial = '';
     const write = (chunk: string | Uint8Array, encoding?: unknown, callback?: unknown): boolean => {
@@ -67,6 +77,7 @@ function captureOutput(logs: CapturedLogs): void {
       partial = lines.pop() ?? '';
       for (const line of lines) {
         if (!line.trim()) continue;
+        onLine?.('handler', line);
         let level = source === 'stderr' ? 'STDERR' : 'TEXT';
         try {
           level = String((JSON.parse(line) as { level?: unknown }).level ?? level).toUpperCase();
@@ -97,7 +108,7 @@ export function publishConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const publishConcurrency = publishConcurrencyFromEnv();
   const secret = randomBytes(32).toString('base64url');
   // Handler modules read these once, at import: they must be set before the stack starts.
@@ -112,19 +123,27 @@ export async function startBenchStack(): Promise<BenchStack> {
   const log: LocalLog = {
     debug: () => {},
     warn: (message) => {
+      options.onLine?.('stack', message);
       logs.stack.warn += 1;
       push(logs.recent, `[stack warn] ${message}`);
     },
     error: (message, error) => {
+      options.onLine?.('stack', message);
       logs.stack.error += 1;
       push(logs.recent, `[stack error] ${message}${error === undefined ? '' : `: ${describeError(error)}`}`);
     },
   };
-  captureOutput(logs);
+  captureOutput(logs, options.onLine);
   // Before the stack starts: it sets SWITCHBOARD_DYNAMODB_ENDPOINT for its handlers.
   const external = Boolean(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT?.trim());
   const tableName = `switchboard-bench-${randomUUID().slice(0, 8)}`;
-  const stack = await startLocalStack({ port: 0, dynamodbPort: 0, tableName, log });
+  const stack = await startLocalStack({
+    port: 0,
+    dynamodbPort: 0,
+    tableName,
+    log,
+    ...(options.fanoutTimeoutMs !== undefined ? { fanoutTimeoutMs: options.fanoutTimeoutMs } : {}),
+  });
   // The stack has pointed AWS_REGION and the credentials at the local services: clients built from
   // here on are configured exactly like the handlers'.
   const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });

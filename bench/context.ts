@@ -13,7 +13,8 @@ export class BenchAbortedError extends Error {
 
 export interface BenchContext {
   readonly signal: AbortSignal;
-  readonly progress: Progress;
+  /** The progress bar, or (in a stage's own process) a relay to the bench's. */
+  readonly progress: Pick<Progress, 'update' | 'log'>;
   /** Something worth knowing about the numbers; ends up in results.json and the summary. */
   warn(message: string): void;
 }

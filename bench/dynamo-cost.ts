@@ -287,6 +287,9 @@ export async function runDynamoCost(
       );
       let bytesInPage = 0;
       for (const item of page.Items ?? []) {
+        // The template connection's live-index entry (broadcast's audience), written by
+        // `putConnection`; the copies have none, and fan-out does not read it.
+        if (item.pk?.S?.startsWith('live#')) continue;
         const bytes = itemBytes(item);
         bytesInPage += bytes;
         sizes.push(bytes);

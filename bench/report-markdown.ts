@@ -1,6 +1,9 @@
 /** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
+import type { BigChannelResult } from './big-channel.js';
 import type { BurstName, BurstResult } from './burst.js';
+import type { FanoutSimResult } from './fanout-sim.js';
 import type { BenchResults } from './results.js';
+import type { SmallChannelComparison } from './small-channels.js';
 import type { StatsCostResult, StatsRead } from './stats-cost.js';
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -99,8 +102,12 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
 
+  if (results.smallChannels) out.push('', ...smallChannelsSection(results.smallChannels));
+
   const burst = results.burst;
   if (burst) out.push('', ...burstSection(burst));
+  if (results.bigChannel) out.push('', ...bigChannelSection(results.bigChannel));
+  if (results.fanoutSim) out.push('', ...fanoutSimSection(results.fanoutSim));
 
   const cost = results.dynamoCost;
   if (cost) {
@@ -420,4 +427,147 @@ function burstSection(burst: BurstResult): string[] {
       'every key read, found or not: one unit per strongly consistent key).',
   );
   return out;
+}
+
+const seconds = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : '–');
+const percent = (n: number) => {
+  const whole = Math.round(n * 100);
+  return whole === 0 ? '0 %' : `${whole > 0 ? '+' : '−'}${Math.abs(whole)} %`;
+};
+
+function smallChannelsSection(small: SmallChannelComparison): string[] {
+  const against = small.previous
+    ? `the results committed before this run (${small.previous.mode}, ${small.previous.startedAt.slice(0, 10)})`
+    : 'nothing (no previous results)';
+  return [
+    `#### Small channels since big channels: fan-out latency p50 against ${against}`,
+    '',
+    table(
+      [
+        'subscribers',
+        'p50 before',
+        'p50 now',
+        'change',
+        'all received p50, before',
+        'now',
+        'floor deliveries/s, before',
+        'now',
+        'within 10 %',
+      ],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      small.sizes.map((s) => [
+        int(s.subscribers),
+        ms(s.latencyP50Ms.previous),
+        ms(s.latencyP50Ms.now),
+        percent(s.change),
+        ms(s.timeToAllP50Ms.previous),
+        ms(s.timeToAllP50Ms.now),
+        int(s.floorDeliveriesPerSecond.previous),
+        int(s.floorDeliveriesPerSecond.now),
+        s.goalMet ? 'yes' : 'no',
+      ]),
+    ),
+  ];
+}
+
+function bigChannelSection(big: BigChannelResult): string[] {
+  const m = big.memory;
+  const jvm = m.kibPerConnection.dynamodbLocalRss;
+  return [
+    `#### Big channels and broadcast: ${int(big.subscribers)} connections under a ${int(big.quotaPerSecond)}/s callback quota`,
+    '',
+    `A stack of its own: \`@connections\` answers 429 past ${int(big.quotaPerSecond)} calls/s (token bucket, burst ` +
+      `${int(big.quotaBurst)}), Switchboard's budget ${int(big.callbacksPerSecond)}/s, fan-out timeout ` +
+      `${big.fanoutTimeoutSeconds} s, ${big.fanoutShards} shards, at most ${big.fanoutReservedConcurrency} workers. ` +
+      `Time and rate from the \`PutEvents\` call to the last first receipt.` +
+      (big.sizeLimit.capped
+        ? ` ${int(big.subscribers)} rather than ${int(big.requestedSubscribers)}: the stack's process may hold ` +
+          `${int(big.sizeLimit.openFiles)} open files (one per socket).`
+        : ''),
+    '',
+    table(
+      [
+        'scenario',
+        'delivered',
+        'lost',
+        'twice',
+        'to others',
+        'time',
+        'deliveries/s',
+        '× quota',
+        '429s',
+        'dead letters',
+        'invocations (continued)',
+        'goal',
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      big.scenarios.map((s) => [
+        s.name,
+        `${int(s.delivered)} / ${int(s.expectedDeliveries)}`,
+        int(s.lost),
+        int(s.duplicated),
+        int(s.unexpected),
+        s.channels.length > 1
+          ? Object.values(s.secondsByChannel).map(seconds).join(', ')
+          : seconds(s.seconds),
+        int(s.deliveriesPerSecond),
+        times(s.ratioToQuota),
+        int(s.quota.throttled),
+        int(s.deadLettered),
+        `${int(s.fanout.invocations)} (${int(s.fanout.continued)})`,
+        s.goalMet ? 'met' : 'not met',
+      ]),
+    ),
+    '',
+    `${int(big.subscribers + big.outsiders)} connections (${int(big.outsiders)} of another tenant or none, subscribed ` +
+      `to channels of the same names) opened in ${seconds(big.connectSeconds)}, subscribed twice each in ` +
+      `${seconds(big.subscribeSeconds)}. Memory per connection with its two subscriptions: ` +
+      `${m.kibPerConnection.stackHeap} KiB of the stack's JS heap, ${m.kibPerConnection.stackRss} KiB of its RSS ` +
+      `(${Math.round(m.stackRssMiB.before)} → ${Math.round(m.stackRssMiB.open)} MiB)` +
+      (jvm !== undefined && m.dynamodbLocalRssMiB
+        ? `, ${jvm} KiB of DynamoDB Local's (${Math.round(m.dynamodbLocalRssMiB.before)} → ${Math.round(m.dynamodbLocalRssMiB.open)} MiB).`
+        : '.'),
+  ];
+}
+
+function fanoutSimSection(sim: FanoutSimResult): string[] {
+  return [
+    "#### Fan-out at a million, simulated: core's workers against fakes, on simulated time",
+    '',
+    table(
+      [
+        'scenario',
+        'subscribers',
+        'budget / quota',
+        'time to all (budget floor)',
+        '× budget',
+        'invocations',
+        'continuations',
+        'retries',
+        'lost / twice',
+        '429s',
+        'budget item writes/s, peak',
+        'per event',
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      sim.runs.map((r) => [
+        r.scenario.name,
+        int(r.scenario.subscribers),
+        `${int(r.scenario.callbacksPerSecond)} / ${int(r.scenario.quotaPerSecond)}`,
+        `${seconds(r.secondsToAll)} (${seconds(r.budgetSeconds)})`,
+        times(r.ratioToBudget),
+        int(r.invocations),
+        int(r.continuations),
+        int(r.retryTasks),
+        `${int(r.lost)} / ${int(r.duplicated)}`,
+        int(r.throttled),
+        int(r.budget.peakWritesPerSecond),
+        `$${r.costUsd.total.toFixed(3)}`,
+      ]),
+    ),
+    '',
+    `Per event: API Gateway messages, Lambda requests and GB-seconds (512 MB), SQS requests, DynamoDB read and ` +
+      `write units, at the prices of the cost model. Latencies of the fakes: ${sim.latencyMs.post} ms a post, ` +
+      `${sim.latencyMs.query} ms a page, ${sim.latencyMs.budget} ms a budget take.`,
+  ];
 }

@@ -2,15 +2,27 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { BundlesResult } from '../bin/bundle-report.js';
 import type { CapturedLogs } from './bench-stack.js';
+import type { BigChannelResult } from './big-channel.js';
 import type { BurstResult } from './burst.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
+import type { FanoutSimResult } from './fanout-sim.js';
 import type { MachineInfo } from './machine.js';
+import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
 
-export const STAGES = ['cold-start', 'dynamodb-cost', 'stats-cost', 'fan-out', 'burst', 'soak'] as const;
+export const STAGES = [
+  'cold-start',
+  'dynamodb-cost',
+  'stats-cost',
+  'fan-out',
+  'burst',
+  'soak',
+  'big-channel',
+  'fanout-sim',
+] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface BenchResults {
@@ -40,6 +52,12 @@ export interface BenchResults {
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;
+  /** Big channels and broadcast under a callback quota (issue 12), in a stack of their own. */
+  readonly bigChannel: BigChannelResult | undefined;
+  /** The fan-out's arithmetic at a million subscribers, on simulated time (issue 12). */
+  readonly fanoutSim: FanoutSimResult | undefined;
+  /** The fan-out stage's 1-, 100- and 1,000-subscriber latencies against the previous results (issue 12). */
+  readonly smallChannels: SmallChannelComparison | undefined;
   readonly warnings: readonly string[];
   /** Written by `npm run bundle-report -- --record`, not by the bench, which keeps it as it is. */
   readonly bundles?: BundlesResult;

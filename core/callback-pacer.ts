@@ -9,6 +9,13 @@ import type { CallbackBudget } from './ports.js';
 export class CallbackPacer {
   private left = 0;
   private second = -1;
+  /**
+   * The one take in flight (and, when the budget is spent, the wait for the next second): the
+   * worker's concurrent posts share it. Were each of them to ask the budget, a page's posts would
+   * send hundreds of writes at once to the budget's item, and each grant would overwrite the last
+   * one's rights unused.
+   */
+  private taking: Promise<void> | undefined;
 
   constructor(
     private readonly budget: CallbackBudget,
@@ -16,28 +23,40 @@ export class CallbackPacer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Resolves when this worker may make one more call. */
-  async acquire(): Promise<void> {
+  /**
+   * Resolves true when this worker may make one more call, or false once `until` (epoch ms) has
+   * passed without a right: a wait for the next second may end up to about a second after it.
+   */
+  async acquire(until = Number.POSITIVE_INFINITY): Promise<boolean> {
     for (;;) {
-      const nowMs = this.now();
-      const second = Math.floor(nowMs / 1000);
+      if (this.now() >= until) return false;
+      const second = Math.floor(this.now() / 1000);
       if (second !== this.second) {
         this.second = second;
         this.left = 0;
       }
       if (this.left > 0) {
         this.left -= 1;
-        return;
+        return true;
       }
-      const granted = await this.budget.take(this.chunk, nowMs);
-      if (Math.floor(this.now() / 1000) !== second) continue;
-      if (granted > 0) {
-        this.left = granted;
-        continue;
+      if (!this.taking) {
+        this.taking = this.take(second).finally(() => {
+          this.taking = undefined;
+        });
       }
-      // This second's budget is spent: wait for the next one, with jitter so workers spread out.
-      await new Promise((resolve) => setTimeout(resolve, 1000 - (this.now() % 1000) + Math.random() * 50));
+      await this.taking;
     }
+  }
+
+  private async take(second: number): Promise<void> {
+    const granted = await this.budget.take(this.chunk, this.now());
+    if (Math.floor(this.now() / 1000) !== second) return;
+    if (granted > 0) {
+      this.left += granted;
+      return;
+    }
+    // This second's budget is spent: wait for the next one, with jitter so workers spread out.
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (this.now() % 1000) + Math.random() * 50));
   }
 }
 

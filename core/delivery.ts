@@ -32,13 +32,21 @@ export interface DeliveryOptions {
   /** A limit shared with other deliveries. @default a new one of `maxConcurrency` */
   readonly limit?: AdaptiveLimit;
   /** Waits for the right to make one more call (a callbacks-per-second budget). @default none */
-  readonly pace?: () => Promise<void>;
+  readonly pace?: () => Promise<unknown>;
+  /**
+   * Epoch ms after which no target gets its first attempt: those are returned in `unstarted`, for
+   * the caller to hand on. Paced posts can wait long for their turn, and without this they would
+   * all be tried, however late. @default none: every target is tried
+   */
+  readonly startBy?: number;
 }
 
 export interface DeliveryReport<T> {
   readonly delivered: number;
   readonly gone: readonly T[];
   readonly failed: readonly { readonly target: T; readonly error: unknown }[];
+  /** Targets never tried because `startBy` had passed. */
+  readonly unstarted: readonly T[];
   readonly throttled: number;
   readonly retries: number;
   /** The lowest concurrency the limiter fell to (equal to the maximum when never throttled). */
@@ -72,10 +80,11 @@ export class AdaptiveLimit {
     await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
-  release(outcome: 'ok' | 'throttled'): void {
+  /** Frees a slot: `unused` when no call was made with it (the limit stays as it is). */
+  release(outcome: 'ok' | 'throttled' | 'unused'): void {
     if (outcome === 'ok') {
       this.limit = Math.min(this.max, this.limit + 1 / this.limit);
-    } else if (this.now() - this.lastDecrease > 100) {
+    } else if (outcome === 'throttled' && this.now() - this.lastDecrease > 100) {
       // One decrease per burst of throttles: they arrive together, and each halving would compound.
       this.limit = Math.max(1, this.limit / 2);
       this.lowest = Math.min(this.lowest, Math.floor(this.limit));
@@ -105,14 +114,28 @@ export async function deliverAll<T>(
     delivered: 0,
     gone: [] as T[],
     failed: [] as { target: T; error: unknown }[],
+    unstarted: [] as T[],
     throttled: 0,
     retries: 0,
   };
 
   const deliverOne = async (target: T) => {
     for (let attempt = 0; ; attempt++) {
-      await options.pace?.();
+      // The slot first, then the right to call: a right is used as soon as it is given, so the
+      // calls of a second keep to its budget, and no call waits for a slot behind rights taken
+      // long ago (when posting is slower than the budget, they would pile up past `startBy`).
       await limit.acquire();
+      try {
+        await options.pace?.();
+      } catch (error) {
+        limit.release('unused');
+        throw error;
+      }
+      if (attempt === 0 && options.startBy !== undefined && now() >= options.startBy) {
+        limit.release('unused');
+        report.unstarted.push(target);
+        return;
+      }
       let outcome: 'ok' | 'throttled' = 'ok';
       let retryable: unknown;
       try {

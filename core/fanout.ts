@@ -59,7 +59,9 @@ export interface FanoutReport {
   readonly throttled: number;
   /** Connections queued again after their posts failed. */
   readonly retried: number;
-  /** True when the shard's rest was queued for lack of time. */
+  /** Connections whose posts had not started when the time ran out, queued as they are. */
+  readonly unstarted: number;
+  /** True when the shard's rest (or posts not started) was queued for lack of time. */
   readonly continued: boolean;
 }
 
@@ -83,7 +85,15 @@ export function shardTasks(
 export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise<FanoutReport> {
   const nowMs = deps.now ?? Date.now;
   const end = nowMs() + (deps.remainingTimeMs?.() ?? 30_000);
-  const report = { deliveries: 0, gone: 0, refused: 0, throttled: 0, retried: 0, continued: false };
+  const report = {
+    deliveries: 0,
+    gone: 0,
+    refused: 0,
+    throttled: 0,
+    retried: 0,
+    unstarted: 0,
+    continued: false,
+  };
   const events = await deps.history.events(task.tenant, task.channel, task.seqs);
   if (events.length < task.seqs.length) {
     deps.log.warn('fan-out task names events no longer kept; posting the rest', {
@@ -94,7 +104,10 @@ export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise
   if (events.length === 0) return report;
   const pacer = new CallbackPacer(deps.budget, paceChunk(deps.settings.fanout.callbacksPerSecond), nowMs);
   const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
-  const failed = new Map<string, SubscriberRecord>();
+  const failed: Missed = new Map();
+  const unstarted: Missed = new Map();
+  // Posts wait for their turn in the budget; none may start so late that it outlives the invocation.
+  const startBy = end - POST_MARGIN_MS;
 
   const post = async (page: readonly SubscriberRecord[]) => {
     const allowed = page.filter(
@@ -109,14 +122,16 @@ export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise
       {
         maxConcurrency: deps.settings.publishConcurrency,
         limit,
-        deadline: end - POST_MARGIN_MS,
+        deadline: startBy,
+        startBy,
         now: nowMs,
-        pace: () => pacer.acquire(),
+        pace: () => pacer.acquire(startBy),
       },
     );
     report.deliveries += result.delivered;
     report.throttled += result.throttled;
-    for (const { target } of result.failed) failed.set(target.subscriber.connectionId, target.subscriber);
+    for (const { target } of result.failed) miss(failed, target.subscriber, target.event.seq);
+    for (const target of result.unstarted) miss(unstarted, target.subscriber, target.event.seq);
     const gone = new Set(result.gone.map((t) => t.subscriber.connectionId));
     report.gone += gone.size;
     for (const connectionId of gone) await deps.store.removeConnection(connectionId);
@@ -145,30 +160,59 @@ export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise
     } while (cursor);
   }
 
+  const attempt = (task.attempt ?? 0) + 1;
+  if (failed.size > 0 && attempt >= MAX_TASK_ATTEMPTS) {
+    // The queue retries this task whole, unstarted posts included: nothing is handed on.
+    throw new FanoutRetryError(`${failed.size} connections still failing after ${attempt} tries`);
+  }
+  if (unstarted.size > 0) {
+    // Not a failure: the same try goes on in another invocation, for these connections only.
+    await deps.queue.send(handOn(task, unstarted, task.attempt));
+    report.unstarted += unstarted.size;
+    report.continued = true;
+  }
   if (failed.size > 0) {
-    const attempt = (task.attempt ?? 0) + 1;
-    if (attempt >= MAX_TASK_ATTEMPTS) {
-      throw new FanoutRetryError(`${failed.size} connections still failing after ${attempt} tries`);
-    }
-    const only = [...failed.values()];
-    await deps.queue.send([
-      {
-        ...(task.tenant !== undefined ? { tenant: task.tenant } : {}),
-        channel: task.channel,
-        seqs: task.seqs,
-        audience: task.audience,
-        only,
-        attempt,
-      },
-    ]);
-    report.retried += only.length;
+    await deps.queue.send(handOn(task, failed, attempt));
+    report.retried += failed.size;
     deps.log.warn('fan-out posts failed; queued again for those connections only', {
       channel: task.channel,
-      connections: only.length,
+      connections: failed.size,
       attempt,
     });
   }
   return report;
+}
+
+/** Connections whose posts of some of the task's events did not happen, with those events' seqs. */
+type Missed = Map<string, { readonly subscriber: SubscriberRecord; readonly seqs: number[] }>;
+
+function miss(missed: Missed, subscriber: SubscriberRecord, seq: number): void {
+  const entry = missed.get(subscriber.connectionId);
+  if (entry) entry.seqs.push(seq);
+  else missed.set(subscriber.connectionId, { subscriber, seqs: [seq] });
+}
+
+/**
+ * Tasks for the connections `missed`, one per set of events they missed, so that no connection
+ * is posted again an event it already has.
+ */
+function handOn(task: FanoutTask, missed: Missed, attempt: number | undefined): FanoutTask[] {
+  const groups = new Map<string, { seqs: number[]; only: SubscriberRecord[] }>();
+  for (const { subscriber, seqs } of missed.values()) {
+    const sorted = [...seqs].sort((a, b) => a - b);
+    const key = sorted.join(',');
+    const group = groups.get(key);
+    if (group) group.only.push(subscriber);
+    else groups.set(key, { seqs: sorted, only: [subscriber] });
+  }
+  return [...groups.values()].map(({ seqs, only }) => ({
+    ...(task.tenant !== undefined ? { tenant: task.tenant } : {}),
+    channel: task.channel,
+    seqs,
+    audience: task.audience,
+    only,
+    ...(attempt ? { attempt } : {}),
+  }));
 }
 
 /** A retry task whose connections failed every time; the queue retries it, then dead-letters it. */

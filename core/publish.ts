@@ -398,11 +398,14 @@ async function publishChannel(
     const whole: Audience = batch.userId
       ? { kind: 'user', userId: batch.userId }
       : { kind: 'channel', channel, shard: 0, shards: 1 };
+    // One more than the threshold: a page that reaches its Limit carries a cursor even when
+    // nothing follows (DynamoDB's LastEvaluatedKey), so a channel of exactly `threshold` would
+    // be handed to the workers.
     const first = await deps.store.audiencePage(
       tenant,
       whole,
       epochSeconds(nowMs()),
-      deps.settings.fanout.threshold,
+      deps.settings.fanout.threshold + 1,
     );
     if (first.cursor && !batch.userId) {
       // More subscribers than one invocation should post to: the fan-out workers take it.

@@ -109,6 +109,12 @@ export interface LocalStackOptions {
   readonly handlers?: Readonly<Record<string, LambdaHandler>>;
   /** Every function's timeout, instead of each one's own (`lambdas/function-timeouts.ts`). @default each one's own */
   readonly functionTimeoutMs?: number;
+  /**
+   * The fan-out function's timeout alone, so that one invocation cannot post to a whole big
+   * channel while the routes and publish keep theirs (the bench's big-channel stage).
+   * @default `functionTimeoutMs`, else its own
+   */
+  readonly fanoutTimeoutMs?: number;
   /** The wait before a failed publish record is retried. @default SWITCHBOARD_LOCAL_RETRY_SECONDS, else 2 s */
   readonly retryDelayMs?: number;
   /** `@connections` calls per second before 429s. @default SWITCHBOARD_LOCAL_CALLBACK_RPS, else no limit */
@@ -541,7 +547,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       createLocalFunction({
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
-        timeoutMs: options.functionTimeoutMs ?? 1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
+        timeoutMs:
+          (entry === TRIGGER_ENTRIES.fanout ? options.fanoutTimeoutMs : undefined) ??
+          options.functionTimeoutMs ??
+          1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
         ...(RESERVED_CONCURRENCY[entry] ? { reservedConcurrency: RESERVED_CONCURRENCY[entry] } : {}),
         region,
         account: LOCAL_ACCOUNT,

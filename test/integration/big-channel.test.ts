@@ -108,6 +108,22 @@ describe('a channel past the fan-out threshold', () => {
   }, 60_000);
 });
 
+describe('a channel of exactly the fan-out threshold', () => {
+  it('is posted by the publish function itself, not handed to the fan-out workers', async () => {
+    // Prepare: as many subscribers as the threshold (3). A Query page that reaches its Limit
+    // carries a LastEvaluatedKey even when nothing follows, so a page of exactly 3 says nothing.
+    const crowd = await Promise.all(
+      [0, 1, 2].map((i) => Listener.open(stack, { sub: `edge-${i}`, tenant: 'acme' }, ['edge'])),
+    );
+    open.push(...crowd);
+    // Act
+    const eventId = await publish(bus, { channel: 'edge', tenant: 'acme', data: 'x' });
+    // Assess
+    await expectEveryEventReachesEveryone(crowd, [eventId], 20_000);
+    expect(shardReports('edge')).toEqual([]);
+  });
+});
+
 describe('a broadcast', () => {
   it('reaches every live connection of the tenant, subscribed or not, and nobody else', async () => {
     // Prepare

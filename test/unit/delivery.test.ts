@@ -87,4 +87,28 @@ describe('delivering to many connections', () => {
     expect(report.failed.map((f) => f.target).sort()).toEqual(['c0', 'c1']);
     expect(Date.now() - started).toBeLessThan(2000);
   });
+
+  it('hands back the targets whose turn comes after startBy, also when they waited for a slot', async () => {
+    // Prepare: one post at a time, 50 ms each, rights given at once; 200 ms to start posts.
+    const posted: string[] = [];
+    const post = async (t: string): Promise<PostResult> => {
+      posted.push(t);
+      await sleep(50);
+      return 'delivered';
+    };
+    const started = Date.now();
+    // Act
+    const report = await deliverAll(targets(20), post, {
+      maxConcurrency: 1,
+      deadline: started + 200,
+      startBy: started + 200,
+      pace: async () => {},
+    });
+    // Assess
+    expect(report.delivered).toBe(posted.length);
+    expect(report.delivered).toBeLessThan(10);
+    expect(report.unstarted).toHaveLength(20 - posted.length);
+    expect(report.unstarted.some((t) => posted.includes(t))).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
 });

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CallbackPacer } from '../../core/callback-pacer.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
+import { runFanoutTask } from '../../core/fanout.js';
+import type { CallbackBudget, ConnectionStore, FanoutTask, SubscriberRecord } from '../../core/ports.js';
+import type { Settings } from '../../core/settings.js';
+
+/** A per-second budget like the table's item, counting the takes it is asked for. */
+function countingBudget(perSecond: number) {
+  const used = new Map<number, number>();
+  const budget = {
+    takes: 0,
+    async take(n: number, nowMs: number): Promise<number> {
+      budget.takes += 1;
+      await Promise.resolve();
+      const second = Math.floor(nowMs / 1000);
+      const granted = Math.min(n, perSecond - (used.get(second) ?? 0));
+      used.set(second, (used.get(second) ?? 0) + granted);
+      return granted;
+    },
+    used: (second: number) => used.get(second) ?? 0,
+  };
+  return budget satisfies CallbackBudget;
+}
+
+const settings = (callbacksPerSecond: number): Settings => ({
+  channelPolicy: DEFAULT_CHANNEL_POLICY,
+  publishPolicy: [],
+  maxSubscriptions: 100,
+  maxMessageBytes: 32 * 1024,
+  idleTimeoutSeconds: 600,
+  maxConnectionSeconds: 7200,
+  publishConcurrency: 32,
+  rateLimit: { burst: 100, perSecond: 10, closeAfter: 50 },
+  fanout: { threshold: 1000, callbacksPerSecond },
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('pacing a fan-out worker by the shared budget', () => {
+  it("shares one take between a worker's concurrent posts and loses none of the rights it took", async () => {
+    // Prepare: mid-second, so that every take falls in the same second.
+    const budget = countingBudget(1000);
+    const pacer = new CallbackPacer(budget, 10, () => 7_000_500);
+    // Act: a page's posts all ask at once.
+    const granted = await Promise.all(Array.from({ length: 200 }, () => pacer.acquire()));
+    // Assess
+    expect(granted.every(Boolean)).toBe(true);
+    expect(budget.takes).toBe(20);
+    expect(budget.used(7_000)).toBe(200);
+  });
+
+  it('hands on the posts not started when the invocation runs low, for those connections only, at the same try', async () => {
+    // Prepare: 150 subscribers, 10 posts a second, 12 s left: about 100 can start before the margin.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const subscribers: SubscriberRecord[] = Array.from({ length: 150 }, (_, i) => ({
+      connectionId: `c${i}`,
+      identity: { userId: `u${i}`, roles: [], anonymous: false },
+    }));
+    const posted: string[] = [];
+    const queued: FanoutTask[] = [];
+    const task: FanoutTask = {
+      channel: 'stadium',
+      seqs: [1],
+      audience: { kind: 'channel', channel: 'stadium', shard: 0, shards: 16 },
+    };
+    const started = Date.now();
+    // Act
+    const running = runFanoutTask(task, {
+      store: { audiencePage: async () => ({ items: subscribers }) } as unknown as ConnectionStore,
+      history: { events: async () => [{ seq: 1, payload: '{}' }] } as never,
+      gateway: {
+        post: async (connectionId) => {
+          posted.push(connectionId);
+          return 'delivered';
+        },
+        close: async () => 'delivered',
+      },
+      queue: { send: async (tasks) => void queued.push(...tasks) },
+      budget: countingBudget(10),
+      settings: settings(10),
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+      remainingTimeMs: () => 12_000 - (Date.now() - started),
+    });
+    let finishedAfter = Number.POSITIVE_INFINITY;
+    void running.then(() => {
+      finishedAfter = Date.now() - started;
+    });
+    await vi.advanceTimersByTimeAsync(30_000);
+    const report = await running;
+    // Assess
+    expect(finishedAfter).toBeLessThan(12_000);
+    expect(report.deliveries).toBe(posted.length);
+    expect(report.unstarted).toBe(150 - posted.length);
+    expect(report.unstarted).toBeGreaterThan(0);
+    expect(report.continued).toBe(true);
+    expect(queued).toHaveLength(1);
+    const [handedOn] = queued;
+    expect(handedOn?.attempt).toBeUndefined();
+    expect(handedOn?.seqs).toEqual([1]);
+    const rest = new Set(handedOn?.only?.map((s) => s.connectionId));
+    expect(rest.size).toBe(report.unstarted);
+    expect(posted.some((id) => rest.has(id))).toBe(false);
+  });
+});
