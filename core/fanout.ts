@@ -14,16 +14,7 @@
 import { CallbackPacer, paceChunk } from './callback-pacer.js';
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
-import type {
-  CallbackBudget,
-  ChannelHistory,
-  ConnectionGateway,
-  ConnectionStore,
-  FanoutQueue,
-  FanoutTask,
-  Log,
-  SubscriberRecord,
-} from './ports.js';
+import type { CallbackBudget, DeliveryDeps, FanoutQueue, FanoutTask, SubscriberRecord } from './ports.js';
 import { epochSeconds, type Settings } from './settings.js';
 
 /** Shards of a big channel's fan-out and of the live-connection index. */
@@ -40,16 +31,9 @@ const MAX_TASK_ATTEMPTS = 3;
 /** The reserved channel of broadcasts (PROTOCOL §6). */
 export const BROADCAST_CHANNEL = 'broadcast';
 
-export interface FanoutDeps {
-  readonly store: ConnectionStore;
-  readonly history: ChannelHistory;
-  readonly gateway: ConnectionGateway;
+export interface FanoutDeps extends DeliveryDeps {
   readonly queue: FanoutQueue;
   readonly budget: CallbackBudget;
-  readonly settings: Settings;
-  readonly log: Log;
-  readonly now?: () => number;
-  readonly remainingTimeMs?: () => number;
 }
 
 export interface FanoutReport {

@@ -4,6 +4,7 @@
  */
 import type { Identity } from './identity.js';
 import type { Bucket } from './rate-limit.js';
+import type { Settings } from './settings.js';
 
 /** A registered WebSocket connection. Times are epoch seconds. */
 export interface ConnectionRecord {
@@ -142,6 +143,21 @@ export interface EventQueue {
     readonly time: string;
     readonly detail: Readonly<Record<string, unknown>>;
   }): Promise<void>;
+}
+
+/**
+ * What both delivery paths need, publish (`core/publish.ts`) and the fan-out workers
+ * (`core/fanout.ts`): the stores, `@connections`, settings, a log and the invocation's clock.
+ */
+export interface DeliveryDeps {
+  readonly store: ConnectionStore;
+  readonly history: ChannelHistory;
+  readonly gateway: ConnectionGateway;
+  readonly settings: Settings;
+  readonly log: Log;
+  readonly now?: () => number;
+  /** What is left of the invocation's time budget (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
 }
 
 /** The fan-out queue (SQS): tasks sent here are run by the fan-out workers. */

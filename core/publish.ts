@@ -8,18 +8,10 @@
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
-import type {
-  Audience,
-  ChannelHistory,
-  ConnectionGateway,
-  ConnectionStore,
-  FanoutQueue,
-  Log,
-  StoredEvent,
-} from './ports.js';
+import type { Audience, DeliveryDeps, FanoutQueue, Log, StoredEvent } from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { CLIENT_EVENT_SOURCE, publisherRefusal } from './publishers.js';
-import { epochSeconds, type Settings } from './settings.js';
+import { epochSeconds } from './settings.js';
 import * as z from './validation.js';
 
 /** API Gateway refuses WebSocket messages over 128 KB. */
@@ -70,17 +62,9 @@ export interface BusEvent {
   readonly detail: unknown;
 }
 
-export interface PublishDeps {
-  readonly store: ConnectionStore;
-  readonly history: ChannelHistory;
-  readonly gateway: ConnectionGateway;
+export interface PublishDeps extends DeliveryDeps {
   /** Where big channels' and broadcasts' shard tasks go (`core/fanout.ts`). */
   readonly fanout: FanoutQueue;
-  readonly settings: Settings;
-  readonly log: Log;
-  readonly now?: () => number;
-  /** What is left of the invocation's time budget (Lambda's `getRemainingTimeInMillis`). */
-  readonly remainingTimeMs?: () => number;
 }
 
 /** One queued event: `key` names it to the queue (the SQS message id) when it must be retried. */
