@@ -242,6 +242,48 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     expect(pageErrors.get(refused)?.filter((e) => !e.includes('403'))).toEqual([]);
   });
 
+  it('shows broadcasts and direct messages on the test page and the dashboard like any other event', async () => {
+    // Prepare: a page subscribed to the reserved channel `broadcast`, and the dashboard
+    const page = await openTestPage({ token: await tokenFor({ sub: 'grace' }) }, ['broadcast']);
+    const connectionId = await connectionIdOf(page);
+    const dashboard = await openDashboard(await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    await dashboard.locator('[data-testid="stream"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+    // Act: a broadcast to every connection without a tenant, and a message to this one connection
+    const broadcast = await publish(
+      bus,
+      { broadcast: true, data: { notice: 'all hands at 15:00' } },
+      { Source: 'hr', DetailType: 'all_hands' },
+    );
+    const direct = await publish(
+      bus,
+      { connection_id: connectionId, data: { command: 'reload' } },
+      { Source: 'agent-hub', DetailType: 'command' },
+    );
+    // Assess: the page shows the broadcast once, numbered, on channel broadcast
+    const item = eventItem(page, broadcast);
+    await item.waitFor({ timeout: WAIT_MS });
+    expect(await item.getAttribute('data-channel')).toBe('broadcast');
+    expect(await item.getAttribute('data-event-type')).toBe('all_hands');
+    expect(await item.textContent()).toContain('"notice": "all hands at 15:00"');
+    expect(await item.textContent()).toMatch(/seq \d+/);
+    expect(await eventItem(page, broadcast).count()).toBe(1);
+    // The dashboard names where each went and counts the deliveries to this connection
+    const broadcastRow = dashboard.locator(`#events tr[data-event-id="${broadcast}"]`);
+    await broadcastRow.waitFor({ timeout: WAIT_MS });
+    expect(await broadcastRow.textContent()).toContain('broadcast');
+    await broadcastRow
+      .locator('[data-testid="deliveries"]')
+      .filter({ hasText: /^[1-9]\d*$/ })
+      .waitFor({ timeout: WAIT_MS });
+    const directRow = dashboard.locator(`#events tr[data-event-id="${direct}"]`);
+    await directRow.waitFor({ timeout: WAIT_MS });
+    expect(await directRow.textContent()).toContain(`connection:${connectionId}`);
+    await directRow.locator('[data-testid="deliveries"]', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+    expect(await directRow.getAttribute('data-status')).toBe('published');
+    expect(pageErrors.get(page)).toEqual([]);
+    expect(pageErrors.get(dashboard)).toEqual([]);
+  });
+
   it('answers the dashboard API with 401 without a token, 403 without the admin role, and the state to admins', async () => {
     // Prepare
     const client = await openTestPage({ token: await tokenFor({ sub: 'erin' }) }, ['weather']);
