@@ -16,7 +16,7 @@
  * also die with this process if it is killed outright. Exit codes: 0 done, 1 a stage failed,
  * 2 bad arguments, 3 the soak lost or misdelivered events (results are still written), 130 Ctrl-C.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
 import { type BenchResults, recordedBundles, STAGES, type StageName } from './results.js';
-import { compareSmallChannels } from './small-channels.js';
+import { compareSmallChannels, readSmallChannelBaseline } from './small-channels.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 import { runStatsCost, STATS_COST_PLAN } from './stats-cost.js';
@@ -317,20 +317,7 @@ async function stage<T>(name: StageName | 'stack', work: () => Promise<T>): Prom
   }
 }
 
-/** The results this run will replace (the committed ones), for the small-channel comparison. */
-function previousResults(): BenchResults | undefined {
-  const file = join(options.outDir, 'results.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-  } catch {
-    ctx.warn(`${file} is not valid JSON: the small-channel comparison has nothing to compare with`);
-    return undefined;
-  }
-}
-
 async function main(): Promise<BenchResults> {
-  const previous = previousResults();
   const startedAt = new Date();
   const started = hrNow();
   const machine = machineInfo();
@@ -463,13 +450,13 @@ async function main(): Promise<BenchResults> {
     progress.stage('fanout-sim');
     fanoutSim = await stage('fanout-sim', () => runFanoutSim(ctx, simScenarios(PLAN.simSubscribers)));
   }
-  const smallChannels = compareSmallChannels(previous, fanOut);
+  const smallChannels = compareSmallChannels(readSmallChannelBaseline(), fanOut);
   if (smallChannels) {
     const sizes = smallChannels.sizes.map(
       (s) => `${s.subscribers}: ${s.change >= 0 ? '+' : ''}${Math.round(s.change * 100)} %`,
     );
     progress.log(
-      `  small channels, latency p50 vs ${smallChannels.previous?.startedAt ?? 'nothing'}: ${sizes.join(', ')} (goal ≤ +10 %)`,
+      `  small channels, time to all ÷ floor vs ${smallChannels.baseline.commit}: ${sizes.join(', ')} (goal ≤ +10 %)`,
     );
   }
   const logs = stack?.logs;
