@@ -8,7 +8,12 @@
  * - `channels.ts`: subscriptions and their resubscription; `ordering.ts`: delivery in `seq` order,
  *   once each, with recovery of what was missed.
  */
-import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
+import type {
+  ConnectedMessage,
+  PublishedMessage,
+  RefreshedMessage,
+  ServerMessage,
+} from '../core/protocol.js';
 import { Channels, subscription } from './channels.js';
 import { Connection } from './connection.js';
 import { Emitter, type Unlisten } from './emitter.js';
@@ -23,6 +28,8 @@ import type {
   ClientState,
   EventHandler,
   EventHandlerMap,
+  Published,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   WhoAmI,
@@ -100,11 +107,24 @@ class SwitchboardClient implements Client {
     });
   }
 
+  publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<Published> {
+    if (typeof channel !== 'string' || channel === '') {
+      return Promise.reject(new TypeError('publish(channel, data) needs a non-empty channel name'));
+    }
+    if (data === undefined) return Promise.reject(new TypeError('publish(channel, data) needs data'));
+    const fields: Record<string, unknown> = { channel, data };
+    if (options.eventType !== undefined) fields.event_type = options.eventType;
+    return this.#call('publish', fields).then((reply) => {
+      const published = reply as PublishedMessage;
+      return { channel: published.channel, eventId: published.event_id };
+    });
+  }
+
   close(): void {
     this.#connection.close();
   }
 
-  #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
+  #call(kind: CallRequest['kind'], fields: Readonly<Record<string, unknown>>): Promise<ServerMessage> {
     if (this.#connection.state === 'closed') return Promise.reject(closedError());
     return this.#requests.call(kind, fields, this.#connection.current());
   }
@@ -131,6 +151,11 @@ class SwitchboardClient implements Client {
           message.type === 'connected' ? 'whoami' : 'refresh',
         );
         if (request?.kind === 'whoami' || request?.kind === 'refresh') request.resolve(message);
+        break;
+      }
+      case 'published': {
+        const request = this.#requests.take(link, message.id, 'publish');
+        if (request?.kind === 'publish') request.resolve(message);
         break;
       }
       case 'error':

@@ -62,6 +62,8 @@ export type {
   EventHandler,
   EventHandlerMap,
   GapReason,
+  Published,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   WhoAmI,

@@ -104,6 +104,18 @@ export interface WhoAmI {
   readonly expiresAt: string;
 }
 
+export interface PublishOptions {
+  /** The event's `event_type`. @default "message" (the server's default) */
+  readonly eventType?: string;
+}
+
+/** The reply to `publish()`: the event was accepted and will be numbered and delivered. */
+export interface Published {
+  readonly channel: string;
+  /** The event's `id`, as every subscriber (the sender included) receives it. */
+  readonly eventId: string;
+}
+
 export interface Client {
   /** The connection state now. */
   readonly state: ClientState;
@@ -126,6 +138,16 @@ export interface Client {
    * string `token` option, later reconnections use this token too; a provider keeps being called.
    */
   refresh(token: string): Promise<{ readonly expiresAt: string }>;
+  /**
+   * Publishes `data` to `channel` from this client (PROTOCOL §8): allowed where the server's
+   * publish policy names the channel (by default `chat:*` and `room:*`) and the client may
+   * subscribe to it. Resolves once the server accepted the event; the event then reaches every
+   * subscriber, this client included if subscribed, with `sender` set from the token. Waits for a
+   * connection if there is none. Rejects with the server's code (`unauthorized`,
+   * `invalid_request`, `rate_limited`), or `connection_lost` when the connection ended before the
+   * reply (then it may or may not have been published: it is not sent twice).
+   */
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<Published>;
   /** Listens to a client event until the returned function is called. */
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): Unlisten;
   /** Closes the connection and stops reconnecting. Idempotent. */
