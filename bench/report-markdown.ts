@@ -5,6 +5,7 @@ import type { FanoutSimResult } from './fanout-sim.js';
 import type { BenchResults } from './results.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { StatsCostResult, StatsRead } from './stats-cost.js';
+import type { PublishCost, WildcardCostResult } from './wildcard-cost.js';
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ms = (n: number) => {
@@ -185,6 +186,7 @@ export function renderMarkdown(results: BenchResults): string {
 
   const statsCost = results.statsCost;
   if (statsCost) out.push('', ...statsSection(statsCost));
+  if (results.wildcardCost) out.push('', ...wildcardSection(results.wildcardCost));
 
   const soak = results.soak;
   if (soak) {
@@ -312,6 +314,36 @@ export function statsSection(cost: StatsCostResult): string[] {
     `Live items of ≈ ${cost.itemBytes.live} B (the connection item is ≈ ${cost.itemBytes.connection} B), ` +
       'read eventually consistent, 16 shards per tenant, page by page; read units as DynamoDB Local reports them. ' +
       'A tenant admin now reads its own tenant only; before, every admin read every connection of the fleet.',
+  ];
+}
+
+export function wildcardSection(cost: WildcardCostResult): string[] {
+  const row = (what: string, c: PublishCost) => [
+    what,
+    int(c.queries),
+    units(c.readUnits),
+    units(c.writeUnits),
+    int(c.deliveries),
+    Object.entries(c.requests)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', '),
+  ];
+  return [
+    `#### Wildcard fan-out: one event, ${int(cost.subscribers)} subscribers on each partition, ${int(cost.overlap)} on all three`,
+    '',
+    table(
+      ['publish to', 'Queries', 'read units', 'write units', 'posts', 'DynamoDB requests'],
+      ['l', 'r', 'r', 'r', 'r', 'l'],
+      [
+        row('`a:b.c`: exact, `a:*` and `a:b.*` subscribers', cost.wildcard),
+        row('`x:y.z`: exact subscribers, two empty prefixes', cost.emptyPrefixes),
+        row('`plain`: exact subscribers, no prefix', cost.noPrefix),
+      ],
+    ),
+    '',
+    'One strongly consistent Query per partition: the channel and each `:`/`.` prefix of its name, never a Scan; ' +
+      'a connection subscribed several ways is posted once. Units as DynamoDB Local reports them; the writes are the ' +
+      "channel's numbering and history, the same with or without wildcards.",
   ];
 }
 

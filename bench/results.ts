@@ -12,11 +12,13 @@ import type { MachineInfo } from './machine.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
+import type { WildcardCostResult } from './wildcard-cost.js';
 
 export const STAGES = [
   'cold-start',
   'dynamodb-cost',
   'stats-cost',
+  'wildcard-cost',
   'fan-out',
   'burst',
   'soak',
@@ -49,6 +51,8 @@ export interface BenchResults {
   readonly dynamoCost: DynamoCostResult | undefined;
   /** What the admin `stats` reads, now and as it was before issue 10. */
   readonly statsCost?: StatsCostResult | undefined;
+  /** The DynamoDB requests and units of a publish to a channel with wildcard subscribers (issue 13). */
+  readonly wildcardCost?: WildcardCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;

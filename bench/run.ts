@@ -40,6 +40,7 @@ import { compareSmallChannels, readSmallChannelBaseline } from './small-channels
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 import { runStatsCost, STATS_COST_PLAN } from './stats-cost.js';
+import { runWildcardCost, WILDCARD_COST_PLAN } from './wildcard-cost.js';
 
 const USAGE =
   `usage: npm run bench [-- --quick] [-- --stages ${STAGES.join(',')}] [-- --workers N] [-- --max-minutes M] [-- --out DIR]\n` +
@@ -190,12 +191,19 @@ const BIG_CHANNEL = { quotaPerSecond: 1_000, budgetShare: 0.9, fanoutTimeoutSeco
 const SOAK_TENANTS = ['t-alpha', 't-beta', 't-gamma', 't-delta', undefined] as const;
 
 const quickFactor = options.quick ? 0.3 : 1;
-const needsStack = has('dynamodb-cost') || has('stats-cost') || has('fan-out') || has('burst') || has('soak');
+const needsStack =
+  has('dynamodb-cost') ||
+  has('stats-cost') ||
+  has('wildcard-cost') ||
+  has('fan-out') ||
+  has('burst') ||
+  has('soak');
 const stagePlan: StagePlan[] = [
   ...(has('cold-start') ? [{ name: 'cold start', weight: options.quick ? 15 : 45 }] : []),
   ...(needsStack ? [{ name: 'stack', weight: 10 }] : []),
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
   ...(has('stats-cost') ? [{ name: 'stats cost', weight: 40 * quickFactor }] : []),
+  ...(has('wildcard-cost') ? [{ name: 'wildcard cost', weight: 15 }] : []),
   ...(has('fan-out')
     ? [
         { name: 'fan-out: connect', weight: 60 * quickFactor },
@@ -345,6 +353,7 @@ async function main(): Promise<BenchResults> {
   let stackInfo: BenchResults['stack'];
   let dynamoCost: BenchResults['dynamoCost'];
   let statsCost: BenchResults['statsCost'];
+  let wildcardCost: BenchResults['wildcardCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
   let soak: BenchResults['soak'];
@@ -380,6 +389,17 @@ async function main(): Promise<BenchResults> {
       progress.log(
         `  stats: a tenant admin reads ${statsCost.now.globex?.readUnits} RU (1 of 2 tenants), ` +
           `a platform admin ${statsCost.now['*']?.readUnits} RU; before: ${statsCost.before.readUnits} RU for anyone`,
+      );
+    }
+    if (has('wildcard-cost')) {
+      progress.stage('wildcard cost');
+      wildcardCost = await stage('wildcard-cost', () =>
+        runWildcardCost(ctx, running.dynamodb, WILDCARD_COST_PLAN),
+      );
+      const { wildcard, noPrefix } = wildcardCost;
+      progress.log(
+        `  wildcards: a publish to a:b.c makes ${wildcard.queries} Queries (${wildcard.readUnits} RU) for ` +
+          `${wildcard.deliveries} posts; plain: ${noPrefix.queries} (${noPrefix.readUnits} RU)`,
       );
     }
     if (has('fan-out') || has('burst') || has('soak')) {
@@ -485,6 +505,7 @@ async function main(): Promise<BenchResults> {
     coldStart,
     dynamoCost,
     statsCost,
+    wildcardCost,
     fanOut,
     burst,
     soak,

@@ -125,6 +125,12 @@ export interface Client {
    * handover) resumes the channel after the last `seq` delivered, so what was published meanwhile
    * is replayed from the server's history (in parts, following `next`, when the server's replay
    * budget is smaller); what is no longer there is reported as a `gap`.
+   *
+   * `channel` may be a wildcard pattern ending in `:*` or `.*` (`apps:*`): the handler receives
+   * the events of every matching channel, each under its concrete `channel`, in `seq` order per
+   * channel. A pattern is not resumed after a reconnection (the server keeps no history for it):
+   * it goes on with live events, and a channel whose numbers jumped meanwhile reports an
+   * `unconfirmed` gap. See docs/wildcards.md.
    */
   subscribe(
     channel: string,

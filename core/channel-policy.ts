@@ -71,7 +71,11 @@ export function isAdmin(principal: Principal): boolean {
   return principal.roles.includes(ADMIN_ROLE);
 }
 
-function allows(rule: ChannelRule, principal: Principal, owner: string | undefined): boolean {
+/**
+ * True when `rule` lets `principal` read a channel it matches, `owner` being what its `{userId}`
+ * captured. With `owner` undefined, an `owner` rule allows admins only: true for every owner.
+ */
+export function allows(rule: ChannelRule, principal: Principal, owner: string | undefined): boolean {
   const { allow } = rule;
   if (allow === 'anyone') return true;
   if (principal.anonymous) return false;

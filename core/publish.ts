@@ -391,7 +391,9 @@ async function publishChannel(
       epochSeconds(nowMs()),
       deps.settings.fanout.threshold + 1,
     );
-    if (first.cursor && !batch.userId) {
+    // With wildcard subscribers the page merges several partitions (each read up to the limit),
+    // so it can hold more than the threshold without a cursor.
+    if ((first.cursor || first.items.length > deps.settings.fanout.threshold) && !batch.userId) {
       // More subscribers than one invocation should post to: the fan-out workers take it.
       await deps.fanout.send(shardTasks(tenant, channel, seqs, 'channel'));
       report.sharded += 1;
