@@ -139,6 +139,7 @@ export class Channels {
     const entry = this.#entries.get(event.channel);
     // Not (or no longer) subscribed: an event in flight while unsubscribing.
     if (entry !== undefined) this.#ordering.onEvent(entry, event);
+    let handled = entry !== undefined;
     for (const name of patternsMatching(event.channel)) {
       const pattern = this.#entries.get(name);
       if (pattern === undefined) continue;
@@ -146,7 +147,11 @@ export class Channels {
         this.#evict(idle),
       );
       this.#ordering.onEvent(child, event);
+      handled = true;
     }
+    // Sent without a subscription (PROTOCOL §6): a broadcast, or a message to this user or this
+    // connection. Handed over as it comes; subscribing to the channel orders and recovers them.
+    if (!handled && isAddressedWithoutSubscription(event.channel)) this.#events.emit('direct', event);
   }
 
   #isCurrent(entry: ChannelEntry): boolean {
@@ -328,4 +333,9 @@ export function subscription(
   // on an unhandled rejection; failures are also reported through the `error` event.
   ready.catch(noop);
   return Object.assign(ready, { channel, unsubscribe });
+}
+
+/** Channels the server delivers to a connection that never subscribed to them (PROTOCOL §6). */
+function isAddressedWithoutSubscription(channel: string): boolean {
+  return channel === 'broadcast' || channel.startsWith('user:') || channel.startsWith('connection:');
 }

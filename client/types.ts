@@ -34,6 +34,13 @@ export interface ClientEvents {
    * scoped to one subscription.
    */
   readonly gap: ChannelGap;
+  /**
+   * An event the server sent without a subscription (PROTOCOL §6): a broadcast (channel
+   * `broadcast`), a message to this user (`user:{id}`) or to this connection (`connection:{id}`,
+   * unnumbered). Handed over as received: subscribe to `broadcast` or `user:{id}` instead to get
+   * those in `seq` order, once each, and recovered after a reconnection.
+   */
+  readonly direct: EventMessage;
 }
 
 /**

@@ -311,6 +311,8 @@ function connect(): void {
   created.on('error', (error) =>
     log('error', error.channel ? `${describe(error)} (${error.channel})` : describe(error)),
   );
+  // Broadcasts and messages to this user or connection arrive without a subscription.
+  created.on('direct', (event) => showEvent(event));
   created.on('gap', ({ channel, reason, lastSeq, seq }) =>
     log('warn', `events of ${channel} may be missing after seq ${lastSeq} up to ${seq} (${reason})`),
   );

@@ -267,6 +267,12 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     expect(await item.textContent()).toContain('"notice": "all hands at 15:00"');
     expect(await item.textContent()).toMatch(/seq \d+/);
     expect(await eventItem(page, broadcast).count()).toBe(1);
+    // The message to this connection arrives without a subscription, unnumbered
+    const directItem = eventItem(page, direct);
+    await directItem.waitFor({ timeout: WAIT_MS });
+    expect(await directItem.getAttribute('data-channel')).toBe(`connection:${connectionId}`);
+    expect(await directItem.textContent()).toContain('"command": "reload"');
+    expect(await directItem.textContent()).not.toMatch(/seq \d+/);
     // The dashboard names where each went and counts the deliveries to this connection
     const broadcastRow = dashboard.locator(`#events tr[data-event-id="${broadcast}"]`);
     await broadcastRow.waitFor({ timeout: WAIT_MS });

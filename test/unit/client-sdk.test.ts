@@ -1106,6 +1106,40 @@ describe('publishing', () => {
   });
 });
 
+describe('events sent without a subscription', () => {
+  it('hands broadcasts and messages to this user or connection to direct listeners, and drops others', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    const direct: EventMessage[] = [];
+    client.on('direct', (event) => direct.push(event));
+    await nextEvent(client, 'open');
+    const connection = await server.connection(0);
+    // Act
+    connection.publish('broadcast', 'b1', 'notice');
+    connection.publish('user:alice', 'u1', 'mention');
+    connection.publish('connection:abc=', 'c1', 'command');
+    connection.publish('news', 'n1', 'story');
+    // Assess
+    await vi.waitFor(() => expect(direct.map((e) => e.id)).toEqual(['b1', 'u1', 'c1']));
+  });
+
+  it('delivers a broadcast to the subscription, not to direct listeners, once subscribed to broadcast', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    const direct: EventMessage[] = [];
+    const subscribed: EventMessage[] = [];
+    client.on('direct', (event) => direct.push(event));
+    await client.subscribe('broadcast', (event) => subscribed.push(event));
+    // Act
+    (await server.connection(0)).publish('broadcast', 'b1', 'notice');
+    // Assess
+    await vi.waitFor(() => expect(subscribed.map((e) => e.id)).toEqual(['b1']));
+    expect(direct).toEqual([]);
+  });
+});
+
 describe('state and closing', () => {
   it('emits connecting, open, reconnecting, open and closed in order', async () => {
     // Prepare
