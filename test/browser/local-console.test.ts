@@ -290,6 +290,48 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     expect(pageErrors.get(dashboard)).toEqual([]);
   });
 
+  it('lets two pages in one room publish to each other, with the sender shown, and refuses a channel outside the policy', async () => {
+    // Prepare
+    const alice = await openTestPage({ token: await tokenFor({ sub: 'alice' }) }, ['room:42']);
+    const bob = await openTestPage({ token: await tokenFor({ sub: 'bob' }) }, ['room:42']);
+    const publishFrom = async (page: Page, channel: string, text: string): Promise<string> => {
+      await page.fill('#publish-channel', channel);
+      await page.fill('#publish-type', 'chat_message');
+      await page.fill('#publish-data', JSON.stringify({ text }));
+      await page.click('#publish');
+      const result = page.locator('[data-testid="publish-result"]', { hasText: /^(Published|Refused)/ });
+      await result.waitFor({ timeout: WAIT_MS });
+      const shown = (await result.textContent()) ?? '';
+      await page.evaluate(() => {
+        const node = document.querySelector('[data-testid="publish-result"]');
+        if (node) node.textContent = '';
+      });
+      return shown;
+    };
+    // Act
+    const fromAlice = (await publishFrom(alice, 'room:42', 'hi bob')).replace('Published ', '');
+    const fromBob = (await publishFrom(bob, 'room:42', 'hi alice')).replace('Published ', '');
+    const refused = await publishFrom(bob, 'news', 'not a room');
+    // Assess: each page shows both messages, each with its sender
+    for (const page of [alice, bob]) {
+      for (const [id, sender, text] of [
+        [fromAlice, 'alice', 'hi bob'],
+        [fromBob, 'bob', 'hi alice'],
+      ] as const) {
+        const item = eventItem(page, id);
+        await item.waitFor({ timeout: WAIT_MS });
+        expect(await item.getAttribute('data-channel')).toBe('room:42');
+        expect(await item.getAttribute('data-event-type')).toBe('chat_message');
+        expect(await item.locator('[data-testid="sender"]').textContent()).toBe(`from ${sender}`);
+        expect(await item.textContent()).toContain(`"text": "${text}"`);
+      }
+    }
+    expect(refused).toMatch(/^Refused: unauthorized/);
+    expect(await bob.getAttribute('[data-testid="state"]', 'data-state')).toBe('open');
+    expect(pageErrors.get(alice)).toEqual([]);
+    expect(pageErrors.get(bob)).toEqual([]);
+  });
+
   it('answers the dashboard API with 401 without a token, 403 without the admin role, and the state to admins', async () => {
     // Prepare
     const client = await openTestPage({ token: await tokenFor({ sub: 'erin' }) }, ['weather']);
