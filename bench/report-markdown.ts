@@ -1,4 +1,4 @@
-/** `bench/results.md`: the results as Markdown tables, ready to paste into the README. */
+/** `bench/results.md`: the results as Markdown tables, ready to paste into bench/README.md. */
 import type { BigChannelResult } from './big-channel.js';
 import type { BurstName, BurstResult } from './burst.js';
 import type { FanoutSimResult } from './fanout-sim.js';

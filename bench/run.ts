@@ -9,7 +9,7 @@
  * DynamoDB requests per event (`burst.ts`), a multi-tenant soak (`soak.ts`), big channels and
  * broadcast under a callback quota in a stack of their own (`big-channel.ts`), and the fan-out's
  * arithmetic at a million subscribers on simulated time (`fanout-sim.ts`). Writes
- * `bench/results.json`, `bench/results.md` (README-ready tables) and `bench/results.svg`.
+ * `bench/results.json`, `bench/results.md` (the tables of bench/README.md) and `bench/results.svg`.
  *
  * Everything it starts (the stack and DynamoDB Local's JVM, the client workers and their sockets)
  * is stopped on success, on failure, on Ctrl-C and at the time limit; the workers and the JVM
@@ -134,7 +134,7 @@ function parseOptions() {
 }
 
 // The SDK warns once per process that Node 20 support ends in 2027; the project runs on Node 20
-// by design (README), and the warning would land in the middle of the progress bar.
+// by design (docs/dependencies.md), and the warning would land in the middle of the progress bar.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Before a stack points the AWS variables at itself: the big-channel stage starts one of its own.
 const launchEnvironment = { ...process.env };
@@ -169,7 +169,7 @@ const PLAN = options.quick
       },
       burst: { channels: 50, events: 1_000, largeEvents: 10_000, warmupEvents: 100 },
       // 48 subscribers per (tenant, room): about 720 deliveries/s, well inside what one local
-      // stack process sustains; see the README of the results for what happens past it.
+      // stack process sustains; bench/README.md ("Under overload") says what happens past it.
       soak: { clients: 2_400, seconds: 60, eventsPerSecond: 15, roomsPerTenant: 20 },
       bigChannel: { subscribers: 20_000, outsiders: 20 },
       simSubscribers: 1_000_000,

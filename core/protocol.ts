@@ -1,5 +1,5 @@
 /**
- * The Switchboard wire protocol, v1 (see PROTOCOL.md in the shared contract and the README).
+ * The Switchboard wire protocol, v1.1: docs/protocol.md, numbered as PROTOCOL.md in the shared contract.
  *
  * One module owns every message shape, so the Lambdas, the local stack and the client SDK
  * cannot disagree about it. `parseClientMessage` is the single entry for untrusted input:

@@ -227,7 +227,7 @@ export const NAG_REASONS = {
   tokenExchange:
     'The token exchange is the authentication step: its handler verifies the bearer token (HS256 or JWKS, iss/aud, lifetime cap) and answers 401; an authorizer would only verify the same token twice.',
   rotation:
-    'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (README).',
+    'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (docs/deploy.md).',
   apiGatewayLogsRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the API Gateway account logging role; API Gateway names its log groups itself, so they cannot be listed in advance.',
 } as const;
