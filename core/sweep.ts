@@ -30,7 +30,7 @@ export const STATUS_CONCURRENCY = 16;
 /**
  * `$connect` writes the entry before API Gateway opens the connection, and API Gateway answers 410
  * for it until then: an entry is judged by a 410 only once its `$connect` must have returned, that
- * is past the route function's timeout (10 s, `lambdas/function-timeouts.ts`; a test checks it)
+ * is past the route function's timeout (10 s, `lambdas/handlers.ts`; a test checks it)
  * and a second of rounding (`connectedAt` is in whole seconds). A connection that closes sooner
  * with its `$disconnect` lost is forgotten at most this long after it connected, plus a period.
  */

@@ -13,8 +13,8 @@ import { z } from 'zod';
 import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
 import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/handlers.js';
 import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 
 /** How connections (and the token exchange) verify JWTs. */
 export interface SwitchboardAuthOptions {

@@ -22,9 +22,14 @@ import { ENV, loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
-import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
+import {
+  HANDLER_LIST,
+  handlerSpec,
+  MOCK_ROUTES,
+  TRIGGER_ENTRIES,
+  WEBSOCKET_ROUTES,
+} from '../lambdas/handlers.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { MOCK_ROUTES, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { LocalActivity } from './activity.js';
 import { CallbackQuota } from './callback-quota.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
@@ -107,7 +112,7 @@ export interface LocalStackOptions {
   readonly handlersDir?: URL;
   /** Handlers to use instead of importing modules, by entry name (for tests of the stack itself). */
   readonly handlers?: Readonly<Record<string, LambdaHandler>>;
-  /** Every function's timeout, instead of each one's own (`lambdas/function-timeouts.ts`). @default each one's own */
+  /** Every function's timeout, instead of each one's own (`lambdas/handlers.ts`). @default each one's own */
   readonly functionTimeoutMs?: number;
   /**
    * The fan-out function's timeout alone, so that one invocation cannot post to a whole big
@@ -337,12 +342,6 @@ function gatewayFaults(
 
 const FANOUT_QUEUE_NAME = 'switchboard-fanout';
 
-/** The functions the stack gives a reserved concurrency, with the same numbers. */
-const RESERVED_CONCURRENCY: Readonly<Record<string, number>> = {
-  [TRIGGER_ENTRIES.publish]: PUBLISH_PIPELINE.reservedConcurrency,
-  [TRIGGER_ENTRIES.fanout]: FANOUT_PIPELINE.reservedConcurrency,
-};
-
 /** The id of the EventBridge event a queue message holds. */
 function eventIdOf(body: string): string | undefined {
   try {
@@ -395,7 +394,7 @@ async function loadHandlers(
   options: LocalStackOptions,
   settings: Record<string, string>,
 ): Promise<(entry: string) => LambdaHandler> {
-  const entries = [...new Set([...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)])];
+  const entries = HANDLER_LIST.map((spec) => spec.entry);
   const injected = options.handlers ?? {};
   const missing = entries.filter((entry) => injected[entry] === undefined);
   const handlers = new Map<string, LambdaHandler>(Object.entries(injected));
@@ -543,18 +542,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const config = loadConfig();
     const verifier = await createVerifierFromConfig(config.auth);
     const activity = new LocalActivity();
-    const unmetered = (entry: string): LocalFunction =>
-      createLocalFunction({
+    // Each function with the stack's timeout and reserved concurrency (lambdas/handlers.ts).
+    const unmetered = (entry: string): LocalFunction => {
+      const { timeoutSeconds, reservedConcurrency } = handlerSpec(entry);
+      return createLocalFunction({
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
         timeoutMs:
           (entry === TRIGGER_ENTRIES.fanout ? options.fanoutTimeoutMs : undefined) ??
           options.functionTimeoutMs ??
-          1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
-        ...(RESERVED_CONCURRENCY[entry] ? { reservedConcurrency: RESERVED_CONCURRENCY[entry] } : {}),
+          1000 * timeoutSeconds,
+        ...(reservedConcurrency ? { reservedConcurrency } : {}),
         region,
         account: LOCAL_ACCOUNT,
       });
+    };
     const fn = (entry: string): LocalFunction => meter.metered(unmetered(entry));
 
     gateway = new WebSocketGateway({
