@@ -6,7 +6,14 @@
  * (`GET @connections/{id}`) for every registered connection each run, which finds a lost
  * `$disconnect` within one period of the close (docs/design/keep-alive.md).
  */
-import type { ConnectionGateway, ConnectionStatusSource, ConnectionStore, Log, SweepEntry } from './ports.js';
+import {
+  type ConnectionGateway,
+  type ConnectionStatusSource,
+  type ConnectionStore,
+  errorName,
+  type Log,
+  type SweepEntry,
+} from './ports.js';
 import { epochSeconds, LIVENESS_GRACE_SECONDS } from './settings.js';
 
 export interface SweepDeps {
@@ -87,7 +94,7 @@ async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: 
     report.failed += 1;
     deps.log.error('sweep could not examine a connection', {
       connectionId,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
   }
 }
