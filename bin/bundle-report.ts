@@ -2,7 +2,7 @@
  * `npm run bundle-report [-- --analyze] [-- --record]`: each handler's minified bundle size and its
  * module-init time, against the budget in `lib/bundling.ts` (`BUNDLE_BUDGET`).
  *
- * Each entry of `lambdas/routes.ts` is bundled with esbuild exactly as `NodejsFunction` bundles it
+ * Each entry of `lambdas/handlers.ts` is bundled with esbuild exactly as `NodejsFunction` bundles it
  * (the options come from `lib/bundling.ts`, which the stack uses too), then imported in a fresh
  * Node process with the handler environment set, timing the `import()`: the module-init part of
  * a cold start. In the same process the external modules the bundle imports (the AWS SDK, which
@@ -24,7 +24,7 @@ import { build, type Metafile } from 'esbuild';
 import { ENV } from '../adapters/config.js';
 import type { HandlerColdStart } from '../bench/cold-start.js';
 import { machineInfo } from '../bench/machine.js';
-import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { HANDLER_LIST } from '../lambdas/handlers.js';
 import {
   adapterPermissions,
   BUNDLE_BUDGET,
@@ -33,7 +33,6 @@ import {
   PROJECT_ROOT,
 } from '../lib/bundling.js';
 import { handlerEnvironment } from '../lib/handler-environment.js';
-import { HANDLER_ACCESS } from '../lib/switchboard-api.js';
 import { resolveSwitchboardApiProps } from '../lib/switchboard-api-props.js';
 
 const RUNS = Number(process.env.BUNDLE_REPORT_RUNS ?? 5);
@@ -154,7 +153,6 @@ async function main(): Promise<void> {
     strict: true,
   });
   const machine = machineInfo();
-  const entries = [...new Set([...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)])];
   rmSync(OUT_DIR, { recursive: true, force: true });
   const env = environment();
   const round = (value: number) => Math.round(value * 10) / 10;
@@ -163,7 +161,7 @@ async function main(): Promise<void> {
   const handlers: HandlerBundle[] = [];
   const analyses: string[] = [];
   const mismatches: string[] = [];
-  for (const entry of entries) {
+  for (const { entry, access } of HANDLER_LIST) {
     const dir = join(OUT_DIR, entry);
     mkdirSync(dir, { recursive: true });
     const outfile = join(dir, 'index.mjs');
@@ -178,14 +176,7 @@ async function main(): Promise<void> {
     const inputs = inputsBySize(output);
 
     const uses = adapterPermissions(metafile);
-    const access = HANDLER_ACCESS[entry];
-    const granted = {
-      table: access !== undefined && access.table !== 'none',
-      secret: access?.secret === true,
-      manageConnections: access?.manageConnections === true,
-      fanoutQueue: access?.fanoutQueue === true,
-      publishQueue: access?.publishQueue === true,
-    };
+    const granted = { ...access, table: access.table !== 'none' };
     for (const permission of [
       'table',
       'secret',

@@ -5,13 +5,14 @@
  */
 import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
 import { TokenRejectedError, type TokenVerifier } from './identity.js';
-import type {
-  ChannelHistory,
-  ConnectionGateway,
-  ConnectionRecord,
-  ConnectionStore,
-  EventQueue,
-  Log,
+import {
+  type ChannelHistory,
+  type ConnectionGateway,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type EventQueue,
+  errorName,
+  type Log,
 } from './ports.js';
 import {
   type ClientMessage,
@@ -116,7 +117,7 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
     }
     deps.log.error('message handling failed', {
       action: message?.action,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
     return errorMessage(
       new ProtocolError('internal_error', 'the server could not handle this message', details),

@@ -8,7 +8,14 @@
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
-import type { Audience, DeliveryDeps, FanoutQueue, Log, StoredEvent } from './ports.js';
+import {
+  type Audience,
+  type DeliveryDeps,
+  errorName,
+  type FanoutQueue,
+  type Log,
+  type StoredEvent,
+} from './ports.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { CLIENT_EVENT_SOURCE, publisherRefusal } from './publishers.js';
 import { epochSeconds } from './settings.js';
@@ -153,7 +160,8 @@ export async function publishBatch(
       continue;
     }
     report.events += 1;
-    for (const line of channelMessages(event, parsed.data, deps.log, report)) {
+    const timestamp = eventTime(event);
+    for (const line of channelMessages(event, parsed.data, timestamp, deps.log, report)) {
       const id = `${line.tenant ?? ''}#${line.channel}#${line.userId ?? ''}`;
       let batch = batches.get(id);
       if (!batch) {
@@ -167,7 +175,7 @@ export async function publishBatch(
       }
       batch.events.push({ key, eventId: event.id, render: line.render });
     }
-    const direct = directMessage(event, parsed.data, deps.log, report);
+    const direct = directMessage(event, parsed.data, timestamp, deps.log, report);
     if (direct) directs.push({ key, ...direct });
   }
   report.channels = batches.size;
@@ -194,7 +202,7 @@ export async function publishBatch(
     // numbered keeps its number.
     deps.log.error('numbering failed', {
       channels: all.length,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
     return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
   }
@@ -230,7 +238,19 @@ const EMPTY_REPORT = {
 type MutableReport = { -readonly [K in keyof PublishReport]: PublishReport[K] };
 
 /** The event as one `event` message per valid channel, rendered once its seq is known. */
-function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
+/** The event's `time`, read once: its messages' `timestamp` (now, when it is not a date). */
+function eventTime(event: BusEvent): Date {
+  const ms = Date.parse(event.time);
+  return Number.isNaN(ms) ? new Date() : new Date(ms);
+}
+
+function channelMessages(
+  event: BusEvent,
+  detail: PublishDetail,
+  timestamp: Date,
+  log: Log,
+  report: MutableReport,
+) {
   const requested = [
     ...new Set([
       ...(detail.channel !== undefined ? [detail.channel] : []),
@@ -246,7 +266,6 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
       skipped: requested.length - channels.length,
     });
   }
-  const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
   const lines: {
     tenant: string | undefined;
     channel: string;
@@ -293,9 +312,14 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
 }
 
 /** `Detail.connection_id`: one message, unnumbered and not kept, on channel `connection:{id}`. */
-function directMessage(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
+function directMessage(
+  event: BusEvent,
+  detail: PublishDetail,
+  timestamp: Date,
+  log: Log,
+  report: MutableReport,
+) {
   if (detail.connection_id === undefined) return undefined;
-  const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
   const payload = JSON.stringify(
     serverMessage(
       {
@@ -349,7 +373,7 @@ async function postDirect(
       retry.push(direct.key);
       deps.log.error('direct message failed', {
         connectionId: direct.connectionId,
-        error: error instanceof Error ? error.name : typeof error,
+        error: errorName(error),
       });
     }
   }
@@ -429,7 +453,7 @@ async function publishChannel(
       deps.log.error('delivery failed', {
         channel,
         connectionId: target.subscriber.connectionId,
-        error: error instanceof Error ? error.name : typeof error,
+        error: errorName(error),
       });
     }
     // Gone connections are forgotten, and this entry by key in case its connection entry was
@@ -446,7 +470,7 @@ async function publishChannel(
     deps.log.error('channel publish failed', {
       channel,
       events: batch.events.length,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
   }
   return retry;

@@ -99,8 +99,8 @@ export interface BenchFacts {
 }
 
 /**
- * The deployed design's facts the arithmetic needs. Memory sizes are `HANDLER_ACCESS`'s
- * (lib/switchboard-api.ts; a test checks they agree); durations are assumptions, stated.
+ * The deployed design's facts the arithmetic needs. Memory sizes are `HANDLERS`'s
+ * (lambdas/handlers.ts; a test checks they agree); durations are assumptions, stated.
  */
 export const DESIGN = {
   routeMemoryMb: 256,

@@ -5,23 +5,15 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
-import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
-import { loadConfig } from '../adapters/config.js';
-import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
-import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { createQueueClient } from '../adapters/aws-clients.js';
+import { METRIC } from '../adapters/observability.js';
 import { SqsEventQueue } from '../adapters/sqs-event-queue.js';
 import { handleClientMessage } from '../core/messages.js';
+import { deliveryWiring } from './delivery-wiring.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-const db = createDocumentClient(config);
+const { config, metrics, deps: delivery } = deliveryWiring();
 const deps = {
-  store: new DynamoConnectionStore(db, config.tableName),
-  history: new DynamoChannelHistory(db, config.tableName, config.history),
-  gateway: new ManagementApiGateway(createManagementClient(config)),
+  ...delivery,
   // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
   verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
   // Client publish puts events on the publish queue; without its URL, publish is refused.
@@ -35,8 +27,6 @@ const deps = {
         ),
       }
     : {}),
-  settings: config,
-  log: logger,
 };
 
 /** The account id in a queue URL (`https://sqs.{region}.amazonaws.com/{account}/{name}`). */

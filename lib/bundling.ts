@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type AccessNeed, ADAPTER_ACCESS } from '../lambdas/handlers.js';
 
 /** The repository root: the project root for bundling and the home of `package-lock.json`. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Where the handlers live: `lambdas/{entry}.ts`, each exporting `handler` (see `lambdas/routes.ts`). */
+/** Where the handlers live: `lambdas/{entry}.ts`, each exporting `handler` (see `lambdas/handlers.ts`). */
 export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
@@ -58,7 +59,7 @@ export const BUNDLE_BUDGET = { minifiedKB: 100, initMs: 50 } as const;
 /** Source maps are only applied to stack traces when Node is told to. */
 export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
 
-/** The handler file for an entry named in `lambdas/routes.ts`. */
+/** The handler file for an entry named in `lambdas/handlers.ts`. */
 export function handlerEntryPath(entry: string): string {
   return `${LAMBDAS_DIR}${entry}.ts`;
 }
@@ -91,27 +92,12 @@ export function esbuildOptionsFor(entry: string, outfile: string) {
   };
 }
 
-/**
- * The adapters that reach AWS, and the permission each needs. A handler whose bundle contains
- * one of these files (with code in the output, i.e. not tree-shaken away) needs that permission.
- */
-export const ADAPTER_PERMISSIONS = {
-  'adapters/dynamo-store.ts': 'table',
-  'adapters/dynamo-history.ts': 'table',
-  'adapters/auth.ts': 'secret',
-  'adapters/management-gateway.ts': 'manageConnections',
-  'adapters/sqs-fanout-queue.ts': 'fanoutQueue',
-  'adapters/sqs-event-queue.ts': 'publishQueue',
-} as const;
-
-export type AdapterPermission = (typeof ADAPTER_PERMISSIONS)[keyof typeof ADAPTER_PERMISSIONS];
-
 interface EsbuildMetafile {
   readonly outputs: Record<string, { readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
 }
 
-/** Which permissions a bundle's code needs, from its esbuild metafile. */
-export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPermission, boolean> {
+/** Which access a bundle's code needs, from its esbuild metafile (`ADAPTER_ACCESS`). */
+export function adapterPermissions(metafile: EsbuildMetafile): Record<AccessNeed, boolean> {
   const used = {
     table: false,
     secret: false,
@@ -121,7 +107,7 @@ export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPer
   };
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const permission = ADAPTER_PERMISSIONS[input as keyof typeof ADAPTER_PERMISSIONS];
+      const permission = ADAPTER_ACCESS[input as keyof typeof ADAPTER_ACCESS];
       if (permission && bytesInOutput > 0) used[permission] = true;
     }
   }

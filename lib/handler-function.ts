@@ -20,7 +20,7 @@ import {
 } from './bundling.js';
 
 export interface HandlerFunctionProps {
-  /** The handler's file name under `lambdas/` (without extension), as listed in `lambdas/routes.ts`. */
+  /** The handler's file name under `lambdas/` (without extension), as listed in `lambdas/handlers.ts`. */
   readonly entry: string;
   /** Environment variables (the `ENV` names of `adapters/config.ts`). */
   readonly environment: Readonly<Record<string, string>>;

@@ -31,7 +31,7 @@ import { METRIC, METRICS_NAMESPACE } from '../adapters/observability.js';
 export interface SwitchboardMonitoringProps {
   /** The `service` dimension of the application metrics (`POWERTOOLS_SERVICE_NAME`). */
   readonly serviceName: string;
-  /** Every handler, by entry name (`lambdas/routes.ts`). */
+  /** Every handler, by entry name (`lambdas/handlers.ts`). */
   readonly functions: Readonly<Record<string, IFunction>>;
   /** The handlers behind WebSocket routes, by entry name: their errors are the API's server faults. */
   readonly routeFunctions: Readonly<Record<string, IFunction>>;

@@ -5,7 +5,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/routes.js';
+import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/handlers.js';
 import { PUBLISH_QUEUE_AGE_THRESHOLD } from '../../lib/switchboard-monitoring.js';
 import type { SwitchboardStack } from '../../lib/switchboard-stack.js';
 import { logicalId, resourcesOfType, synthStack } from './synth.js';
