@@ -199,6 +199,9 @@ export const SETTING_DOCS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: 'alarms without actions',
     doc: 'an SNS topic notified when an alarm fires or recovers',
   },
+  dashboard: {
+    doc: 'a CloudWatch dashboard of the handlers, queues, table and application metrics ($3 a month at list price: off unless asked for)',
+  },
   apiGatewayCloudWatchRole: {
     doc: "set the account's API Gateway CloudWatch Logs role (WebSocket access logs need one; off when the account has it)",
   },

@@ -513,6 +513,12 @@ export const SETTINGS = {
     prop: 'alarmTopic',
     context: 'alarmTopicArn',
   },
+  dashboard: {
+    kind: 'boolean',
+    prop: 'dashboard',
+    context: 'dashboard',
+    default: false,
+  },
   apiGatewayCloudWatchRole: {
     kind: 'boolean',
     prop: 'apiGatewayCloudWatchRole',

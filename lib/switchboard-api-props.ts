@@ -291,6 +291,14 @@ export interface SwitchboardApiProps {
    */
   readonly alarmTopic?: ITopic;
   /**
+   * Whether to add a CloudWatch dashboard (handlers, queues, table, application metrics). Off by
+   * default: a dashboard costs $3 a month at list price, more than the rest of an idle stack
+   * (docs/cost.md); the alarms are there either way.
+   *
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
    * Whether to set the account's API Gateway CloudWatch Logs role (a per-region account setting
    * that WebSocket access logging needs). Turn off when the account already has one.
    *
@@ -352,6 +360,7 @@ export interface ResolvedSwitchboardApiProps {
   readonly serviceName: string;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmTopic?: ITopic;
+  readonly dashboard: boolean;
   readonly apiGatewayCloudWatchRole: boolean;
 }
 
@@ -385,6 +394,7 @@ export const SWITCHBOARD_DEFAULTS = {
   removalPolicy: S.removalPolicy.default === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   frontDoorRateLimitPer5Minutes: S.frontDoorRateLimitPer5Minutes.default,
   apiGatewayCloudWatchRole: S.apiGatewayCloudWatchRole.default,
+  dashboard: S.dashboard.default,
   allowAnonymous: S.allowAnonymous.default,
 } as const;
 
@@ -714,6 +724,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     serviceName,
     removalPolicy: props.removalPolicy ?? d.removalPolicy,
     ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    dashboard: props.dashboard ?? d.dashboard,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? d.apiGatewayCloudWatchRole,
   };
 }

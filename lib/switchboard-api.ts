@@ -460,6 +460,7 @@ export class SwitchboardApi extends Construct {
       webSocketStage: this.stage,
       httpApi: this.httpApi,
       ...(config.alarmTopic ? { alarmTopic: config.alarmTopic } : {}),
+      dashboard: config.dashboard,
     });
   }
 

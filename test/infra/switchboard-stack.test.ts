@@ -34,6 +34,7 @@ import {
   property,
   resourcesOfType,
   synthApp,
+  synthStack,
   variablesOf,
 } from './synth.js';
 
@@ -411,8 +412,9 @@ describe('sweep', () => {
 });
 
 describe('monitoring', () => {
-  it('charts every metric the handlers emit, in their namespace and service', () => {
-    const dashboard = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))[0];
+  it('charts every metric the handlers emit, in their namespace and service, when asked for a dashboard', () => {
+    const { template: withDashboard } = synthStack(() => ({ dashboard: true }));
+    const dashboard = Object.values(resourcesOfType(withDashboard, 'AWS::CloudWatch::Dashboard'))[0];
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
     for (const name of Object.values(METRIC)) expect(body, name).toContain(`\\"${name}\\"`);
     expect(body).toContain(`\\"${METRICS_NAMESPACE}\\"`);
