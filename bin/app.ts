@@ -16,10 +16,14 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
-import type { ChannelRule } from '../core/channel-policy.js';
-import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import type { SwitchboardApiProps } from '../lib/switchboard-api-props.js';
-import { SwitchboardStack } from '../lib/switchboard-stack.js';
+// The construct package's entry (`@switchboard/cdk`, built from lib/index.ts): this app is its
+// first user and reaches nothing in lib/ that a user of the package could not.
+import {
+  type ChannelRule,
+  SWITCHBOARD_DEFAULTS,
+  type SwitchboardApiProps,
+  SwitchboardStack,
+} from '../lib/index.js';
 
 /** Every context key this app reads, with what it sets. */
 export const CONTEXT_KEYS = {
@@ -56,7 +60,7 @@ export const CONTEXT_KEYS = {
     '@connections calls per second shared by the fan-out workers of big channels and broadcasts (default 4000)',
   fanoutThreshold:
     'subscribers past which a channel is fanned out in shards by the fan-out workers (default 1000)',
-  publishReservedConcurrency: `reserved concurrency of the publish function, also the publish queue mapping maximum concurrency (2 to 1000, default ${PUBLISH_PIPELINE.reservedConcurrency})`,
+  publishReservedConcurrency: `reserved concurrency of the publish function, also the publish queue mapping maximum concurrency (2 to 1000, default ${SWITCHBOARD_DEFAULTS.publishReservedConcurrency})`,
   logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
   domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
   certificateArn: 'ACM certificate ARN for domainName, in the stack region',
