@@ -139,7 +139,8 @@ const require = createRequire(import.meta.url);
 
 /** Rolls the declarations reachable from `entry` (a .d.ts) into the single file `outFile`. */
 function rollUpDeclarations(entry: string, outFile: string, packageDir: string): void {
-  const { Extractor, ExtractorConfig } = require('@microsoft/api-extractor') as ApiExtractor;
+  const { Extractor, ExtractorConfig, ExtractorLogLevel } =
+    require('@microsoft/api-extractor') as ApiExtractor;
   const config = ExtractorConfig.prepare({
     configObject: {
       projectFolder: dirname(entry),
@@ -165,9 +166,9 @@ function rollUpDeclarations(entry: string, outFile: string, packageDir: string):
       dtsRollup: { enabled: true, untrimmedFilePath: outFile },
       messages: {
         // Types reachable but not exported (a construct's collaborators) are rolled up unexported.
-        extractorMessageReporting: { default: { logLevel: 'none' } },
-        tsdocMessageReporting: { default: { logLevel: 'none' } },
-        compilerMessageReporting: { default: { logLevel: 'error' } },
+        extractorMessageReporting: { default: { logLevel: ExtractorLogLevel.None } },
+        tsdocMessageReporting: { default: { logLevel: ExtractorLogLevel.None } },
+        compilerMessageReporting: { default: { logLevel: ExtractorLogLevel.Error } },
       },
     },
     configObjectFullPath: undefined,
@@ -197,9 +198,12 @@ function declarationsDir(packageDir: string): string {
   return dir;
 }
 
-/** Builds `@switchboard/client` into packages/client/dist. */
-export async function buildClientPackage(): Promise<void> {
-  const dist = join(CLIENT_PACKAGE_DIR, 'dist');
+/**
+ * Builds `@switchboard/client` into `{packageDir}/dist`: packages/client by default, or a copy of
+ * its package.json elsewhere (a test's own directory, so it never races `npm pack`).
+ */
+export async function buildClientPackage(packageDir = CLIENT_PACKAGE_DIR): Promise<void> {
+  const dist = join(packageDir, 'dist');
   rmSync(dist, { recursive: true, force: true });
   const clientDir = join(PROJECT_ROOT, 'client');
   const sources = readdirSync(clientDir)
@@ -218,19 +222,19 @@ export async function buildClientPackage(): Promise<void> {
     logLevel: 'warning',
   });
 
-  const declarations = declarationsDir(CLIENT_PACKAGE_DIR);
+  const declarations = declarationsDir(packageDir);
   try {
     emitDeclarations(['client/index.ts', 'client/react.ts'], declarations);
     rollUpDeclarations(
       join(declarations, 'client', 'index.d.ts'),
       join(dist, 'client', 'index.d.ts'),
-      CLIENT_PACKAGE_DIR,
+      packageDir,
     );
     cpSync(join(declarations, 'client', 'react.d.ts'), join(dist, 'client', 'react.d.ts'));
   } finally {
     rmSync(declarations, { recursive: true, force: true });
   }
-  checkImports(CLIENT_PACKAGE_DIR, readPackageJson(CLIENT_PACKAGE_DIR), [
+  checkImports(packageDir, readPackageJson(packageDir), [
     ...filesUnder(dist, '.js'),
     ...filesUnder(dist, '.d.ts'),
   ]);
