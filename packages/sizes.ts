@@ -4,10 +4,20 @@
  * application can pull in), minified for browsers; the gzip size is that output gzipped (level 9).
  * `react` is left out of the `/react` figure: the application already has it.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { CLIENT_PACKAGE_DIR } from './build.js';
+import { PROTOCOL_VERSION } from '../core/protocol-version.js';
+import { HANDLER_BUNDLE_FILE } from '../lib/bundling.js';
+import {
+  buildCdkPackage,
+  buildClientPackage,
+  CDK_PACKAGE_DIR,
+  CLIENT_PACKAGE_DIR,
+  HANDLER_ENTRIES,
+  readPackageJson,
+} from './build.js';
 
 /** The budget of issue 14: the core client, everything it exports, minified and gzipped. */
 export const SDK_SIZE_BUDGET = { coreMinGzipKB: 10 } as const;
@@ -49,3 +59,77 @@ export async function sdkSizes(packageDir = CLIENT_PACKAGE_DIR): Promise<SdkSize
 }
 
 export const kilobytes = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+
+/** One handler bundle as `@switchboard/cdk` ships it (`dist/handlers/{entry}/index.mjs`). */
+export interface ShippedHandler {
+  readonly handler: string;
+  readonly minifiedKB: number;
+  readonly gzipKB: number;
+  readonly sourceMapKB: number;
+}
+
+/** The `packages` section of `bench/results.json` (written by `npm run bundle-report -- --record`). */
+export interface PackagesResult {
+  readonly measuredAt: string;
+  readonly method: string;
+  readonly client: {
+    readonly name: string;
+    readonly version: string;
+    readonly protocol: string;
+    readonly budget: typeof SDK_SIZE_BUDGET;
+    readonly core: { readonly minifiedKB: number; readonly gzipKB: number };
+    readonly react: { readonly minifiedKB: number; readonly gzipKB: number };
+  };
+  readonly cdk: {
+    readonly name: string;
+    readonly version: string;
+    readonly protocol: string;
+    readonly constructKB: number;
+    readonly handlers: readonly ShippedHandler[];
+  };
+}
+
+const inKB = (size: BundleSize) => ({
+  minifiedKB: kilobytes(size.minifiedBytes),
+  gzipKB: kilobytes(size.gzipBytes),
+});
+
+/** Builds both packages into packages/{client,cdk}/dist and measures what they ship. */
+export async function measurePackages(): Promise<PackagesResult> {
+  await buildClientPackage();
+  await buildCdkPackage();
+  const sdk = await sdkSizes();
+  const client = readPackageJson(CLIENT_PACKAGE_DIR);
+  const cdk = readPackageJson(CDK_PACKAGE_DIR);
+  const cdkDist = join(CDK_PACKAGE_DIR, 'dist');
+  const handlers = HANDLER_ENTRIES.map((handler) => {
+    const file = join(cdkDist, 'handlers', handler, HANDLER_BUNDLE_FILE);
+    const code = readFileSync(file);
+    return {
+      handler,
+      minifiedKB: kilobytes(code.length),
+      gzipKB: kilobytes(gzipSync(code, { level: 9 }).length),
+      sourceMapKB: kilobytes(statSync(`${file}.map`).size),
+    };
+  });
+  return {
+    measuredAt: new Date().toISOString(),
+    method:
+      'npm run packages:build, then: SDK = esbuild bundle of `export *` from the subpath, minified for browsers (react external), gzip level 9; handlers = the shipped index.mjs files, gzip level 9.',
+    client: {
+      name: client.name,
+      version: client.version,
+      protocol: PROTOCOL_VERSION,
+      budget: SDK_SIZE_BUDGET,
+      core: inKB(sdk.core),
+      react: inKB(sdk.react),
+    },
+    cdk: {
+      name: cdk.name,
+      version: cdk.version,
+      protocol: PROTOCOL_VERSION,
+      constructKB: kilobytes(statSync(join(cdkDist, 'index.js')).size),
+      handlers,
+    },
+  };
+}
