@@ -12,7 +12,10 @@
  * Manager client (`connect` and `auth` do both at init on AWS).
  *
  * `--analyze` lists what each bundle holds, largest first (packages, and this project's files).
- * `--record` writes the figures into the `bundles` section of `bench/results.json`.
+ * `--record` writes the figures into the `bundles` section of `bench/results.json`, and builds the two
+ * npm packages (packages/build.ts) to record what they ship in its `packages` section: the SDK's
+ * size (core and `/react`, minified and gzipped) and each prebuilt handler asset of the construct.
+ * `--packages` does only the latter (no init timing): `--packages --record` rewrites only `packages`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,7 @@ import {
 } from '../lib/bundling.js';
 import { handlerEnvironment } from '../lib/handler-environment.js';
 import { resolveSwitchboardApiProps } from '../lib/switchboard-api-props.js';
+import { measurePackages, type PackagesResult } from '../packages/sizes.js';
 
 const RUNS = Number(process.env.BUNDLE_REPORT_RUNS ?? 5);
 const OUT_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'switchboard', 'bundle-report');
@@ -141,6 +145,26 @@ export interface BundlesResult {
   readonly overBudget: readonly string[];
 }
 
+/** Builds both npm packages and prints what they ship; `record` writes only the `packages` section. */
+async function reportPackages(record: boolean): Promise<PackagesResult> {
+  const packages = await measurePackages();
+  const { core, react } = packages.client;
+  console.log(
+    `\n${packages.client.name} ${packages.client.version}: core ${core.minifiedKB} KB minified, ${core.gzipKB} KB gzip (budget ${packages.client.budget.coreMinGzipKB} KB); /react ${react.minifiedKB} KB, ${react.gzipKB} KB gzip`,
+  );
+  console.log(
+    `${packages.cdk.name} ${packages.cdk.version}: construct ${packages.cdk.constructKB} KB; handler assets ${packages.cdk.handlers.map((h) => `${h.handler} ${h.minifiedKB} KB`).join(', ')}`,
+  );
+  if (record) {
+    const results = existsSync(RESULTS_FILE)
+      ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
+      : {};
+    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, packages }, null, 2)}\n`);
+    console.log(`\nRecorded in ${RESULTS_FILE} (packages).`);
+  }
+  return packages;
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -149,9 +173,17 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function main(): Promise<void> {
   const { values: options } = parseArgs({
-    options: { analyze: { type: 'boolean', default: false }, record: { type: 'boolean', default: false } },
+    options: {
+      analyze: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
+      packages: { type: 'boolean', default: false },
+    },
     strict: true,
   });
+  if (options.packages) {
+    await reportPackages(options.record);
+    return;
+  }
   const machine = machineInfo();
   rmSync(OUT_DIR, { recursive: true, force: true });
   const env = environment();
@@ -280,8 +312,9 @@ async function main(): Promise<void> {
     const results = existsSync(RESULTS_FILE)
       ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
       : {};
-    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, bundles }, null, 2)}\n`);
-    console.log(`\nRecorded in ${RESULTS_FILE} (bundles).`);
+    const packages = await reportPackages(false);
+    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, bundles, packages }, null, 2)}\n`);
+    console.log(`\nRecorded in ${RESULTS_FILE} (bundles, packages).`);
   }
   if (mismatches.length > 0) {
     console.error(`\nGrants do not match the code:\n  ${mismatches.join('\n  ')}`);

@@ -69,6 +69,8 @@ export class Channels {
     const isNew = entry === undefined;
     if (entry === undefined) {
       entry = createChannelEntry(channel, this.#settings.dedupeWindow);
+      // The first subscribe then asks for what followed `since`, as a resubscription would.
+      if (options.since !== undefined) entry.sequence.reset(options.since);
       this.#entries.set(channel, entry);
     }
     const current = entry;

@@ -14,6 +14,7 @@ import type {
   RefreshedMessage,
   ServerMessage,
 } from '../core/protocol.js';
+import { sequenceNumber } from './channel-sequence.js';
 import { Channels, subscription } from './channels.js';
 import { Connection } from './connection.js';
 import { Emitter, type Unlisten } from './emitter.js';
@@ -81,6 +82,15 @@ class SwitchboardClient implements Client {
   ): Subscription {
     if (this.#connection.state === 'closed') {
       return subscription(channel, Promise.reject(closedError(channel)), () => Promise.resolve());
+    }
+    const { since } = options;
+    if (since !== undefined && sequenceNumber(since) === undefined) {
+      const error = new SwitchboardError(
+        'invalid_request',
+        `since must be a non-negative integer (a seq), got ${String(since)}`,
+        { channel },
+      );
+      return subscription(channel, Promise.reject(error), () => Promise.resolve());
     }
     return this.#channels.subscribe(channel, handler, options);
   }

@@ -77,6 +77,14 @@ export interface SubscribeOptions {
    * @default undefined
    */
   readonly onGap?: (gap: ChannelGap) => void;
+  /**
+   * Starts after this `seq`: the server replays the channel's events numbered above it (as far as
+   * its history reaches; older ones are reported as a `gap`), then the live ones follow. Only for the
+   * channel's first subscription in this client; a channel already subscribed goes on from where it
+   * is. A value that is not a non-negative integer rejects the subscription with `invalid_request`.
+   * @default undefined - live events only
+   */
+  readonly since?: number;
 }
 
 /**

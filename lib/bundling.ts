@@ -2,6 +2,8 @@
  * How every Switchboard handler is built, defined once: `HandlerFunction` hands these options to
  * `NodejsFunction`, and `bin/bundle-report.ts` turns the same options into the esbuild call that
  * `NodejsFunction` makes, so the sizes and init times it reports are those of what is deployed.
+ * The `@switchboard/cdk` package build (`packages/build.ts`) makes that same call once per handler
+ * and ships the bundles, so a user's synth needs neither esbuild nor Docker (`PREBUILT_HANDLERS`).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,31 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+/**
+ * Replaced by `true` when `packages/build.ts` bundles the construct into `@switchboard/cdk` (an
+ * esbuild `define`); never defined when this repository's own app runs the TypeScript sources.
+ */
+declare const __SWITCHBOARD_PREBUILT_HANDLERS__: boolean | undefined;
+
+/**
+ * True in the published package: each handler is the bundle shipped in `PREBUILT_HANDLERS_DIR`
+ * (`lambda.Code.fromAsset`), built by the package build with `esbuildOptionsFor`. False here,
+ * where `NodejsFunction` bundles `lambdas/{entry}.ts` at synth.
+ */
+export const PREBUILT_HANDLERS =
+  typeof __SWITCHBOARD_PREBUILT_HANDLERS__ === 'boolean' && __SWITCHBOARD_PREBUILT_HANDLERS__;
+
+/** In the package, next to its bundled JavaScript: `dist/handlers/{entry}/index.mjs`. */
+export const PREBUILT_HANDLERS_DIR = fileURLToPath(new URL('./handlers/', import.meta.url));
+
+/** The file name `NodejsFunction` gives an ESM bundle, so the handler string is the same either way. */
+export const HANDLER_BUNDLE_FILE = 'index.mjs';
+
+/** The directory holding an entry's prebuilt bundle (the Lambda asset). */
+export function prebuiltHandlerDir(entry: string): string {
+  return `${PREBUILT_HANDLERS_DIR}${entry}`;
+}
 
 export const HANDLER_RUNTIME = Runtime.NODEJS_22_X;
 export const HANDLER_ARCHITECTURE = Architecture.ARM_64;
@@ -64,9 +91,14 @@ export function handlerEntryPath(entry: string): string {
   return `${LAMBDAS_DIR}${entry}.ts`;
 }
 
-/** Entries whose handler file does not exist (yet). */
+/** Entries whose handler file (or, in the package, whose prebuilt bundle) does not exist. */
 export function missingHandlerEntries(entries: readonly string[]): string[] {
-  return entries.filter((entry) => !existsSync(handlerEntryPath(entry)));
+  return entries.filter(
+    (entry) =>
+      !existsSync(
+        PREBUILT_HANDLERS ? `${prebuiltHandlerDir(entry)}/${HANDLER_BUNDLE_FILE}` : handlerEntryPath(entry),
+      ),
+  );
 }
 
 /**

@@ -31,7 +31,6 @@ import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -45,7 +44,7 @@ import {
   TRIGGER_ENTRIES,
   WEBSOCKET_ROUTES,
 } from '../lambdas/handlers.js';
-import { missingHandlerEntries } from './bundling.js';
+import { missingHandlerEntries, PREBUILT_HANDLERS, PREBUILT_HANDLERS_DIR } from './bundling.js';
 import { FanoutPipeline } from './fanout-pipeline.js';
 import { CLOUDFRONT_WAF_REGION, SwitchboardFrontDoor } from './front-door.js';
 import { handlerEnvironment } from './handler-environment.js';
@@ -176,7 +175,9 @@ export class SwitchboardApi extends Construct {
     const missing = missingHandlerEntries(entries);
     if (missing.length > 0) {
       throw new SwitchboardPropsError(
-        `SwitchboardApi: handler files missing under lambdas/ (named in lambdas/handlers.ts): ${missing.map((e) => `${e}.ts`).join(', ')}`,
+        PREBUILT_HANDLERS
+          ? `SwitchboardApi: the package ships no handler bundle for ${missing.join(', ')} under ${PREBUILT_HANDLERS_DIR} (rebuild it with npm run packages:build)`
+          : `SwitchboardApi: handler files missing under lambdas/ (named in lambdas/handlers.ts): ${missing.map((e) => `${e}.ts`).join(', ')}`,
       );
     }
 
@@ -315,7 +316,7 @@ export class SwitchboardApi extends Construct {
       handlers[entry] = handler;
     }
     this.handlers = handlers;
-    const fn = (entry: string): NodejsFunction => (handlers[entry] as HandlerFunction).function;
+    const fn = (entry: string): HandlerFunction['function'] => (handlers[entry] as HandlerFunction).function;
 
     // ---- Routes ------------------------------------------------------------------------------
     const routes: Record<string, WebSocketRoute> = {};
