@@ -7,6 +7,7 @@ import {
   type ChannelRule,
   channelRuleSchema,
   DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PRESENCE_POLICY,
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
@@ -42,6 +43,8 @@ export const ENV = {
   callbacksPerSecond: 'SWITCHBOARD_CALLBACKS_PER_SECOND',
   fanoutQueueUrl: 'SWITCHBOARD_FANOUT_QUEUE_URL',
   publishPolicy: 'SWITCHBOARD_PUBLISH_POLICY',
+  /** JSON channel rules: where Switchboard tracks who is subscribed (PROTOCOL §8); `[]`: nowhere. */
+  presencePolicy: 'SWITCHBOARD_PRESENCE_POLICY',
   publishQueueUrl: 'SWITCHBOARD_PUBLISH_QUEUE_URL',
   sqsEndpoint: 'SWITCHBOARD_SQS_ENDPOINT',
   /** Comma-separated `source`s the publish rule accepts (PROTOCOL §1); unset: any. */
@@ -94,6 +97,7 @@ const schema = z
     [ENV.allowAnonymous]: z._default(z.enum(['true', 'false']), 'false'),
     [ENV.channelPolicy]: optionalString,
     [ENV.publishPolicy]: optionalString,
+    [ENV.presencePolicy]: optionalString,
     [ENV.publishQueueUrl]: z.optional(z.url()),
     [ENV.maxSubscriptions]: integer(100, 1, 10_000),
     [ENV.maxMessageBytes]: integer(DEFAULT_MAX_MESSAGE_BYTES, 256, 128 * 1024),
@@ -228,6 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelPolicy: parsePolicy(e[ENV.channelPolicy], ENV.channelPolicy, DEFAULT_CHANNEL_POLICY),
     // An empty publish policy turns client publish off.
     publishPolicy: parsePolicy(e[ENV.publishPolicy], ENV.publishPolicy, DEFAULT_PUBLISH_POLICY, 0),
+    // An empty presence policy turns presence off (joins, leaves and the `presence` action).
+    presencePolicy: parsePolicy(e[ENV.presencePolicy], ENV.presencePolicy, DEFAULT_PRESENCE_POLICY, 0),
     publishQueueUrl: e[ENV.publishQueueUrl],
     maxSubscriptions: e[ENV.maxSubscriptions],
     maxMessageBytes: e[ENV.maxMessageBytes],

@@ -5,13 +5,12 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
-import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
+import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
-import { SqsEventQueue } from '../adapters/sqs-event-queue.js';
 import { handleClientMessage } from '../core/messages.js';
 
 const config = loadConfig();
@@ -19,30 +18,16 @@ const logger = createLogger();
 const metrics = createMetrics();
 const db = createDocumentClient(config);
 const deps = {
-  store: new DynamoConnectionStore(db, config.tableName),
+  // The connection store keeps presence; client publish and presence notices go to the publish
+  // queue (without its URL, publish is refused and presence is not kept).
+  ...createHandlerStores(config, db, logger),
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
   // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
   verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
-  // Client publish puts events on the publish queue; without its URL, publish is refused.
-  ...(config.publishQueueUrl
-    ? {
-        events: new SqsEventQueue(
-          createQueueClient(config),
-          config.publishQueueUrl,
-          queueAccount(config.publishQueueUrl),
-          process.env.AWS_REGION ?? 'local',
-        ),
-      }
-    : {}),
   settings: config,
   log: logger,
 };
-
-/** The account id in a queue URL (`https://sqs.{region}.amazonaws.com/{account}/{name}`). */
-function queueAccount(url: string): string {
-  return new URL(url).pathname.split('/')[1] ?? '';
-}
 
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,

@@ -10,7 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
 import { ConfigError, ENV, loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
@@ -23,7 +23,8 @@ const db = createDocumentClient(config);
 if (!config.fanoutQueueUrl)
   throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the publish function`);
 const deps = {
-  store: new DynamoConnectionStore(db, config.tableName),
+  // Keeps presence: a connection found gone (410) leaves its presence channels.
+  store: createHandlerStores(config, db, logger).store,
   history: new DynamoChannelHistory(db, config.tableName, config.history),
   gateway: new ManagementApiGateway(createManagementClient(config)),
   fanout: new SqsFanoutQueue(createQueueClient(config), config.fanoutQueueUrl),
