@@ -32,6 +32,8 @@ export const CONTEXT_KEYS = {
   authMaxTokenLifetimeSeconds: 'longest accepted token lifetime (default 86400)',
   authShortTokenLifetimeSeconds: 'lifetime of /api/v1/auth tokens (default 60)',
   channelPolicy: 'JSON array of {pattern, allow} rules (default: PROTOCOL §5)',
+  presencePolicy:
+    'JSON array of {pattern, allow} rules: channels whose members are tracked (default: chat:*, room:*, presence:*; [] turns presence off)',
   allowedOrigins: 'comma-separated Origin allow-list (default: any)',
   tokenExchangeCorsOrigins: 'comma-separated origins whose pages may call /api/v1/auth (CORS; default: none)',
   allowAnonymous: 'true or false (default false)',
@@ -222,6 +224,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
     frontDoorRateLimitPer5Minutes !== undefined ||
     frontDoorWebAclArn !== undefined;
   const channelPolicy = ctx.json('channelPolicy');
+  const presencePolicy = ctx.json('presencePolicy');
   const allowedOrigins = ctx.list('allowedOrigins');
   const tokenExchangeCorsOrigins = ctx.list('tokenExchangeCorsOrigins');
   const allowAnonymous = ctx.boolean('allowAnonymous');
@@ -249,6 +252,7 @@ export function switchboardPropsFromContext(stack: Stack, node: Node): Switchboa
     ...(Object.keys(auth).length > 0 ? { auth } : {}),
     // Shape and rules are checked by SwitchboardApi against core/channel-policy.ts.
     ...(channelPolicy !== undefined ? { channelPolicy: channelPolicy as ChannelRule[] } : {}),
+    ...(presencePolicy !== undefined ? { presencePolicy: presencePolicy as ChannelRule[] } : {}),
     ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
     ...(tokenExchangeCorsOrigins !== undefined ? { tokenExchangeCorsOrigins } : {}),
     ...(allowAnonymous !== undefined ? { allowAnonymous } : {}),

@@ -98,6 +98,7 @@ export function esbuildOptionsFor(entry: string, outfile: string) {
 export const ADAPTER_PERMISSIONS = {
   'adapters/dynamo-store.ts': 'table',
   'adapters/dynamo-history.ts': 'table',
+  'adapters/dynamo-presence.ts': 'table',
   'adapters/auth.ts': 'secret',
   'adapters/management-gateway.ts': 'manageConnections',
   'adapters/sqs-fanout-queue.ts': 'fanoutQueue',

@@ -36,6 +36,7 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.authShortTokenTtlSeconds]: String(config.auth.shortTokenLifetime.toSeconds()),
     [ENV.allowAnonymous]: String(config.allowAnonymous),
     [ENV.channelPolicy]: JSON.stringify(config.channelPolicy),
+    [ENV.presencePolicy]: JSON.stringify(config.presencePolicy),
     [ENV.maxSubscriptions]: String(config.maxSubscriptions),
     [ENV.maxMessageBytes]: String(config.maxMessageBytes),
     [ENV.rateLimitBurst]: String(config.rateLimit.burst),

@@ -11,7 +11,12 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
 import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
-import { type ChannelRule, channelRuleSchema, DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
+import {
+  type ChannelRule,
+  channelRuleSchema,
+  DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PRESENCE_POLICY,
+} from '../core/channel-policy.js';
 import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
@@ -103,6 +108,14 @@ export interface SwitchboardApiProps {
    * @default - the policy of PROTOCOL §5 (`DEFAULT_CHANNEL_POLICY`)
    */
   readonly channelPolicy?: readonly ChannelRule[];
+  /**
+   * Where Switchboard tracks who is subscribed (PROTOCOL §8, docs/presence.md): channel rules; a
+   * user is a member of a channel a rule names when that rule allows the user. `[]` turns
+   * presence off.
+   *
+   * @default - `chat:*`, `room:*` and `presence:*` for authenticated users (`DEFAULT_PRESENCE_POLICY`)
+   */
+  readonly presencePolicy?: readonly ChannelRule[];
   /**
    * Origins (`https://app.example.com`) allowed to open a connection; others get 403. Also the
    * CORS allow-list of the token exchange.
@@ -308,6 +321,7 @@ export interface ResolvedSwitchboardApiProps {
     readonly shortTokenLifetime: Duration;
   };
   readonly channelPolicy: readonly ChannelRule[];
+  readonly presencePolicy: readonly ChannelRule[];
   readonly allowedOrigins?: readonly string[];
   readonly tokenExchangeCorsOrigins: readonly string[];
   readonly allowAnonymous: boolean;
@@ -360,6 +374,8 @@ export const SWITCHBOARD_DEFAULTS = {
 
 /** Lambda caps all environment variables of a function at 4 KB together; the policy gets half. */
 export const MAX_CHANNEL_POLICY_BYTES = 2048;
+/** The presence policy's share of the same 4 KB. */
+export const MAX_PRESENCE_POLICY_BYTES = 512;
 
 export class SwitchboardPropsError extends Error {
   override readonly name = 'SwitchboardPropsError';
@@ -488,7 +504,22 @@ function resolveFrontDoor(frontDoor: SwitchboardFrontDoorOptions, withDomain: bo
   };
 }
 
-const policySchema = z.array(channelRuleSchema).min(1, 'must hold at least one rule');
+const policySchema = z.array(channelRuleSchema);
+
+/** Checks a policy prop's rules, its number of rules and its size in the environment. */
+function checkPolicy(prop: string, policy: readonly ChannelRule[], minRules: number, maxBytes: number): void {
+  if (policy.length < minRules) fail(prop, 'must hold at least one rule', policy);
+  const parsed = policySchema.safeParse(policy);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const [index, ...rest] = issue?.path ?? [];
+    const where = typeof index === 'number' ? `[${index}]${rest.map((p) => `.${String(p)}`).join('')}` : '';
+    const received = typeof index === 'number' ? policy[index] : policy;
+    fail(`${prop}${where}`, issue?.message ?? 'is invalid', received);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(policy));
+  if (bytes > maxBytes) fail(prop, `must serialize to at most ${maxBytes} bytes of JSON`, `${bytes} bytes`);
+}
 
 /** Applies the defaults and validates every prop; throws `SwitchboardPropsError` on the first problem. */
 export function resolveSwitchboardApiProps(props: SwitchboardApiProps): ResolvedSwitchboardApiProps {
@@ -516,22 +547,9 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   checkSeconds('auth.shortTokenLifetime', shortTokenLifetime, 5, 3600, '5 seconds to 1 hour');
 
   const channelPolicy = props.channelPolicy ?? DEFAULT_CHANNEL_POLICY;
-  const parsed = policySchema.safeParse(channelPolicy);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const [index, ...rest] = issue?.path ?? [];
-    const where = typeof index === 'number' ? `[${index}]${rest.map((p) => `.${String(p)}`).join('')}` : '';
-    const received = typeof index === 'number' ? channelPolicy[index] : channelPolicy;
-    fail(`channelPolicy${where}`, issue?.message ?? 'is invalid', received);
-  }
-  const policyBytes = Buffer.byteLength(JSON.stringify(channelPolicy));
-  if (policyBytes > MAX_CHANNEL_POLICY_BYTES) {
-    fail(
-      'channelPolicy',
-      `must serialize to at most ${MAX_CHANNEL_POLICY_BYTES} bytes of JSON`,
-      `${policyBytes} bytes`,
-    );
-  }
+  checkPolicy('channelPolicy', channelPolicy, 1, MAX_CHANNEL_POLICY_BYTES);
+  const presencePolicy = props.presencePolicy ?? DEFAULT_PRESENCE_POLICY;
+  checkPolicy('presencePolicy', presencePolicy, 0, MAX_PRESENCE_POLICY_BYTES);
 
   if (props.allowedOrigins !== undefined) {
     if (props.allowedOrigins.length === 0) {
@@ -643,6 +661,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
       shortTokenLifetime,
     },
     channelPolicy,
+    presencePolicy,
     ...(props.allowedOrigins !== undefined ? { allowedOrigins: props.allowedOrigins } : {}),
     tokenExchangeCorsOrigins,
     allowAnonymous: props.allowAnonymous ?? false,

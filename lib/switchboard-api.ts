@@ -99,13 +99,14 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     publishQueue: false,
     ...ROUTE_SIZING,
   },
-  // Reads the connection item to find its subscriptions, then deletes them all by key.
+  // Reads the connection item to find its subscriptions, then deletes them all by key; queues the
+  // presence leaves of its presence channels (core/presence.ts).
   disconnect: {
     table: 'readWrite',
     secret: false,
     manageConnections: false,
     fanoutQueue: false,
-    publishQueue: false,
+    publishQueue: true,
     ...ROUTE_SIZING,
   },
   // The four message routes run one handler (lambdas/client-message.ts): it builds the token
@@ -143,32 +144,35 @@ export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
     ...ROUTE_SIZING,
   },
   // Fan-out: queries a channel's subscribers, posts to each, removes gone connections. Fed by the
-  // publish queue (PublishPipeline grants it the queue).
+  // publish queue (PublishPipeline grants it the queue); sends to it the presence leaves of the
+  // connections it finds gone.
   publish: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
     fanoutQueue: true,
-    publishQueue: false,
+    publishQueue: true,
     memorySize: 512,
   },
   // Closes stale connections (DeleteConnection) and removes their items.
   // Big channels and broadcasts: reads a shard's audience page by page, posts within the shared
   // callback budget (a counter item per second), queues a continuation or a retry of its shard.
+  // Queues the presence leaves of the connections it finds gone.
   fanout: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
     fanoutQueue: true,
-    publishQueue: false,
+    publishQueue: true,
     memorySize: 512,
   },
+  // Queues the presence leaves of the connections it removes.
   sweep: {
     table: 'readWrite',
     secret: false,
     manageConnections: true,
     fanoutQueue: false,
-    publishQueue: false,
+    publishQueue: true,
     memorySize: 256,
   },
   // Token exchange: verifies the main token, signs a short one. No table.
@@ -542,7 +546,8 @@ export class SwitchboardApi extends Construct {
     });
     this.publishQueue = pipeline.queue;
     this.fanout.consumeWith(fn(TRIGGER_ENTRIES.fanout));
-    // The message routes put client-published events on the publish queue (PROTOCOL §8).
+    // The message routes put client-published events on the publish queue, and every handler that
+    // adds or removes subscriptions puts presence notices there (PROTOCOL §8).
     for (const [entry, handler] of Object.entries(handlers)) {
       if (!HANDLER_ACCESS[entry]?.publishQueue) continue;
       handler.function.addEnvironment(ENV.publishQueueUrl, this.publishQueue.queueUrl);
