@@ -8,7 +8,7 @@
  * - `channels.ts`: subscriptions and their resubscription; `ordering.ts`: delivery in `seq` order,
  *   once each, with recovery of what was missed.
  */
-import type { ConnectedMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
+import type { ConnectedMessage, PresenceMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
 import { Channels, subscription } from './channels.js';
 import { Connection } from './connection.js';
 import { Emitter, type Unlisten } from './emitter.js';
@@ -23,6 +23,7 @@ import type {
   ClientState,
   EventHandler,
   EventHandlerMap,
+  PresenceSnapshot,
   SubscribeOptions,
   Subscription,
   WhoAmI,
@@ -78,6 +79,16 @@ class SwitchboardClient implements Client {
     return this.#channels.subscribe(channel, handler, options);
   }
 
+  presence(channel: string): Promise<PresenceSnapshot> {
+    if (typeof channel !== 'string' || channel === '') {
+      return Promise.reject(new TypeError('presence(channel) needs a non-empty channel name'));
+    }
+    return this.#call('presence', { channel }).then((reply) => {
+      const { members, count, truncated } = reply as PresenceMessage;
+      return { channel, members, count, truncated: truncated === true };
+    });
+  }
+
   whoami(): Promise<WhoAmI> {
     return this.#call('whoami', {}).then((reply) => {
       const { connectionId, user, authorizedChannels, expiresAt } = reply as ConnectedMessage;
@@ -124,15 +135,17 @@ class SwitchboardClient implements Client {
         break;
       }
       case 'connected':
-      case 'refreshed': {
-        const request = this.#requests.take(
-          link,
-          message.id,
-          message.type === 'connected' ? 'whoami' : 'refresh',
-        );
-        if (request?.kind === 'whoami' || request?.kind === 'refresh') request.resolve(message);
+      case 'refreshed':
+      case 'presence': {
+        const kind = { connected: 'whoami', refreshed: 'refresh', presence: 'presence' } as const;
+        const request = this.#requests.take(link, message.id, kind[message.type]);
+        if (request?.kind === kind[message.type]) request.resolve(message);
         break;
       }
+      case 'presence_join':
+      case 'presence_leave':
+        this.#events.emit(message.type, message);
+        break;
       case 'error':
         this.#onErrorReply(link, SwitchboardError.fromReply(message));
         break;

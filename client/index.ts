@@ -43,7 +43,14 @@
  * ```
  */
 
-export type { ErrorCode, EventMessage, UserInfo } from '../core/protocol.js';
+export type {
+  ErrorCode,
+  EventMessage,
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresenceMember,
+  UserInfo,
+} from '../core/protocol.js';
 export { createClient } from './client.js';
 export type { Unlisten } from './emitter.js';
 export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
@@ -62,6 +69,7 @@ export type {
   EventHandler,
   EventHandlerMap,
   GapReason,
+  PresenceSnapshot,
   SubscribeOptions,
   Subscription,
   WhoAmI,

@@ -32,9 +32,9 @@ export interface UnsubscribeRequest {
   timer: Timer | undefined;
 }
 
-/** `whoami` / `refresh`: queued while there is no connection, re-sent after a drop. */
+/** `whoami` / `refresh` / `presence`: queued while there is no connection, re-sent after a drop. */
 export interface CallRequest {
-  readonly kind: 'whoami' | 'refresh';
+  readonly kind: 'whoami' | 'refresh' | 'presence';
   readonly id: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly resolve: (reply: ServerMessage) => void;

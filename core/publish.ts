@@ -132,8 +132,9 @@ export async function publishBatch(
   const report = { ...EMPTY_REPORT };
   const batches = new Map<string, ChannelBatch>();
   const directs: { key: string; tenant: string | undefined; connectionId: string; payload: string }[] = [];
-  // Presence notices: a channel's subscribers, like events, but neither numbered nor kept.
-  const notices: { batch: ChannelBatch; stored: StoredEvent[] }[] = [];
+  // Presence notices: a channel's subscribers, like events, but neither numbered nor kept; one
+  // channel's notices go out in the order they were queued, as its events do.
+  const notices = new Map<string, { batch: ChannelBatch; stored: StoredEvent[] }>();
   for (const { key, event } of records) {
     const notice = readPresenceNotice(event);
     if (typeof notice === 'string') {
@@ -143,15 +144,14 @@ export async function publishBatch(
     }
     if (notice) {
       const { tenant, channel, payload } = notice;
-      notices.push({
-        batch: {
-          tenant,
-          channel,
-          unnumbered: true,
-          events: [{ key, eventId: event.id, render: () => payload }],
-        },
-        stored: [{ seq: 0, payload }],
-      });
+      const id = `${tenant ?? ''}#${channel}`;
+      const entry = notices.get(id) ?? {
+        batch: { tenant, channel, unnumbered: true, events: [] },
+        stored: [],
+      };
+      entry.batch.events.push({ key, eventId: event.id, render: () => payload });
+      entry.stored.push({ seq: 0, payload });
+      notices.set(id, entry);
       continue;
     }
     const parsed = publishDetailSchema.safeParse(event.detail);
@@ -194,7 +194,7 @@ export async function publishBatch(
     const direct = directMessage(event, parsed.data, deps.log, report);
     if (direct) directs.push({ key, ...direct });
   }
-  report.channels = batches.size + notices.length;
+  report.channels = batches.size + notices.size;
 
   const nowMs = deps.now ?? Date.now;
   const budget = deps.remainingTimeMs?.() ?? 30_000;
@@ -203,10 +203,10 @@ export async function publishBatch(
   const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
   for (const key of await postDirect(directs, deps, report)) retry.add(key);
   const all = [...batches.values()];
-  if (all.length === 0 && notices.length === 0) return { retry: [...retry], report };
+  if (all.length === 0 && notices.size === 0) return { retry: [...retry], report };
   if (end - nowMs() < START_MARGIN_MS) {
     // Not started: retried whole later, and nobody gets a copy twice.
-    const unstarted = [...all, ...notices.map((n) => n.batch)];
+    const unstarted = [...all, ...[...notices.values()].map((n) => n.batch)];
     return { retry: [...new Set(unstarted.flatMap((b) => b.events.map((e) => e.key)))], report };
   }
   let stored: StoredEvent[][];
@@ -221,10 +221,13 @@ export async function publishBatch(
       channels: all.length,
       error: error instanceof Error ? error.name : typeof error,
     });
-    const unposted = [...all, ...notices.map((n) => n.batch)];
+    const unposted = [...all, ...[...notices.values()].map((n) => n.batch)];
     return { retry: [...new Set(unposted.flatMap((b) => b.events.map((e) => e.key)))], report };
   }
-  const queue = [...all.map((batch, i) => ({ batch, stored: stored[i] as StoredEvent[] })), ...notices];
+  const queue = [
+    ...all.map((batch, i) => ({ batch, stored: stored[i] as StoredEvent[] })),
+    ...notices.values(),
+  ];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const failedKeys = await publishChannel(next.batch, next.stored, deps, report, {
@@ -421,7 +424,7 @@ async function publishChannel(
       // More subscribers than one invocation should post to: the fan-out workers take it.
       await deps.fanout.send(
         batch.unnumbered
-          ? shardTasks(tenant, channel, [], 'channel', events[0]?.payload)
+          ? events.flatMap((e) => shardTasks(tenant, channel, [], 'channel', e.payload))
           : shardTasks(tenant, channel, seqs, 'channel'),
       );
       report.sharded += 1;

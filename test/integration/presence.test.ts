@@ -7,7 +7,9 @@
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { memberKey } from '../../adapters/dynamo-presence.js';
+import { type Client, createClient, SwitchboardError } from '../../client/index.js';
 import { CONNECT_GRACE_SECONDS } from '../../core/sweep.js';
 import { testDocumentClient } from '../support/dynamodb.js';
 import { FaultControl, startFaultStack } from '../support/faults.js';
@@ -19,7 +21,7 @@ const SWEEP_PERIOD_MS = 1_000;
 let stack: RunningStack;
 let faults: FaultControl;
 let db: ReturnType<typeof testDocumentClient>;
-const open: TestClient[] = [];
+const open: { close(): unknown }[] = [];
 
 beforeAll(async () => {
   stack = await startFaultStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(SWEEP_PERIOD_MS / 1000) });
@@ -174,6 +176,51 @@ describe.each(STYLES)('presence (%s style)', (_name, style) => {
     expect(await ask(untenanted, room, style)).toMatchObject({ count: 1, members: [{ userId: 'plain' }] });
     expect(await noticesLeft(rival)).toEqual([]);
     expect(await noticesLeft(untenanted, 0)).toEqual([]);
+  });
+});
+
+describe('presence through the SDK', () => {
+  const sdkClient = (sub: string): Client => {
+    const client = createClient({
+      url: stack.websocketUrl,
+      token: () => tokenFor({ sub, tenant: 'acme' }),
+      WebSocket: WebSocket as never,
+    });
+    open.push(client);
+    return client;
+  };
+
+  it('answers presence() with the members, and reports joins and leaves as typed events', async () => {
+    // Prepare
+    const room = 'room:sdk';
+    const grace = sdkClient('grace');
+    const changes: string[] = [];
+    grace.on('presence_join', ({ channel, user }) => changes.push(`join ${channel} ${user.userId}`));
+    grace.on('presence_leave', ({ channel, user }) => changes.push(`leave ${channel} ${user.userId}`));
+    await grace.subscribe(room, () => {});
+    // Act
+    const refused = await grace.presence('room:elsewhere').catch((error: unknown) => error);
+    const heidi = sdkClient('heidi');
+    const subscription = heidi.subscribe(room, () => {});
+    await subscription;
+    const snapshot = await grace.presence(room);
+    await subscription.unsubscribe();
+    // Assess
+    expect(refused).toBeInstanceOf(SwitchboardError);
+    expect(refused).toMatchObject({ code: 'unauthorized' });
+    expect(snapshot).toEqual({
+      channel: room,
+      members: [
+        { userId: 'grace', connections: 1 },
+        { userId: 'heidi', connections: 1 },
+      ],
+      count: 2,
+      truncated: false,
+    });
+    // Notices are not numbered: the SDK hands them on as they arrive.
+    await expect
+      .poll(() => [...changes].sort(), { timeout: 10_000 })
+      .toEqual([`join ${room} grace`, `join ${room} heidi`, `leave ${room} heidi`]);
   });
 });
 
