@@ -9,6 +9,7 @@ import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import type { MachineInfo } from './machine.js';
+import type { PresenceCostResult } from './presence-cost.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
@@ -17,6 +18,7 @@ export const STAGES = [
   'cold-start',
   'dynamodb-cost',
   'stats-cost',
+  'presence-cost',
   'fan-out',
   'burst',
   'soak',
@@ -49,6 +51,8 @@ export interface BenchResults {
   readonly dynamoCost: DynamoCostResult | undefined;
   /** What the admin `stats` reads, now and as it was before issue 10. */
   readonly statsCost?: StatsCostResult | undefined;
+  /** DynamoDB requests and units of a presence join, leave and request (issue 13). */
+  readonly presenceCost?: PresenceCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;

@@ -32,6 +32,7 @@ import { runFanOut } from './fan-out.js';
 import { runFanoutSim, simScenarios } from './fanout-sim.js';
 import { machineInfo } from './machine.js';
 import { stderrSink, writeStdout } from './output.js';
+import { runPresenceCost } from './presence-cost.js';
 import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
@@ -190,12 +191,19 @@ const BIG_CHANNEL = { quotaPerSecond: 1_000, budgetShare: 0.9, fanoutTimeoutSeco
 const SOAK_TENANTS = ['t-alpha', 't-beta', 't-gamma', 't-delta', undefined] as const;
 
 const quickFactor = options.quick ? 0.3 : 1;
-const needsStack = has('dynamodb-cost') || has('stats-cost') || has('fan-out') || has('burst') || has('soak');
+const needsStack =
+  has('dynamodb-cost') ||
+  has('stats-cost') ||
+  has('presence-cost') ||
+  has('fan-out') ||
+  has('burst') ||
+  has('soak');
 const stagePlan: StagePlan[] = [
   ...(has('cold-start') ? [{ name: 'cold start', weight: options.quick ? 15 : 45 }] : []),
   ...(needsStack ? [{ name: 'stack', weight: 10 }] : []),
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
   ...(has('stats-cost') ? [{ name: 'stats cost', weight: 40 * quickFactor }] : []),
+  ...(has('presence-cost') ? [{ name: 'presence cost', weight: 15 }] : []),
   ...(has('fan-out')
     ? [
         { name: 'fan-out: connect', weight: 60 * quickFactor },
@@ -358,6 +366,7 @@ async function main(): Promise<BenchResults> {
   let stackInfo: BenchResults['stack'];
   let dynamoCost: BenchResults['dynamoCost'];
   let statsCost: BenchResults['statsCost'];
+  let presenceCost: BenchResults['presenceCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
   let soak: BenchResults['soak'];
@@ -393,6 +402,17 @@ async function main(): Promise<BenchResults> {
       progress.log(
         `  stats: a tenant admin reads ${statsCost.now.globex?.readUnits} RU (1 of 2 tenants), ` +
           `a platform admin ${statsCost.now['*']?.readUnits} RU; before: ${statsCost.before.readUnits} RU for anyone`,
+      );
+    }
+    if (has('presence-cost')) {
+      progress.stage('presence cost');
+      presenceCost = await stage('presence-cost', () =>
+        runPresenceCost(ctx, running.stack.endpoints.dynamodb),
+      );
+      const { join, leaveLast } = presenceCost.operations;
+      progress.log(
+        `  presence: a join writes ${join.presence.writeUnits} WU, a last leave ${leaveLast.presence.writeUnits} WU; ` +
+          `10,000 members read ${presenceCost.requests.at(-1)?.readUnits} RU`,
       );
     }
     if (has('fan-out') || has('burst') || has('soak')) {
@@ -498,6 +518,7 @@ async function main(): Promise<BenchResults> {
     coldStart,
     dynamoCost,
     statsCost,
+    presenceCost,
     fanOut,
     burst,
     soak,
