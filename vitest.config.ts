@@ -9,7 +9,7 @@ export default defineConfig({
     // Two cores: integration files each start a local stack; more in parallel only thrashes.
     maxWorkers: 2,
     // The SDK warns once per process that Node 20 support ends in 2027; the suite runs on Node 20
-    // by design (see README), and the warning drowns the captured logs tests read.
+    // by design (see docs/dependencies.md), and the warning drowns the captured logs tests read.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -1,7 +1,7 @@
 /**
  * Configuration of every Switchboard function, read from the environment once, at init, and
  * validated with one clear message. The CDK stack sets these variables on AWS; the local stack
- * sets the same ones. `ENV` is the single list of names both sides use.
+ * sets the same ones. Names, defaults and ranges are the rows of `adapters/settings-table.ts`.
  */
 import {
   type ChannelRule,
@@ -10,55 +10,22 @@ import {
   DEFAULT_PRESENCE_POLICY,
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
-import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { CHANNEL_PATTERN } from '../core/protocol.js';
 import type { PublisherPolicy } from '../core/publishers.js';
 import type { Settings } from '../core/settings.js';
 import * as z from '../core/validation.js';
+import { HANDLER_ENV, HANDLER_SETTINGS as SETTINGS } from './handler-settings.js';
 
-export const ENV = {
-  tableName: 'SWITCHBOARD_TABLE_NAME',
-  callbackUrl: 'SWITCHBOARD_CALLBACK_URL',
-  dynamodbEndpoint: 'SWITCHBOARD_DYNAMODB_ENDPOINT',
-  authSecret: 'SWITCHBOARD_AUTH_SECRET',
-  authSecretArn: 'SWITCHBOARD_AUTH_SECRET_ARN',
-  authJwksUrl: 'SWITCHBOARD_AUTH_JWKS_URL',
-  authIssuer: 'SWITCHBOARD_AUTH_ISSUER',
-  authAudience: 'SWITCHBOARD_AUTH_AUDIENCE',
-  authMaxTokenLifetimeSeconds: 'SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS',
-  authShortTokenTtlSeconds: 'SWITCHBOARD_AUTH_SHORT_TOKEN_TTL_SECONDS',
-  allowedOrigins: 'SWITCHBOARD_ALLOWED_ORIGINS',
-  allowAnonymous: 'SWITCHBOARD_ALLOW_ANONYMOUS',
-  channelPolicy: 'SWITCHBOARD_CHANNEL_POLICY',
-  maxSubscriptions: 'SWITCHBOARD_MAX_SUBSCRIPTIONS',
-  maxMessageBytes: 'SWITCHBOARD_MAX_MESSAGE_BYTES',
-  idleTimeoutSeconds: 'SWITCHBOARD_IDLE_TIMEOUT_SECONDS',
-  maxConnectionSeconds: 'SWITCHBOARD_MAX_CONNECTION_SECONDS',
-  publishConcurrency: 'SWITCHBOARD_PUBLISH_CONCURRENCY',
-  historySeconds: 'SWITCHBOARD_HISTORY_SECONDS',
-  historyMaxEvents: 'SWITCHBOARD_HISTORY_MAX_EVENTS',
-  rateLimitBurst: 'SWITCHBOARD_RATE_LIMIT_BURST',
-  rateLimitPerSecond: 'SWITCHBOARD_RATE_LIMIT_PER_SECOND',
-  rateLimitCloseAfter: 'SWITCHBOARD_RATE_LIMIT_CLOSE_AFTER',
-  fanoutThreshold: 'SWITCHBOARD_FANOUT_THRESHOLD',
-  callbacksPerSecond: 'SWITCHBOARD_CALLBACKS_PER_SECOND',
-  fanoutQueueUrl: 'SWITCHBOARD_FANOUT_QUEUE_URL',
-  publishPolicy: 'SWITCHBOARD_PUBLISH_POLICY',
-  /** JSON channel rules: where Switchboard tracks who is subscribed (PROTOCOL §8); `[]`: nowhere. */
-  presencePolicy: 'SWITCHBOARD_PRESENCE_POLICY',
-  publishQueueUrl: 'SWITCHBOARD_PUBLISH_QUEUE_URL',
-  sqsEndpoint: 'SWITCHBOARD_SQS_ENDPOINT',
-  /** Comma-separated `source`s the publish rule accepts (PROTOCOL §1); unset: any. */
-  eventSources: 'SWITCHBOARD_EVENT_SOURCES',
-  /** JSON `{"<source>": ["<tenant>", ...]}`: sources that may publish only to these tenants. */
-  sourceTenants: 'SWITCHBOARD_SOURCE_TENANTS',
-} as const;
+/** The variables the handlers read, by setting name (rows of `adapters/settings-table.ts`). */
+export const ENV = HANDLER_ENV;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const integer = (fallback: number, min: number, max: number) =>
-  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
+/** A whole number in the row's range, its default when unset. */
+const integer = (row: { readonly default: number; readonly min: number; readonly max: number }) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(row.min), z.maximum(row.max)), row.default);
 
 const optionalString = z.pipe(
   z.optional(z.string()),
@@ -91,26 +58,29 @@ const schema = z
     [ENV.authJwksUrl]: z.optional(z.url()),
     [ENV.authIssuer]: optionalString,
     [ENV.authAudience]: optionalString,
-    [ENV.authMaxTokenLifetimeSeconds]: integer(24 * 3600, 60, 30 * 24 * 3600),
-    [ENV.authShortTokenTtlSeconds]: integer(60, 5, 3600),
+    [ENV.authMaxTokenLifetimeSeconds]: integer(SETTINGS.authMaxTokenLifetimeSeconds),
+    [ENV.authShortTokenTtlSeconds]: integer(SETTINGS.authShortTokenTtlSeconds),
     [ENV.allowedOrigins]: csv,
-    [ENV.allowAnonymous]: z._default(z.enum(['true', 'false']), 'false'),
+    [ENV.allowAnonymous]: z._default(
+      z.enum(['true', 'false']),
+      SETTINGS.allowAnonymous.default ? 'true' : 'false',
+    ),
     [ENV.channelPolicy]: optionalString,
     [ENV.publishPolicy]: optionalString,
     [ENV.presencePolicy]: optionalString,
     [ENV.publishQueueUrl]: z.optional(z.url()),
-    [ENV.maxSubscriptions]: integer(100, 1, 10_000),
-    [ENV.maxMessageBytes]: integer(DEFAULT_MAX_MESSAGE_BYTES, 256, 128 * 1024),
-    [ENV.idleTimeoutSeconds]: integer(600, 1, 24 * 3600),
-    [ENV.maxConnectionSeconds]: integer(7200, 1, 7 * 24 * 3600),
-    [ENV.publishConcurrency]: integer(32, 1, 1000),
-    [ENV.historySeconds]: integer(3600, 1, 7 * 24 * 3600),
-    [ENV.historyMaxEvents]: integer(1000, 1, 100_000),
-    [ENV.rateLimitBurst]: integer(20, 1, 10_000),
-    [ENV.rateLimitPerSecond]: integer(10, 1, 10_000),
-    [ENV.rateLimitCloseAfter]: integer(50, 1, 100_000),
-    [ENV.fanoutThreshold]: integer(1000, 1, 100_000),
-    [ENV.callbacksPerSecond]: integer(4000, 1, 1_000_000),
+    [ENV.maxSubscriptions]: integer(SETTINGS.maxSubscriptions),
+    [ENV.maxMessageBytes]: integer(SETTINGS.maxMessageBytes),
+    [ENV.idleTimeoutSeconds]: integer(SETTINGS.idleTimeoutSeconds),
+    [ENV.maxConnectionSeconds]: integer(SETTINGS.maxConnectionSeconds),
+    [ENV.publishConcurrency]: integer(SETTINGS.publishConcurrency),
+    [ENV.historySeconds]: integer(SETTINGS.historySeconds),
+    [ENV.historyMaxEvents]: integer(SETTINGS.historyMaxEvents),
+    [ENV.rateLimitBurst]: integer(SETTINGS.rateLimitBurst),
+    [ENV.rateLimitPerSecond]: integer(SETTINGS.rateLimitPerSecond),
+    [ENV.rateLimitCloseAfter]: integer(SETTINGS.rateLimitCloseAfter),
+    [ENV.fanoutThreshold]: integer(SETTINGS.fanoutThreshold),
+    [ENV.callbacksPerSecond]: integer(SETTINGS.callbacksPerSecond),
     [ENV.fanoutQueueUrl]: z.optional(z.url()),
     [ENV.sqsEndpoint]: z.optional(z.url()),
     [ENV.eventSources]: csv,

@@ -35,6 +35,8 @@ import type {
   SweepEntry,
 } from '../core/ports.js';
 import type { Bucket } from '../core/rate-limit.js';
+import { isWildcard, wildcardPrefix, wildcardPrefixes } from '../core/wildcards.js';
+import { mergedAudiencePage } from './dynamo-audience.js';
 import { TABLE_SCHEMA } from './table-schema.js';
 import {
   type ConflictRetryOptions,
@@ -50,8 +52,17 @@ const TTL_GRACE_SECONDS = 60;
 export const connectionKey = (connectionId: string) => ({ [PK]: `conn#${connectionId}`, [SK]: 'conn' });
 export const channelPartition = (tenant: string | undefined, channel: string) =>
   `chan#${tenant ?? ''}#${channel}`;
+/**
+ * The partition of a tenant's wildcard subscriptions with one prefix (PROTOCOL §8): `apps:*` is
+ * kept under `pat#{tenant}#apps:`, so publishing to `apps:x` finds it with one Query.
+ */
+export const wildcardPartition = (tenant: string | undefined, prefix: string) =>
+  `pat#${tenant ?? ''}#${prefix}`;
+/** A subscription's entry: by channel, or by prefix for a wildcard pattern. */
 const subscriptionKey = (tenant: string | undefined, channel: string, connectionId: string) => ({
-  [PK]: channelPartition(tenant, channel),
+  [PK]: isWildcard(channel)
+    ? wildcardPartition(tenant, wildcardPrefix(channel))
+    : channelPartition(tenant, channel),
   [SK]: connectionId,
 });
 
@@ -664,41 +675,63 @@ export class DynamoConnectionStore implements ConnectionStore {
     limit: number,
     cursor?: Cursor,
   ): Promise<{ items: SubscriberRecord[]; cursor?: Cursor }> {
-    const byKind =
-      audience.kind === 'channel'
-        ? (() => {
-            const { lo, hi } = connectionIdRange(audience.shard, audience.shards);
-            return {
+    if (audience.kind === 'channel') {
+      // The exact subscribers and the pattern subscribers of every prefix, merged by connection
+      // id (`dynamo-audience.ts`): one Query per partition and page.
+      const { lo, hi } = connectionIdRange(audience.shard, audience.shards);
+      const partitions = [
+        channelPartition(tenant, audience.channel),
+        ...wildcardPrefixes(audience.channel).map((prefix) => wildcardPartition(tenant, prefix)),
+      ];
+      return mergedAudiencePage(
+        partitions,
+        async (partition, after) => {
+          const page = await this.subscriberPage(
+            {
               KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-              ExpressionAttributeValues: {
-                ':pk': channelPartition(tenant, audience.channel),
-                ':lo': lo,
-                ':hi': hi,
-                ':now': now,
-              },
-            };
-          })()
-        : {
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeValues: {
-              ':pk':
-                audience.kind === 'live'
-                  ? `live#${tenant ?? ''}#${audience.shard}`
-                  : `usr#${tenant ?? ''}#${audience.userId}`,
-              ':now': now,
+              ExpressionAttributeValues: { ':pk': partition, ':lo': lo, ':hi': hi, ':now': now },
             },
-          };
+            limit,
+            after === undefined ? undefined : { [PK]: partition, [SK]: after },
+          );
+          return page.cursor ? { items: page.items, last: String(page.cursor[SK]) } : page;
+        },
+        cursor,
+      );
+    }
+    return this.subscriberPage(
+      {
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeValues: {
+          ':pk':
+            audience.kind === 'live'
+              ? `live#${tenant ?? ''}#${audience.shard}`
+              : `usr#${tenant ?? ''}#${audience.userId}`,
+          ':now': now,
+        },
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  /** One Query page of subscription-like items (channel, pattern, live or user entries). */
+  private async subscriberPage(
+    condition: { KeyConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+    limit: number,
+    cursor: Cursor | undefined,
+  ): Promise<{ items: SubscriberRecord[]; cursor?: Cursor }> {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
-        ...byKind,
+        ...condition,
         FilterExpression: '#ttl > :now',
         ProjectionExpression: 'connectionId, userId, #roles, tenant, anonymous',
         ExpressionAttributeNames: {
           '#pk': PK,
           '#ttl': TTL,
           '#roles': 'roles',
-          ...(audience.kind === 'channel' ? { '#sk': SK } : {}),
+          ...(condition.KeyConditionExpression.includes('#sk') ? { '#sk': SK } : {}),
         },
         // A subscribe acknowledged just before this publish must be seen.
         ConsistentRead: true,

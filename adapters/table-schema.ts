@@ -8,6 +8,11 @@
  *   set of channel keys it subscribes (so `$disconnect` deletes them by key, without a scan).
  * - subscription: `pk = chan#{tenant}#{channel}`, `sk = {connectionId}`; what fan-out needs
  *   (user, roles, tenant) so publish is one Query on the channel's partition.
+ * - wildcard subscription: `pk = pat#{tenant}#{prefix}`, `sk = {connectionId}`, the same
+ *   attributes; `apps:*` is kept under prefix `apps:`. Publishing to `a:b.c` reads `pat#…#a:` and
+ *   `pat#…#a:b.` beside `chan#…#a:b.c`, one Query each (`dynamo-audience.ts`). The pattern is one
+ *   name in the connection's channel set, so the limit, `$disconnect` and the sweep treat it as any
+ *   subscription.
  * - history: `pk = hist#{tenant}#{channel}`, `sk = seq | e#{seq} | id#{eventId}`; the channel's
  *   sequence counter and retained events (see `dynamo-history.ts`).
  * - live: `pk = live#{tenant}#{shard}`, `sk = {connectionId}`; every live connection of a tenant,

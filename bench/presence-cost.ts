@@ -15,8 +15,6 @@
  * `npx tsx bench/presence-cost.ts` runs it alone (its own DynamoDB Local) and writes `presenceCost`
  * into bench/results.json, keeping the other stages' results; `npm run bench` runs it as a stage.
  */
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -31,9 +29,8 @@ import { DEFAULT_PRESENCE_POLICY } from '../core/channel-policy.js';
 import type { ConnectionRecord, EventQueue } from '../core/ports.js';
 import { PresenceTrackingStore } from '../core/presence.js';
 import { MAX_PRESENCE_MEMBERS } from '../core/protocol.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { type BenchContext, StageError } from './context.js';
-import { Progress } from './progress.js';
+import { isMainModule, runStandaloneStage } from './standalone-stage.js';
 import { hrNow, round } from './stats.js';
 
 /** What one operation cost one of the two stores. */
@@ -294,33 +291,11 @@ export function presenceSection(cost: PresenceCostResult): string[] {
   ];
 }
 
-/** `npx tsx bench/presence-cost.ts`: this stage alone, written into bench/results.json as `presenceCost`. */
-async function main(): Promise<void> {
-  const dynamodb = await startDynamoDbLocal({ tableName: 'bench-probe', port: 0 });
-  try {
-    const progress = new Progress([{ name: 'presence cost', weight: 1 }]);
-    progress.stage('presence cost', 'starting');
-    const ctx: BenchContext = {
-      signal: new AbortController().signal,
-      progress,
-      warn: (message) => progress.log(`  ! ${message}`),
-    };
-    const presenceCost = await runPresenceCost(ctx, dynamodb.endpoint);
-    progress.done();
-    const file = fileURLToPath(new URL('results.json', import.meta.url));
-    const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeFileSync(file, `${JSON.stringify({ ...results, presenceCost }, null, 2)}\n`);
-    process.stdout.write(`${presenceSection(presenceCost).join('\n')}\n`);
-  } finally {
-    await dynamodb.close();
-  }
+if (isMainModule(import.meta.url)) {
+  await runStandaloneStage(
+    'presence cost',
+    'presenceCost',
+    (ctx, _raw, endpoint) => runPresenceCost(ctx, endpoint),
+    presenceSection,
+  );
 }
-
-const isMain = (() => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
-if (isMain) await main();

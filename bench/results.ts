@@ -13,11 +13,13 @@ import type { PresenceCostResult } from './presence-cost.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
+import type { WildcardCostResult } from './wildcard-cost.js';
 
 export const STAGES = [
   'cold-start',
   'dynamodb-cost',
   'stats-cost',
+  'wildcard-cost',
   'presence-cost',
   'fan-out',
   'burst',
@@ -51,6 +53,8 @@ export interface BenchResults {
   readonly dynamoCost: DynamoCostResult | undefined;
   /** What the admin `stats` reads, now and as it was before issue 10. */
   readonly statsCost?: StatsCostResult | undefined;
+  /** The DynamoDB requests and units of a publish to a channel with wildcard subscribers (issue 13). */
+  readonly wildcardCost?: WildcardCostResult | undefined;
   /** DynamoDB requests and units of a presence join, leave and request (issue 13). */
   readonly presenceCost?: PresenceCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;

@@ -9,14 +9,14 @@
  * DynamoDB requests per event (`burst.ts`), a multi-tenant soak (`soak.ts`), big channels and
  * broadcast under a callback quota in a stack of their own (`big-channel.ts`), and the fan-out's
  * arithmetic at a million subscribers on simulated time (`fanout-sim.ts`). Writes
- * `bench/results.json`, `bench/results.md` (README-ready tables) and `bench/results.svg`.
+ * `bench/results.json`, `bench/results.md` (the tables of bench/README.md) and `bench/results.svg`.
  *
  * Everything it starts (the stack and DynamoDB Local's JVM, the client workers and their sockets)
  * is stopped on success, on failure, on Ctrl-C and at the time limit; the workers and the JVM
  * also die with this process if it is killed outright. Exit codes: 0 done, 1 a stage failed,
  * 2 bad arguments, 3 the soak lost or misdelivered events (results are still written), 130 Ctrl-C.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +37,11 @@ import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
 import { type BenchResults, recordedBundles, STAGES, type StageName } from './results.js';
-import { compareSmallChannels } from './small-channels.js';
+import { compareSmallChannels, readSmallChannelBaseline } from './small-channels.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 import { runStatsCost, STATS_COST_PLAN } from './stats-cost.js';
+import { runWildcardCost, WILDCARD_COST_PLAN } from './wildcard-cost.js';
 
 const USAGE =
   `usage: npm run bench [-- --quick] [-- --stages ${STAGES.join(',')}] [-- --workers N] [-- --max-minutes M] [-- --out DIR]\n` +
@@ -134,7 +135,7 @@ function parseOptions() {
 }
 
 // The SDK warns once per process that Node 20 support ends in 2027; the project runs on Node 20
-// by design (README), and the warning would land in the middle of the progress bar.
+// by design (docs/dependencies.md), and the warning would land in the middle of the progress bar.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Before a stack points the AWS variables at itself: the big-channel stage starts one of its own.
 const launchEnvironment = { ...process.env };
@@ -169,7 +170,7 @@ const PLAN = options.quick
       },
       burst: { channels: 50, events: 1_000, largeEvents: 10_000, warmupEvents: 100 },
       // 48 subscribers per (tenant, room): about 720 deliveries/s, well inside what one local
-      // stack process sustains; see the README of the results for what happens past it.
+      // stack process sustains; bench/README.md ("Under overload") says what happens past it.
       soak: { clients: 2_400, seconds: 60, eventsPerSecond: 15, roomsPerTenant: 20 },
       bigChannel: { subscribers: 20_000, outsiders: 20 },
       simSubscribers: 1_000_000,
@@ -194,6 +195,7 @@ const quickFactor = options.quick ? 0.3 : 1;
 const needsStack =
   has('dynamodb-cost') ||
   has('stats-cost') ||
+  has('wildcard-cost') ||
   has('presence-cost') ||
   has('fan-out') ||
   has('burst') ||
@@ -203,6 +205,7 @@ const stagePlan: StagePlan[] = [
   ...(needsStack ? [{ name: 'stack', weight: 10 }] : []),
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
   ...(has('stats-cost') ? [{ name: 'stats cost', weight: 40 * quickFactor }] : []),
+  ...(has('wildcard-cost') ? [{ name: 'wildcard cost', weight: 15 }] : []),
   ...(has('presence-cost') ? [{ name: 'presence cost', weight: 15 }] : []),
   ...(has('fan-out')
     ? [
@@ -325,20 +328,7 @@ async function stage<T>(name: StageName | 'stack', work: () => Promise<T>): Prom
   }
 }
 
-/** The results this run will replace (the committed ones), for the small-channel comparison. */
-function previousResults(): BenchResults | undefined {
-  const file = join(options.outDir, 'results.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-  } catch {
-    ctx.warn(`${file} is not valid JSON: the small-channel comparison has nothing to compare with`);
-    return undefined;
-  }
-}
-
 async function main(): Promise<BenchResults> {
-  const previous = previousResults();
   const startedAt = new Date();
   const started = hrNow();
   const machine = machineInfo();
@@ -366,6 +356,7 @@ async function main(): Promise<BenchResults> {
   let stackInfo: BenchResults['stack'];
   let dynamoCost: BenchResults['dynamoCost'];
   let statsCost: BenchResults['statsCost'];
+  let wildcardCost: BenchResults['wildcardCost'];
   let presenceCost: BenchResults['presenceCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
@@ -402,6 +393,17 @@ async function main(): Promise<BenchResults> {
       progress.log(
         `  stats: a tenant admin reads ${statsCost.now.globex?.readUnits} RU (1 of 2 tenants), ` +
           `a platform admin ${statsCost.now['*']?.readUnits} RU; before: ${statsCost.before.readUnits} RU for anyone`,
+      );
+    }
+    if (has('wildcard-cost')) {
+      progress.stage('wildcard cost');
+      wildcardCost = await stage('wildcard-cost', () =>
+        runWildcardCost(ctx, running.dynamodb, WILDCARD_COST_PLAN),
+      );
+      const { wildcard, noPrefix } = wildcardCost;
+      progress.log(
+        `  wildcards: a publish to a:b.c makes ${wildcard.queries} Queries (${wildcard.readUnits} RU) for ` +
+          `${wildcard.deliveries} posts; plain: ${noPrefix.queries} (${noPrefix.readUnits} RU)`,
       );
     }
     if (has('presence-cost')) {
@@ -483,13 +485,13 @@ async function main(): Promise<BenchResults> {
     progress.stage('fanout-sim');
     fanoutSim = await stage('fanout-sim', () => runFanoutSim(ctx, simScenarios(PLAN.simSubscribers)));
   }
-  const smallChannels = compareSmallChannels(previous, fanOut);
+  const smallChannels = compareSmallChannels(readSmallChannelBaseline(), fanOut);
   if (smallChannels) {
     const sizes = smallChannels.sizes.map(
       (s) => `${s.subscribers}: ${s.change >= 0 ? '+' : ''}${Math.round(s.change * 100)} %`,
     );
     progress.log(
-      `  small channels, latency p50 vs ${smallChannels.previous?.startedAt ?? 'nothing'}: ${sizes.join(', ')} (goal ≤ +10 %)`,
+      `  small channels, time to all ÷ floor vs ${smallChannels.baseline.commit}: ${sizes.join(', ')} (goal ≤ +10 %)`,
     );
   }
   const logs = stack?.logs;
@@ -518,6 +520,7 @@ async function main(): Promise<BenchResults> {
     coldStart,
     dynamoCost,
     statsCost,
+    wildcardCost,
     presenceCost,
     fanOut,
     burst,

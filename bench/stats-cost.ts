@@ -15,13 +15,11 @@
  * `npx tsx bench/stats-cost.ts` runs it alone (its own DynamoDB Local) and writes `statsCost` into
  * bench/results.json, keeping the other stages' results; `npm run bench` runs it as a stage.
  */
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   type AttributeValue,
   CreateTableCommand,
   DeleteTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -31,11 +29,10 @@ import { createTableInput, TABLE_SCHEMA } from '../adapters/table-schema.js';
 import type { ConnectionRecord } from '../core/ports.js';
 import { type LiveStats, liveStats } from '../core/stats.js';
 import { apiGatewayId } from '../local/aws-ids.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { type BenchContext, mapConcurrently, StageError } from './context.js';
 import { itemBytes, writeAll } from './dynamo-cost.js';
-import { Progress } from './progress.js';
 import { statsSection } from './report-markdown.js';
+import { isMainModule, runStandaloneStage } from './standalone-stage.js';
 import { round } from './stats.js';
 
 export interface StatsCostOptions {
@@ -261,45 +258,17 @@ export async function runStatsCost(
   }
 }
 
-/** `npx tsx bench/stats-cost.ts`: this stage alone, written into bench/results.json as `statsCost`. */
-async function main(): Promise<void> {
-  const dynamodb = await startDynamoDbLocal({ tableName: 'bench-probe', port: 0 });
-  const raw = new DynamoDBClient({
-    endpoint: dynamodb.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  try {
-    const progress = new Progress([{ name: 'stats cost', weight: 1 }]);
-    progress.stage('stats cost', 'writing items');
-    const ctx: BenchContext = {
-      signal: new AbortController().signal,
-      progress,
-      warn: (message) => progress.log(`  ! ${message}`),
-    };
-    const statsCost = await runStatsCost(ctx, raw, STATS_COST_PLAN);
-    progress.done();
-    const file = fileURLToPath(new URL('results.json', import.meta.url));
-    const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeFileSync(file, `${JSON.stringify({ ...results, statsCost }, null, 2)}\n`);
-    process.stdout.write(`${statsSection(statsCost).join('\n')}\n`);
-  } finally {
-    raw.destroy();
-    await dynamodb.close();
-  }
-}
-
 /** 10,000 connections across 2 tenants, as issue 10 asks. */
 export const STATS_COST_PLAN: StatsCostOptions = {
   tenants: { acme: 9_000, globex: 1_000 },
   channelsPerConnection: 3,
 };
 
-const isMain = (() => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
-if (isMain) await main();
+if (isMainModule(import.meta.url)) {
+  await runStandaloneStage(
+    'stats cost',
+    'statsCost',
+    (ctx, raw) => runStatsCost(ctx, raw, STATS_COST_PLAN),
+    statsSection,
+  );
+}

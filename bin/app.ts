@@ -16,65 +16,31 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
-import type { ChannelRule } from '../core/channel-policy.js';
-import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import type { SwitchboardApiProps } from '../lib/switchboard-api-props.js';
-import { SwitchboardStack } from '../lib/switchboard-stack.js';
+import { SETTING_DOCS } from '../adapters/settings-docs.js';
+import { SETTING_ROWS, SETTINGS } from '../adapters/settings-table.js';
+// The construct package's entry (`@switchboard/cdk`, built from lib/index.ts): this app is its
+// first user and reaches nothing in lib/ that a user of the package could not.
+import { type SwitchboardApiProps, SwitchboardStack } from '../lib/index.js';
 
-/** Every context key this app reads, with what it sets. */
-export const CONTEXT_KEYS = {
-  stackName: 'CloudFormation stack name (default Switchboard)',
-  authSecretArn:
-    'complete ARN of an existing Secrets Manager secret holding the HS256 key (default: generated)',
-  authJwksUrl: 'https JWKS URL for RS256/ES256 tokens',
-  authIssuer: 'required iss claim',
-  authAudience: 'required aud claim',
-  authMaxTokenLifetimeSeconds: 'longest accepted token lifetime (default 86400)',
-  authShortTokenLifetimeSeconds: 'lifetime of /api/v1/auth tokens (default 60)',
-  channelPolicy: 'JSON array of {pattern, allow} rules (default: PROTOCOL §5)',
-  presencePolicy:
-    'JSON array of {pattern, allow} rules: channels whose members are tracked (default: chat:*, room:*, presence:*; [] turns presence off)',
-  allowedOrigins: 'comma-separated Origin allow-list (default: any)',
-  tokenExchangeCorsOrigins: 'comma-separated origins whose pages may call /api/v1/auth (CORS; default: none)',
-  allowAnonymous: 'true or false (default false)',
-  stageName: 'WebSocket stage (default ws)',
-  throttleRateLimit: 'stage steady-state requests per second (default 1000)',
-  throttleBurstLimit: 'stage burst (default 2000)',
-  routeThrottle: 'JSON {"<routeKey>": {"rateLimit": n, "burstLimit": n}} (default $connect 100/200)',
-  maxSubscriptions: 'subscriptions per connection (default 100)',
-  maxMessageBytes: 'largest client message (default 32768)',
-  rateLimitBurst: 'client messages a connection may send at once (default 20)',
-  rateLimitPerSecond: 'client messages per second refilled (default 10)',
-  rateLimitCloseAfter: 'refusals in a row before the connection is closed (default 50)',
-  historySeconds: 'how long events stay replayable with since (default 3600)',
-  historyMaxEvents: "how many of a channel's latest events stay replayable (default 1000)",
-  sweepMinutes: 'sweep period in minutes (default 1)',
-  eventBus:
-    'name or ARN of an existing event bus, "default" for the account default bus (default: a bus of its own)',
-  eventSources: 'comma-separated source allow-list (default: any)',
-  sourceTenants: 'JSON {"<source>": ["<tenant>", ...]}: sources that may publish only to these tenants',
-  maxEventAgeSeconds: 'how long EventBridge retries putting an event on the publish queue (default 3600)',
-  callbacksPerSecond:
-    '@connections calls per second shared by the fan-out workers of big channels and broadcasts (default 4000)',
-  fanoutThreshold:
-    'subscribers past which a channel is fanned out in shards by the fan-out workers (default 1000)',
-  publishReservedConcurrency: `reserved concurrency of the publish function, also the publish queue mapping maximum concurrency (2 to 1000, default ${PUBLISH_PIPELINE.reservedConcurrency})`,
-  logRetentionDays: 'log retention in days, one of CloudWatch Logs values (default 30)',
-  domainName: 'custom domain for the WebSocket endpoint (needs certificateArn)',
-  certificateArn: 'ACM certificate ARN for domainName, in the stack region',
-  frontDoor:
-    'true: CloudFront + AWS WAF rate limit per client IP in front of the WebSocket API (stack in us-east-1, or frontDoorWebAclArn)',
-  frontDoorRateLimitPer5Minutes:
-    'front door: handshakes one client IP may make in 5 minutes (default 300; implies frontDoor)',
-  frontDoorWebAclArn:
-    'front door: an existing CLOUDFRONT web ACL (us-east-1) to attach instead of creating one (implies frontDoor)',
-  serviceName: 'Powertools service name and metrics dimension (default switchboard)',
-  removalPolicy: 'retain or destroy: table, secret, queue, logs (default retain)',
-  alarmTopicArn: 'SNS topic ARN notified by the alarms',
-  apiGatewayCloudWatchRole: 'true or false: set the account API Gateway logging role (default true)',
-} as const;
+/** A context row of the settings table, by its `kind`. */
+type ContextRow = (typeof SETTING_ROWS)[number] & { readonly context: string };
 
-export type ContextKey = keyof typeof CONTEXT_KEYS;
+const CONTEXT_ROWS = SETTING_ROWS.filter((row): row is ContextRow => row.context !== undefined);
+
+/** What a row's default is, in words, for `CONTEXT_KEYS` and errors. */
+const defaultOf = (row: ContextRow) =>
+  SETTING_DOCS[row.name].defaultText ?? (row.default !== undefined ? String(row.default) : undefined);
+
+/** Every context key this app reads, with what it sets (from `adapters/settings-table.ts`). */
+export const CONTEXT_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
+  CONTEXT_ROWS.map((row) => {
+    const fallback = defaultOf(row);
+    const { doc } = SETTING_DOCS[row.name];
+    return [row.context, fallback === undefined ? doc : `${doc} (default ${fallback})`];
+  }),
+);
+
+export type ContextKey = string;
 
 export class ContextError extends Error {
   override readonly name = 'ContextError';
@@ -143,196 +109,130 @@ export class SwitchboardContext {
   }
 }
 
-/** Builds the `SwitchboardApi` props from context, importing existing resources into `stack`. */
+/** Sets `value` at a prop path (`rateLimit.burst`), creating the objects on the way. */
+function setAt(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  let node = target;
+  for (const key of keys) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[last] = value;
+}
+
+/**
+ * IAM matches the complete ARN (with Secrets Manager's 6-character suffix); a partial one would
+ * deploy fine and then fail every GetSecretValue with AccessDenied.
+ */
+const COMPLETE_SECRET_ARN = /^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+
+/** A context value as its prop takes it: typed, and existing resources imported into `stack`. */
+function contextValue(ctx: SwitchboardContext, row: ContextRow, stack: Stack): unknown {
+  const key = row.context;
+  const fail = (requirement: string, value: unknown): never => {
+    throw new ContextError(`context ${key}: ${requirement} (received ${JSON.stringify(value)})`);
+  };
+  switch (row.kind) {
+    case 'integer':
+    case 'number':
+      return ctx.number(key);
+    case 'seconds':
+    case 'minutes': {
+      const n = ctx.number(key);
+      if (n === undefined) return undefined;
+      return row.kind === 'seconds' ? Duration.seconds(n) : Duration.minutes(n);
+    }
+    case 'boolean':
+      return ctx.boolean(key);
+    case 'flag':
+      return ctx.boolean(key) ? {} : undefined;
+    case 'list':
+      return ctx.list(key);
+    case 'json': {
+      const value = ctx.json(key);
+      // The rules and values inside are checked by SwitchboardApi.
+      if (value === undefined) return undefined;
+      if (row.json === 'array' && !Array.isArray(value)) fail('must be a JSON array', value);
+      if (row.json === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+        fail('must be a JSON object', value);
+      }
+      return value;
+    }
+    case 'logRetentionDays': {
+      const days = ctx.number(key);
+      if (days !== undefined && !LOG_RETENTION_DAYS.has(days)) {
+        throw new ContextError(
+          `context ${key}: must be one of ${[...LOG_RETENTION_DAYS].join(', ')} (received ${days})`,
+        );
+      }
+      return days;
+    }
+    case 'removalPolicy': {
+      const policy = ctx.string(key);
+      if (policy === undefined) return undefined;
+      if (policy !== 'retain' && policy !== 'destroy') fail('must be retain or destroy', policy);
+      return policy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    }
+    case 'secretArn': {
+      const arn = ctx.string(key);
+      if (arn === undefined) return undefined;
+      if (!COMPLETE_SECRET_ARN.test(arn)) {
+        fail(
+          'must be the complete secret ARN, ending in -XXXXXX (aws secretsmanager describe-secret shows it)',
+          arn,
+        );
+      }
+      return Secret.fromSecretCompleteArn(stack, 'ImportedAuthSecret', arn);
+    }
+    case 'eventBus': {
+      const bus = ctx.string(key);
+      if (bus === undefined) return undefined;
+      return bus.startsWith('arn:')
+        ? EventBus.fromEventBusArn(stack, 'ImportedEventBus', bus)
+        : EventBus.fromEventBusName(stack, 'ImportedEventBus', bus);
+    }
+    case 'certificateArn': {
+      const arn = ctx.string(key);
+      return arn === undefined
+        ? undefined
+        : Certificate.fromCertificateArn(stack, 'ImportedCertificate', arn);
+    }
+    case 'topicArn': {
+      const arn = ctx.string(key);
+      return arn === undefined ? undefined : Topic.fromTopicArn(stack, 'ImportedAlarmTopic', arn);
+    }
+    default:
+      return ctx.string(key);
+  }
+}
+
+/**
+ * Builds the `SwitchboardApi` props from context, importing existing resources into `stack`:
+ * each context key of the settings table sets its prop. Values are checked by `SwitchboardApi`.
+ */
 export function switchboardPropsFromContext(stack: Stack, node: Node): SwitchboardApiProps {
   const ctx = new SwitchboardContext(node);
-  const seconds = (key: ContextKey) => {
-    const n = ctx.number(key);
-    return n === undefined ? undefined : Duration.seconds(n);
-  };
-
-  const authSecretArn = ctx.string('authSecretArn');
-  // IAM matches the complete ARN (with Secrets Manager's 6-character suffix); a partial one would
-  // deploy fine and then fail every GetSecretValue with AccessDenied.
-  if (
-    authSecretArn !== undefined &&
-    !/^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(authSecretArn)
-  ) {
-    throw new ContextError(
-      `context authSecretArn: must be the complete secret ARN, ending in -XXXXXX (aws secretsmanager describe-secret shows it) (received ${JSON.stringify(authSecretArn)})`,
-    );
-  }
-  const maxTokenLifetime = seconds('authMaxTokenLifetimeSeconds');
-  const shortTokenLifetime = seconds('authShortTokenLifetimeSeconds');
-  const jwksUrl = ctx.string('authJwksUrl');
-  const issuer = ctx.string('authIssuer');
-  const audience = ctx.string('authAudience');
-  const auth: NonNullable<SwitchboardApiProps['auth']> = {
-    ...(authSecretArn
-      ? { secret: Secret.fromSecretCompleteArn(stack, 'ImportedAuthSecret', authSecretArn) }
-      : {}),
-    ...(jwksUrl !== undefined ? { jwksUrl } : {}),
-    ...(issuer !== undefined ? { issuer } : {}),
-    ...(audience !== undefined ? { audience } : {}),
-    ...(maxTokenLifetime ? { maxTokenLifetime } : {}),
-    ...(shortTokenLifetime ? { shortTokenLifetime } : {}),
-  };
-
-  const rateLimit = ctx.number('throttleRateLimit');
-  const burstLimit = ctx.number('throttleBurstLimit');
-  const routeThrottle = ctx.json('routeThrottle');
-  if (routeThrottle !== undefined && (typeof routeThrottle !== 'object' || routeThrottle === null)) {
-    throw new ContextError(
-      `context routeThrottle: must be a JSON object (received ${JSON.stringify(routeThrottle)})`,
-    );
-  }
-
-  const eventBus = ctx.string('eventBus');
-  const sweepMinutes = ctx.number('sweepMinutes');
-  const maxEventAge = seconds('maxEventAgeSeconds');
-  const publishReservedConcurrency = ctx.number('publishReservedConcurrency');
-  const callbacksPerSecond = ctx.number('callbacksPerSecond');
-  const fanoutThreshold = ctx.number('fanoutThreshold');
-
-  const logRetentionDays = ctx.number('logRetentionDays');
-  if (logRetentionDays !== undefined && !LOG_RETENTION_DAYS.has(logRetentionDays)) {
-    throw new ContextError(
-      `context logRetentionDays: must be one of ${[...LOG_RETENTION_DAYS].join(', ')} (received ${logRetentionDays})`,
-    );
-  }
-
-  const domainName = ctx.string('domainName');
-  const certificateArn = ctx.string('certificateArn');
+  const domainName = ctx.string(SETTINGS.domainName.context);
+  const certificateArn = ctx.string(SETTINGS.certificateArn.context);
   if ((domainName === undefined) !== (certificateArn === undefined)) {
     throw new ContextError(
       `context domainName and certificateArn: give both or neither (received domainName=${JSON.stringify(domainName)}, certificateArn=${JSON.stringify(certificateArn)})`,
     );
   }
-
-  const removalPolicy = ctx.string('removalPolicy');
-  if (removalPolicy !== undefined && !['retain', 'destroy'].includes(removalPolicy)) {
-    throw new ContextError(
-      `context removalPolicy: must be retain or destroy (received ${JSON.stringify(removalPolicy)})`,
-    );
+  const props: Record<string, unknown> = {};
+  for (const row of CONTEXT_ROWS) {
+    if (row.prop === undefined) continue;
+    const value = contextValue(ctx, row, stack);
+    if (value !== undefined) setAt(props, row.prop, value);
   }
-
-  const alarmTopicArn = ctx.string('alarmTopicArn');
-  const frontDoorRateLimitPer5Minutes = ctx.number('frontDoorRateLimitPer5Minutes');
-  const frontDoorWebAclArn = ctx.string('frontDoorWebAclArn');
-  const frontDoor =
-    ctx.boolean('frontDoor') ||
-    frontDoorRateLimitPer5Minutes !== undefined ||
-    frontDoorWebAclArn !== undefined;
-  const channelPolicy = ctx.json('channelPolicy');
-  const presencePolicy = ctx.json('presencePolicy');
-  const allowedOrigins = ctx.list('allowedOrigins');
-  const tokenExchangeCorsOrigins = ctx.list('tokenExchangeCorsOrigins');
-  const allowAnonymous = ctx.boolean('allowAnonymous');
-  const stageName = ctx.string('stageName');
-  const maxSubscriptions = ctx.number('maxSubscriptions');
-  const maxMessageBytes = ctx.number('maxMessageBytes');
-  const rateLimitProps = {
-    burst: ctx.number('rateLimitBurst'),
-    perSecond: ctx.number('rateLimitPerSecond'),
-    closeAfter: ctx.number('rateLimitCloseAfter'),
-  };
-  const historySeconds = ctx.number('historySeconds');
-  const historyMaxEvents = ctx.number('historyMaxEvents');
-  const eventSources = ctx.list('eventSources');
-  const sourceTenants = ctx.json('sourceTenants');
-  if (sourceTenants !== undefined && (typeof sourceTenants !== 'object' || sourceTenants === null)) {
-    throw new ContextError(
-      `context sourceTenants: must be a JSON object (received ${JSON.stringify(sourceTenants)})`,
-    );
-  }
-  const serviceName = ctx.string('serviceName');
-  const apiGatewayCloudWatchRole = ctx.boolean('apiGatewayCloudWatchRole');
-
-  return {
-    ...(Object.keys(auth).length > 0 ? { auth } : {}),
-    // Shape and rules are checked by SwitchboardApi against core/channel-policy.ts.
-    ...(channelPolicy !== undefined ? { channelPolicy: channelPolicy as ChannelRule[] } : {}),
-    ...(presencePolicy !== undefined ? { presencePolicy: presencePolicy as ChannelRule[] } : {}),
-    ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
-    ...(tokenExchangeCorsOrigins !== undefined ? { tokenExchangeCorsOrigins } : {}),
-    ...(allowAnonymous !== undefined ? { allowAnonymous } : {}),
-    ...(stageName !== undefined ? { stageName } : {}),
-    ...(rateLimit !== undefined || burstLimit !== undefined
-      ? {
-          throttle: {
-            ...(rateLimit !== undefined ? { rateLimit } : {}),
-            ...(burstLimit !== undefined ? { burstLimit } : {}),
-          },
-        }
-      : {}),
-    ...(routeThrottle !== undefined
-      ? { routeThrottle: routeThrottle as SwitchboardApiProps['routeThrottle'] & {} }
-      : {}),
-    ...(maxSubscriptions !== undefined ? { maxSubscriptions } : {}),
-    ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
-    ...(Object.values(rateLimitProps).some((v) => v !== undefined)
-      ? {
-          rateLimit: Object.fromEntries(Object.entries(rateLimitProps).filter(([, v]) => v !== undefined)),
-        }
-      : {}),
-    ...(historySeconds !== undefined || historyMaxEvents !== undefined
-      ? {
-          history: {
-            ...(historySeconds !== undefined ? { retention: Duration.seconds(historySeconds) } : {}),
-            ...(historyMaxEvents !== undefined ? { maxEvents: historyMaxEvents } : {}),
-          },
-        }
-      : {}),
-    ...(sweepMinutes !== undefined ? { sweepPeriod: Duration.minutes(sweepMinutes) } : {}),
-    ...(eventBus !== undefined
-      ? {
-          eventBus: eventBus.startsWith('arn:')
-            ? EventBus.fromEventBusArn(stack, 'ImportedEventBus', eventBus)
-            : EventBus.fromEventBusName(stack, 'ImportedEventBus', eventBus),
-        }
-      : {}),
-    ...(eventSources !== undefined ? { eventSources } : {}),
-    // Shape and values are checked by SwitchboardApi.
-    ...(sourceTenants !== undefined
-      ? { sourceTenants: sourceTenants as SwitchboardApiProps['sourceTenants'] & {} }
-      : {}),
-    ...(maxEventAge ? { maxEventAge } : {}),
-    ...(publishReservedConcurrency !== undefined ? { publishReservedConcurrency } : {}),
-    ...(callbacksPerSecond !== undefined ? { callbacksPerSecond } : {}),
-    ...(fanoutThreshold !== undefined ? { fanoutThreshold } : {}),
-    ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
-    ...(domainName !== undefined && certificateArn !== undefined
-      ? {
-          domain: {
-            domainName,
-            certificate: Certificate.fromCertificateArn(stack, 'ImportedCertificate', certificateArn),
-          },
-        }
-      : {}),
-    ...(frontDoor
-      ? {
-          frontDoor: {
-            ...(frontDoorRateLimitPer5Minutes !== undefined
-              ? { rateLimitPer5Minutes: frontDoorRateLimitPer5Minutes }
-              : {}),
-            ...(frontDoorWebAclArn !== undefined ? { webAclArn: frontDoorWebAclArn } : {}),
-          },
-        }
-      : {}),
-    ...(serviceName !== undefined ? { serviceName } : {}),
-    ...(removalPolicy !== undefined
-      ? { removalPolicy: removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN }
-      : {}),
-    ...(alarmTopicArn !== undefined
-      ? { alarmTopic: Topic.fromTopicArn(stack, 'ImportedAlarmTopic', alarmTopicArn) }
-      : {}),
-    ...(apiGatewayCloudWatchRole !== undefined ? { apiGatewayCloudWatchRole } : {}),
-  };
+  return props as SwitchboardApiProps;
 }
 
 /** Builds the app: the stack from context, with the cdk-nag AWS Solutions checks. */
 export function buildApp(app: App = new App()): { app: App; stack: SwitchboardStack } {
-  const stackName = new SwitchboardContext(app.node).string('stackName') ?? 'Switchboard';
+  const stackName =
+    new SwitchboardContext(app.node).string(SETTINGS.stackName.context) ?? SETTINGS.stackName.default;
   const stack = new SwitchboardStack(app, stackName, {
     switchboard: (scope) => switchboardPropsFromContext(scope, app.node),
   });

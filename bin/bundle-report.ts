@@ -2,7 +2,7 @@
  * `npm run bundle-report [-- --analyze] [-- --record]`: each handler's minified bundle size and its
  * module-init time, against the budget in `lib/bundling.ts` (`BUNDLE_BUDGET`).
  *
- * Each entry of `lambdas/routes.ts` is bundled with esbuild exactly as `NodejsFunction` bundles it
+ * Each entry of `lambdas/handlers.ts` is bundled with esbuild exactly as `NodejsFunction` bundles it
  * (the options come from `lib/bundling.ts`, which the stack uses too), then imported in a fresh
  * Node process with the handler environment set, timing the `import()`: the module-init part of
  * a cold start. In the same process the external modules the bundle imports (the AWS SDK, which
@@ -12,7 +12,10 @@
  * Manager client (`connect` and `auth` do both at init on AWS).
  *
  * `--analyze` lists what each bundle holds, largest first (packages, and this project's files).
- * `--record` writes the figures into the `bundles` section of `bench/results.json`.
+ * `--record` writes the figures into the `bundles` section of `bench/results.json`, and builds the two
+ * npm packages (packages/build.ts) to record what they ship in its `packages` section: the SDK's
+ * size (core and `/react`, minified and gzipped) and each prebuilt handler asset of the construct.
+ * `--packages` does only the latter (no init timing): `--packages --record` rewrites only `packages`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,7 @@ import { build, type Metafile } from 'esbuild';
 import { ENV } from '../adapters/config.js';
 import type { HandlerColdStart } from '../bench/cold-start.js';
 import { machineInfo } from '../bench/machine.js';
-import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { HANDLER_LIST } from '../lambdas/handlers.js';
 import {
   adapterPermissions,
   BUNDLE_BUDGET,
@@ -33,8 +36,8 @@ import {
   PROJECT_ROOT,
 } from '../lib/bundling.js';
 import { handlerEnvironment } from '../lib/handler-environment.js';
-import { HANDLER_ACCESS } from '../lib/switchboard-api.js';
 import { resolveSwitchboardApiProps } from '../lib/switchboard-api-props.js';
+import { measurePackages, type PackagesResult } from '../packages/sizes.js';
 
 const RUNS = Number(process.env.BUNDLE_REPORT_RUNS ?? 5);
 const OUT_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'switchboard', 'bundle-report');
@@ -142,6 +145,26 @@ export interface BundlesResult {
   readonly overBudget: readonly string[];
 }
 
+/** Builds both npm packages and prints what they ship; `record` writes only the `packages` section. */
+async function reportPackages(record: boolean): Promise<PackagesResult> {
+  const packages = await measurePackages();
+  const { core, react } = packages.client;
+  console.log(
+    `\n${packages.client.name} ${packages.client.version}: core ${core.minifiedKB} KB minified, ${core.gzipKB} KB gzip (budget ${packages.client.budget.coreMinGzipKB} KB); /react ${react.minifiedKB} KB, ${react.gzipKB} KB gzip`,
+  );
+  console.log(
+    `${packages.cdk.name} ${packages.cdk.version}: construct ${packages.cdk.constructKB} KB; handler assets ${packages.cdk.handlers.map((h) => `${h.handler} ${h.minifiedKB} KB`).join(', ')}`,
+  );
+  if (record) {
+    const results = existsSync(RESULTS_FILE)
+      ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
+      : {};
+    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, packages }, null, 2)}\n`);
+    console.log(`\nRecorded in ${RESULTS_FILE} (packages).`);
+  }
+  return packages;
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -150,11 +173,18 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function main(): Promise<void> {
   const { values: options } = parseArgs({
-    options: { analyze: { type: 'boolean', default: false }, record: { type: 'boolean', default: false } },
+    options: {
+      analyze: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
+      packages: { type: 'boolean', default: false },
+    },
     strict: true,
   });
+  if (options.packages) {
+    await reportPackages(options.record);
+    return;
+  }
   const machine = machineInfo();
-  const entries = [...new Set([...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)])];
   rmSync(OUT_DIR, { recursive: true, force: true });
   const env = environment();
   const round = (value: number) => Math.round(value * 10) / 10;
@@ -163,7 +193,7 @@ async function main(): Promise<void> {
   const handlers: HandlerBundle[] = [];
   const analyses: string[] = [];
   const mismatches: string[] = [];
-  for (const entry of entries) {
+  for (const { entry, access } of HANDLER_LIST) {
     const dir = join(OUT_DIR, entry);
     mkdirSync(dir, { recursive: true });
     const outfile = join(dir, 'index.mjs');
@@ -178,14 +208,7 @@ async function main(): Promise<void> {
     const inputs = inputsBySize(output);
 
     const uses = adapterPermissions(metafile);
-    const access = HANDLER_ACCESS[entry];
-    const granted = {
-      table: access !== undefined && access.table !== 'none',
-      secret: access?.secret === true,
-      manageConnections: access?.manageConnections === true,
-      fanoutQueue: access?.fanoutQueue === true,
-      publishQueue: access?.publishQueue === true,
-    };
+    const granted = { ...access, table: access.table !== 'none' };
     for (const permission of [
       'table',
       'secret',
@@ -289,8 +312,9 @@ async function main(): Promise<void> {
     const results = existsSync(RESULTS_FILE)
       ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
       : {};
-    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, bundles }, null, 2)}\n`);
-    console.log(`\nRecorded in ${RESULTS_FILE} (bundles).`);
+    const packages = await reportPackages(false);
+    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...results, bundles, packages }, null, 2)}\n`);
+    console.log(`\nRecorded in ${RESULTS_FILE} (bundles, packages).`);
   }
   if (mismatches.length > 0) {
     console.error(`\nGrants do not match the code:\n  ${mismatches.join('\n  ')}`);

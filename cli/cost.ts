@@ -3,16 +3,16 @@
  * [--batch 10] [--channels 1] [--replayed 0] [--keepalive one-way|ping]`: the monthly bill of the
  * current design by line item, from the one price table (`cost/prices.ts`) and the bench's
  * measurements (`bench/results.json`). `--prices` lists the prices and their sources;
- * `--markdown` rewrites the README's generated cost tables; `--json` prints the bill as JSON.
+ * `--markdown` rewrites the generated cost tables of `docs/cost.md`; `--json` prints the bill as JSON.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { benchFacts, readBenchResults } from '../cost/bench-facts.js';
 import { DEFAULT_SCENARIO, DEPLOYED_STACK, goals, monthlyBill, type Scenario } from '../cost/model.js';
-import { readmeBlocks, replaceBlocks, textBill, textPrices } from '../cost/report.js';
+import { costDocBlocks, replaceBlocks, textBill, textPrices } from '../cost/report.js';
 
-const README = new URL('../README.md', import.meta.url);
+const COST_DOC = new URL('../docs/cost.md', import.meta.url);
 
 const { values } = parseArgs({
   options: {
@@ -67,11 +67,11 @@ const facts = benchFacts(readBenchResults());
 if (values.prices) {
   console.log(textPrices());
 } else if (values.markdown) {
-  const before = readFileSync(README, 'utf8');
-  const after = replaceBlocks(before, readmeBlocks(facts, DEPLOYED_STACK));
-  if (after !== before) writeFileSync(README, after);
+  const before = readFileSync(COST_DOC, 'utf8');
+  const after = replaceBlocks(before, costDocBlocks(facts, DEPLOYED_STACK));
+  if (after !== before) writeFileSync(COST_DOC, after);
   console.log(
-    after === before ? 'README.md: cost tables already current' : 'README.md: cost tables rewritten',
+    after === before ? 'docs/cost.md: cost tables already current' : 'docs/cost.md: cost tables rewritten',
   );
 } else {
   const scenario = scenarioFromArgs();

@@ -4,45 +4,29 @@
  * (`http://127.0.0.1:$SWITCHBOARD_PORT`), or to AWS with `--aws` (default credentials and region).
  */
 
-import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { commandLine, HELP_OPTION, refuse } from './args.js';
 import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
 
 const usage =
   "usage: npm run publish -- --channel <name> [--channel <name> ...] --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\n${usage}\n`);
-  process.exit(2);
+  return refuse(usage, message);
 }
 
-let values: ReturnType<typeof parse>['values'];
-function parse() {
-  return parseArgs({
-    options: {
-      channel: { type: 'string', multiple: true },
-      type: { type: 'string' },
-      data: { type: 'string', default: 'null' },
-      tenant: { type: 'string' },
-      source: { type: 'string', default: 'switchboard.cli' },
-      bus: { type: 'string' },
-      endpoint: { type: 'string' },
-      aws: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-}
-try {
-  ({ values } = parse());
-} catch (error) {
-  fail((error as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
-}
+const values = commandLine(usage, {
+  channel: { type: 'string', multiple: true },
+  type: { type: 'string' },
+  data: { type: 'string', default: 'null' },
+  tenant: { type: 'string' },
+  source: { type: 'string', default: 'switchboard.cli' },
+  bus: { type: 'string' },
+  endpoint: { type: 'string' },
+  aws: { type: 'boolean', default: false },
+  ...HELP_OPTION,
+});
 const channels = values.channel ?? [];
 if (channels.length === 0) fail('--channel is required');
 const bad = channels.find((c) => !CHANNEL_PATTERN.test(c));

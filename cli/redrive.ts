@@ -5,9 +5,9 @@
  * --queue-url U` (default credentials and region; the stack outputs `DeadLetterQueueUrl` and
  * `PublishQueueUrl`). Exit code 0 when every message read was moved, 1 otherwise, 2 on bad arguments.
  */
-import { parseArgs } from 'node:util';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_QUEUE_NAMES } from '../local/sqs-queue.js';
+import { commandLine, HELP_OPTION, refuse } from './args.js';
 import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
 import { RedriveError, type RedriveReport, redrive } from './dead-letters.js';
 
@@ -15,33 +15,17 @@ const usage =
   'usage: npm run redrive -- [--dry-run] [--max <messages>] [--aws --dlq-url <url> --queue-url <url>]';
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\n${usage}\n`);
-  process.exit(2);
+  return refuse(usage, message);
 }
 
-let values: ReturnType<typeof parse>['values'];
-function parse() {
-  return parseArgs({
-    options: {
-      'dry-run': { type: 'boolean', default: false },
-      max: { type: 'string' },
-      aws: { type: 'boolean', default: false },
-      'dlq-url': { type: 'string' },
-      'queue-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-}
-try {
-  ({ values } = parse());
-} catch (error) {
-  fail((error as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
-}
+const values = commandLine(usage, {
+  'dry-run': { type: 'boolean', default: false },
+  max: { type: 'string' },
+  aws: { type: 'boolean', default: false },
+  'dlq-url': { type: 'string' },
+  'queue-url': { type: 'string' },
+  ...HELP_OPTION,
+});
 const max = values.max === undefined ? undefined : Number(values.max);
 if (max !== undefined && (!Number.isInteger(max) || max <= 0)) {
   fail(`--max must be a positive number of messages, got "${values.max}"`);

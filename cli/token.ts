@@ -3,39 +3,26 @@
  * prints an HS256 token that the local stack accepts (signed with the local secret, or with
  * `SWITCHBOARD_AUTH_SECRET` when set), honouring `SWITCHBOARD_AUTH_ISSUER`/`_AUDIENCE`.
  */
-import { parseArgs } from 'node:util';
 import { signToken } from '../adapters/token-verifier.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import { localAuthSecret } from '../local/local-secret.js';
+import { commandLine, HELP_OPTION, refuse } from './args.js';
 
 const usage = 'usage: npm run token -- --sub <user> [--roles a,b] [--tenant t] [--email e] [--ttl seconds]';
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\n${usage}\n`);
-  process.exit(2);
+  return refuse(usage, message);
 }
 
-let values: Record<string, string | boolean | undefined>;
-try {
-  ({ values } = parseArgs({
-    options: {
-      sub: { type: 'string' },
-      roles: { type: 'string' },
-      role: { type: 'string' },
-      tenant: { type: 'string' },
-      email: { type: 'string' },
-      ttl: { type: 'string', default: '3600' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }));
-} catch (error) {
-  fail((error as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
-}
+const values = commandLine(usage, {
+  sub: { type: 'string' },
+  roles: { type: 'string' },
+  role: { type: 'string' },
+  tenant: { type: 'string' },
+  email: { type: 'string' },
+  ttl: { type: 'string', default: '3600' },
+  ...HELP_OPTION,
+});
 const sub = values.sub;
 if (typeof sub !== 'string' || sub === '') fail('--sub is required');
 const ttl = Number(values.ttl);

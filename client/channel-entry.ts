@@ -31,6 +31,10 @@ export interface ChannelEntry {
   gapTimer: Timer | undefined;
   /** The ids delivered lately, to drop duplicates (see `RecentIds`). */
   readonly recent: RecentIds;
+  /** A wildcard pattern's concrete channels, each with its own ordering (`patterns.ts`). */
+  channels?: Map<string, ChannelEntry>;
+  /** For a concrete channel received through a pattern: that pattern's entry. */
+  readonly pattern?: ChannelEntry;
 }
 
 export function createChannelEntry(channel: string, dedupeWindow: number): ChannelEntry {

@@ -12,6 +12,7 @@ import { SwitchboardError } from './errors.js';
 import type { Link } from './link.js';
 import type { Settings } from './options.js';
 import { Ordering } from './ordering.js';
+import { isPattern, patternChannel, patternsMatching } from './patterns.js';
 import type { Requests, SubscribeRequest, UnsubscribeRequest } from './requests.js';
 import { noop, startTimer } from './timers.js';
 import type { ClientEvents, EventHandler, EventHandlerMap, SubscribeOptions, Subscription } from './types.js';
@@ -45,9 +46,11 @@ export class Channels {
     this.#requests = requests;
     this.#links = links;
     this.#ordering = new Ordering(settings.gapTimeoutMs, events, requests, {
-      isCurrent: (entry) => this.#entries.get(entry.channel) === entry,
+      isCurrent: (entry) => this.#isCurrent(entry),
       currentLink: () => links.current(),
-      resubscribe: (link, entry, repair) => this.#sendSubscribe(link, entry, repair),
+      // A pattern's channel cannot be resumed with `since` (PROTOCOL §8): its gap is stepped over.
+      resubscribe: (link, entry, repair) =>
+        entry.pattern ? this.#ordering.repairFailed(entry) : this.#sendSubscribe(link, entry, repair),
     });
   }
 
@@ -66,6 +69,8 @@ export class Channels {
     const isNew = entry === undefined;
     if (entry === undefined) {
       entry = createChannelEntry(channel, this.#settings.dedupeWindow);
+      // The first subscribe then asks for what followed `since`, as a resubscription would.
+      if (options.since !== undefined) entry.sequence.reset(options.since);
       this.#entries.set(channel, entry);
     }
     const current = entry;
@@ -122,16 +127,45 @@ export class Channels {
     for (const entry of this.#entries.values()) {
       clearTimeout(entry.retry);
       clearTimeout(entry.gapTimer);
+      for (const child of entry.channels?.values() ?? []) clearTimeout(child.gapTimer);
       for (const waiter of entry.waiters.splice(0)) waiter.reject(reason);
     }
     this.#entries.clear();
   }
 
-  /** An `event` frame: handed to its channel's ordering. */
+  /**
+   * An `event` frame: handed to its channel's ordering, and to that of each pattern it matches.
+   * The server sends it once however the connection subscribed; each subscription's handlers get it.
+   */
   onEvent(event: EventMessage): void {
     const entry = this.#entries.get(event.channel);
     // Not (or no longer) subscribed: an event in flight while unsubscribing.
     if (entry !== undefined) this.#ordering.onEvent(entry, event);
+    let handled = entry !== undefined;
+    for (const name of patternsMatching(event.channel)) {
+      const pattern = this.#entries.get(name);
+      if (pattern === undefined) continue;
+      const child = patternChannel(pattern, event.channel, this.#settings.dedupeWindow, (idle) =>
+        this.#evict(idle),
+      );
+      this.#ordering.onEvent(child, event);
+      handled = true;
+    }
+    // Sent without a subscription (PROTOCOL §6): a broadcast, or a message to this user or this
+    // connection. Handed over as it comes; subscribing to the channel orders and recovers them.
+    if (!handled && isAddressedWithoutSubscription(event.channel)) this.#events.emit('direct', event);
+  }
+
+  #isCurrent(entry: ChannelEntry): boolean {
+    if (entry.pattern === undefined) return this.#entries.get(entry.channel) === entry;
+    return this.#isCurrent(entry.pattern) && entry.pattern.channels?.get(entry.channel) === entry;
+  }
+
+  /** Forgets a pattern's channel, delivering first what it holds. */
+  #evict(entry: ChannelEntry): void {
+    if (entry.sequence.heldCount > 0) this.#ordering.repairFailed(entry);
+    clearTimeout(entry.gapTimer);
+    entry.pattern?.channels?.delete(entry.channel);
   }
 
   /** A `subscribed` reply: confirms the channel and resumes it from the `seq` it carries. */
@@ -228,7 +262,8 @@ export class Channels {
       id: this.#requests.newId(),
       link,
       entry,
-      since: entry.sequence.lastSeq,
+      // A pattern has no `seq` of its own, and the server refuses `since` with one.
+      since: isPattern(entry.channel) ? undefined : entry.sequence.lastSeq,
       seenBefore: entry.sequence.highestSeen,
       repair,
       timer: undefined,
@@ -286,6 +321,7 @@ export class Channels {
     entry.retry = undefined;
     clearTimeout(entry.gapTimer);
     entry.gapTimer = undefined;
+    for (const child of entry.channels?.values() ?? []) clearTimeout(child.gapTimer);
     this.#entries.delete(entry.channel);
   }
 }
@@ -299,4 +335,9 @@ export function subscription(
   // on an unhandled rejection; failures are also reported through the `error` event.
   ready.catch(noop);
   return Object.assign(ready, { channel, unsubscribe });
+}
+
+/** Channels the server delivers to a connection that never subscribed to them (PROTOCOL §6). */
+function isAddressedWithoutSubscription(channel: string): boolean {
+  return channel === 'broadcast' || channel.startsWith('user:') || channel.startsWith('connection:');
 }

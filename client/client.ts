@@ -8,7 +8,14 @@
  * - `channels.ts`: subscriptions and their resubscription; `ordering.ts`: delivery in `seq` order,
  *   once each, with recovery of what was missed.
  */
-import type { ConnectedMessage, PresenceMessage, RefreshedMessage, ServerMessage } from '../core/protocol.js';
+import type {
+  ConnectedMessage,
+  PresenceMessage,
+  PublishedMessage,
+  RefreshedMessage,
+  ServerMessage,
+} from '../core/protocol.js';
+import { sequenceNumber } from './channel-sequence.js';
 import { Channels, subscription } from './channels.js';
 import { Connection } from './connection.js';
 import { Emitter, type Unlisten } from './emitter.js';
@@ -24,6 +31,8 @@ import type {
   EventHandler,
   EventHandlerMap,
   PresenceSnapshot,
+  Published,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   WhoAmI,
@@ -76,6 +85,15 @@ class SwitchboardClient implements Client {
     if (this.#connection.state === 'closed') {
       return subscription(channel, Promise.reject(closedError(channel)), () => Promise.resolve());
     }
+    const { since } = options;
+    if (since !== undefined && sequenceNumber(since) === undefined) {
+      const error = new SwitchboardError(
+        'invalid_request',
+        `since must be a non-negative integer (a seq), got ${String(since)}`,
+        { channel },
+      );
+      return subscription(channel, Promise.reject(error), () => Promise.resolve());
+    }
     return this.#channels.subscribe(channel, handler, options);
   }
 
@@ -111,11 +129,24 @@ class SwitchboardClient implements Client {
     });
   }
 
+  publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<Published> {
+    if (typeof channel !== 'string' || channel === '') {
+      return Promise.reject(new TypeError('publish(channel, data) needs a non-empty channel name'));
+    }
+    if (data === undefined) return Promise.reject(new TypeError('publish(channel, data) needs data'));
+    const fields: Record<string, unknown> = { channel, data };
+    if (options.eventType !== undefined) fields.event_type = options.eventType;
+    return this.#call('publish', fields).then((reply) => {
+      const published = reply as PublishedMessage;
+      return { channel: published.channel, eventId: published.event_id };
+    });
+  }
+
   close(): void {
     this.#connection.close();
   }
 
-  #call(kind: CallRequest['kind'], fields: Readonly<Record<string, string>>): Promise<ServerMessage> {
+  #call(kind: CallRequest['kind'], fields: Readonly<Record<string, unknown>>): Promise<ServerMessage> {
     if (this.#connection.state === 'closed') return Promise.reject(closedError());
     return this.#requests.call(kind, fields, this.#connection.current());
   }
@@ -136,8 +167,14 @@ class SwitchboardClient implements Client {
       }
       case 'connected':
       case 'refreshed':
-      case 'presence': {
-        const kind = { connected: 'whoami', refreshed: 'refresh', presence: 'presence' } as const;
+      case 'presence':
+      case 'published': {
+        const kind = {
+          connected: 'whoami',
+          refreshed: 'refresh',
+          presence: 'presence',
+          published: 'publish',
+        } as const;
         const request = this.#requests.take(link, message.id, kind[message.type]);
         if (request?.kind === kind[message.type]) request.resolve(message);
         break;

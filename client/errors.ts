@@ -5,9 +5,11 @@ import type { ErrorCode, ErrorMessage } from '../core/protocol.js';
  * - `connection_failed`: a handshake or the token provider failed, or reconnection gave up;
  * - `timeout`: no reply to a request within `requestTimeoutMs`;
  * - `cancelled`: the subscription was unsubscribed before the server confirmed it;
- * - `closed`: the client was closed before the request could complete.
+ * - `closed`: the client was closed before the request could complete;
+ * - `connection_lost`: the connection ended after a `publish` was sent and before its reply, so
+ *   whether it was published is unknown (it is not sent again: that could publish it twice).
  */
-export type ClientErrorCode = 'connection_failed' | 'timeout' | 'cancelled' | 'closed';
+export type ClientErrorCode = 'connection_failed' | 'timeout' | 'cancelled' | 'closed' | 'connection_lost';
 
 /** A protocol error code (from an `error` reply) or one of the client's own. */
 export type SwitchboardErrorCode = ErrorCode | ClientErrorCode;

@@ -51,6 +51,14 @@ export type {
   PresenceMember,
   UserInfo,
 } from '../core/protocol.js';
+/** The wire protocol version this SDK speaks (see docs/packages.md, "Compatibility"). */
+export { PROTOCOL_VERSION } from '../core/protocol-version.js';
+export {
+  type ChannelFeed,
+  type ChannelFeedOptions,
+  type ChannelFeedSnapshot,
+  createChannelFeed,
+} from './channel-feed.js';
 export { createClient } from './client.js';
 export type { Unlisten } from './emitter.js';
 export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
@@ -70,6 +78,8 @@ export type {
   EventHandlerMap,
   GapReason,
   PresenceSnapshot,
+  Published,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   WhoAmI,

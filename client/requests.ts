@@ -32,11 +32,15 @@ export interface UnsubscribeRequest {
   timer: Timer | undefined;
 }
 
-/** `whoami` / `refresh` / `presence`: queued while there is no connection, re-sent after a drop. */
+/**
+ * `whoami` / `refresh` / `presence` / `publish`: queued while there is no connection. A call whose
+ * connection drops before its reply is sent again on the next one, except a publish: the server
+ * may have published it already, and a second send would be a second event (with another id).
+ */
 export interface CallRequest {
-  readonly kind: 'whoami' | 'refresh' | 'presence';
+  readonly kind: 'whoami' | 'refresh' | 'presence' | 'publish';
   readonly id: string;
-  readonly fields: Readonly<Record<string, string>>;
+  readonly fields: Readonly<Record<string, unknown>>;
   readonly resolve: (reply: ServerMessage) => void;
   readonly reject: (error: SwitchboardError) => void;
   /** Runs from the call, so a request never waits forever for a connection. */
@@ -113,7 +117,7 @@ export class Requests {
   /** Sends a call on `link` when it is live, or queues it until `flush`; either way it times out. */
   call(
     kind: CallRequest['kind'],
-    fields: Readonly<Record<string, string>>,
+    fields: Readonly<Record<string, unknown>>,
     link: Link | undefined,
   ): Promise<ServerMessage> {
     return new Promise<ServerMessage>((resolve, reject) => {
@@ -157,6 +161,15 @@ export class Requests {
         // No connection, no subscription.
         clearTimeout(request.timer);
         request.resolve();
+      } else if (request.kind === 'publish') {
+        clearTimeout(request.timer);
+        request.reject(
+          new SwitchboardError(
+            'connection_lost',
+            'the connection ended before the server confirmed the publish: it may or may not have been published',
+            { requestId: request.id },
+          ),
+        );
       } else {
         request.link = undefined;
         this.#queue.push(request);

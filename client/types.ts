@@ -47,6 +47,13 @@ export interface ClientEvents {
   readonly presence_join: PresenceJoinMessage;
   /** A user's last connection left a presence channel this client subscribes to. */
   readonly presence_leave: PresenceLeaveMessage;
+  /**
+   * An event the server sent without a subscription (PROTOCOL §6): a broadcast (channel
+   * `broadcast`), a message to this user (`user:{id}`) or to this connection (`connection:{id}`,
+   * unnumbered). Handed over as received: subscribe to `broadcast` or `user:{id}` instead to get
+   * those in `seq` order, once each, and recovered after a reconnection.
+   */
+  readonly direct: EventMessage;
 }
 
 /**
@@ -83,6 +90,14 @@ export interface SubscribeOptions {
    * @default undefined
    */
   readonly onGap?: (gap: ChannelGap) => void;
+  /**
+   * Starts after this `seq`: the server replays the channel's events numbered above it (as far as
+   * its history reaches; older ones are reported as a `gap`), then the live ones follow. Only for the
+   * channel's first subscription in this client; a channel already subscribed goes on from where it
+   * is. A value that is not a non-negative integer rejects the subscription with `invalid_request`.
+   * @default undefined - live events only
+   */
+  readonly since?: number;
 }
 
 /**
@@ -128,6 +143,18 @@ export interface WhoAmI {
   readonly expiresAt: string;
 }
 
+export interface PublishOptions {
+  /** The event's `event_type`. @default "message" (the server's default) */
+  readonly eventType?: string;
+}
+
+/** The reply to `publish()`: the event was accepted and will be numbered and delivered. */
+export interface Published {
+  readonly channel: string;
+  /** The event's `id`, as every subscriber (the sender included) receives it. */
+  readonly eventId: string;
+}
+
 export interface Client {
   /** The connection state now. */
   readonly state: ClientState;
@@ -137,6 +164,12 @@ export interface Client {
    * handover) resumes the channel after the last `seq` delivered, so what was published meanwhile
    * is replayed from the server's history (in parts, following `next`, when the server's replay
    * budget is smaller); what is no longer there is reported as a `gap`.
+   *
+   * `channel` may be a wildcard pattern ending in `:*` or `.*` (`apps:*`): the handler receives
+   * the events of every matching channel, each under its concrete `channel`, in `seq` order per
+   * channel. A pattern is not resumed after a reconnection (the server keeps no history for it):
+   * it goes on with live events, and a channel whose numbers jumped meanwhile reports an
+   * `unconfirmed` gap. See docs/wildcards.md.
    */
   subscribe(
     channel: string,
@@ -157,6 +190,16 @@ export interface Client {
    * string `token` option, later reconnections use this token too; a provider keeps being called.
    */
   refresh(token: string): Promise<{ readonly expiresAt: string }>;
+  /**
+   * Publishes `data` to `channel` from this client (PROTOCOL §8): allowed where the server's
+   * publish policy names the channel (by default `chat:*` and `room:*`) and the client may
+   * subscribe to it. Resolves once the server accepted the event; the event then reaches every
+   * subscriber, this client included if subscribed, with `sender` set from the token. Waits for a
+   * connection if there is none. Rejects with the server's code (`unauthorized`,
+   * `invalid_request`, `rate_limited`), or `connection_lost` when the connection ended before the
+   * reply (then it may or may not have been published: it is not sent twice).
+   */
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<Published>;
   /** Listens to a client event until the returned function is called. */
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): Unlisten;
   /** Closes the connection and stops reconnecting. Idempotent. */

@@ -32,7 +32,20 @@ export const channelRuleSchema = z.object({
     z.object({ roles: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }),
   ]),
 });
-export type ChannelRule = z.infer<typeof channelRuleSchema>;
+/**
+ * One rule of a policy (what `channelRuleSchema` accepts). Written out rather than inferred from
+ * the schema so the construct's published types (`@switchboard/cdk`) do not depend on zod's.
+ */
+export interface ChannelRule {
+  /** A channel name, a prefix ending in `*`, or a pattern with one `{userId}` placeholder. */
+  readonly pattern: string;
+  readonly allow: 'anyone' | 'authenticated' | 'owner' | { readonly roles: readonly string[] };
+}
+// The schema and the interface cannot drift: tsc fails here when what the schema parses is not a ChannelRule.
+type Holds<T extends true> = T;
+export type ParsedRuleIsChannelRule = Holds<
+  z.infer<typeof channelRuleSchema> extends ChannelRule ? true : false
+>;
 
 /** PROTOCOL §5's default policy. */
 export const DEFAULT_CHANNEL_POLICY: readonly ChannelRule[] = [
@@ -83,7 +96,11 @@ export function isAdmin(principal: Principal): boolean {
   return principal.roles.includes(ADMIN_ROLE);
 }
 
-function allows(rule: ChannelRule, principal: Principal, owner: string | undefined): boolean {
+/**
+ * True when `rule` lets `principal` read a channel it matches, `owner` being what its `{userId}`
+ * captured. With `owner` undefined, an `owner` rule allows admins only: true for every owner.
+ */
+export function allows(rule: ChannelRule, principal: Principal, owner: string | undefined): boolean {
   const { allow } = rule;
   if (allow === 'anyone') return true;
   if (principal.anonymous) return false;

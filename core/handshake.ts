@@ -4,7 +4,7 @@
  * The token may come from `?token=`, `Authorization: Bearer`, or an offered `token-<jwt>`
  * subprotocol. Refusal is an HTTP status (401/403) and no WebSocket is opened.
  */
-import { type Identity, TokenRejectedError, type TokenVerifier } from './identity.js';
+import { bearerToken, type Identity, TokenRejectedError, type TokenVerifier } from './identity.js';
 
 export const TOKEN_SUBPROTOCOL_PREFIX = 'token-';
 
@@ -63,9 +63,9 @@ function tokensOffered(request: HandshakeRequest, offered: readonly string[]): s
     tokens.push(...fromQuery);
   }
   for (const authorization of headerValues(request.headers, 'authorization')) {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) throw new HandshakeRefusedError(401, 'Authorization header is not a Bearer token');
-    tokens.push(match[1]);
+    const bearer = bearerToken(authorization);
+    if (!bearer) throw new HandshakeRefusedError(401, 'Authorization header is not a Bearer token');
+    tokens.push(bearer);
   }
   for (const protocol of offered) {
     if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX))

@@ -41,3 +41,8 @@ export class TokenRejectedError extends Error {
     super(`token rejected (${reason})`);
   }
 }
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined when it is not one. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}

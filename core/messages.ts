@@ -5,14 +5,15 @@
  */
 import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
 import { TokenRejectedError, type TokenVerifier } from './identity.js';
-import type {
-  ChannelHistory,
-  ConnectionGateway,
-  ConnectionRecord,
-  ConnectionStore,
-  EventQueue,
-  Log,
-  PresenceStore,
+import {
+  type ChannelHistory,
+  type ConnectionGateway,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type EventQueue,
+  errorName,
+  type Log,
+  type PresenceStore,
 } from './ports.js';
 import { presenceReply } from './presence.js';
 import {
@@ -27,6 +28,8 @@ import { CLIENT_EVENT_SOURCE } from './publishers.js';
 import { takeToken } from './rate-limit.js';
 import { epochSeconds, type Settings } from './settings.js';
 import { liveStats } from './stats.js';
+import { canSubscribeTo } from './wildcard-policy.js';
+import { isWildcard } from './wildcards.js';
 
 export interface MessageDeps {
   readonly store: ConnectionStore;
@@ -118,7 +121,7 @@ export async function handleClientMessage(input: IncomingMessage, deps: MessageD
     }
     deps.log.error('message handling failed', {
       action: message?.action,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
     return errorMessage(
       new ProtocolError('internal_error', 'the server could not handle this message', details),
@@ -176,7 +179,11 @@ async function dispatch(
   switch (message.action) {
     case 'subscribe': {
       const { channel } = message;
-      if (!canSubscribe(settings.channelPolicy, connection.identity, channel)) {
+      const wildcard = isWildcard(channel);
+      // A pattern has no sequence of its own to resume from (PROTOCOL §8).
+      if (wildcard && message.since !== undefined)
+        throw new ProtocolError('invalid_request', 'since cannot be combined with a wildcard pattern');
+      if (!canSubscribeTo(settings.channelPolicy, connection.identity, channel)) {
         throw new ProtocolError('subscription_failed', `not allowed to subscribe to "${channel}"`);
       }
       const result = await store.addSubscription(connection, channel, settings.maxSubscriptions, now);
@@ -188,6 +195,8 @@ async function dispatch(
       }
       if (result === 'connection_gone')
         throw new ProtocolError('unauthorized', 'connection is not registered; reconnect');
+      // Events of a pattern carry their own channels' `seq`; the pattern itself has none.
+      if (wildcard) return serverMessage({ type: 'subscribed', channel, id });
       return subscribed(connection, channel, message.since, id, deps, now);
     }
     case 'unsubscribe': {
@@ -360,7 +369,7 @@ async function refresh(
   }
   // Roles can shrink on refresh: drop what the new token may no longer read.
   for (const channel of connection.channels) {
-    if (!canSubscribe(deps.settings.channelPolicy, verified.identity, channel)) {
+    if (!canSubscribeTo(deps.settings.channelPolicy, verified.identity, channel)) {
       await deps.store.removeSubscription(connection, channel);
     }
   }

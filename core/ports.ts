@@ -239,6 +239,11 @@ export interface Log {
   error(message: string, extra: Record<string, unknown>): void;
 }
 
+/** What core logs of a failure: its name (`ConditionalCheckFailedException`), never its message. */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
 /** A stored event as replayed: its channel sequence number and the exact message delivered. */
 export interface StoredEvent {
   readonly seq: number;

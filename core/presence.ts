@@ -13,18 +13,19 @@
  * connection reads its entry once more to learn its channels (`docs/presence.md`).
  */
 import { canSubscribe, policyNames } from './channel-policy.js';
-import type {
-  AddSubscriptionResult,
-  Audience,
-  ConnectionRecord,
-  ConnectionStore,
-  Cursor,
-  EventQueue,
-  LiveConnection,
-  Log,
-  PresenceStore,
-  SubscriberRecord,
-  SweepEntry,
+import {
+  type AddSubscriptionResult,
+  type Audience,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type Cursor,
+  type EventQueue,
+  errorName,
+  type LiveConnection,
+  type Log,
+  type PresenceStore,
+  type SubscriberRecord,
+  type SweepEntry,
 } from './ports.js';
 import { announcePresence } from './presence-notices.js';
 import {
@@ -37,6 +38,7 @@ import {
   serverMessage,
 } from './protocol.js';
 import { epochSeconds, type Settings } from './settings.js';
+import { isWildcard, matchesWildcard } from './wildcards.js';
 
 /**
  * A member entry outlives the latest join by the connection's longest life and this much more, so
@@ -63,13 +65,30 @@ export interface PresenceDeps {
   readonly now?: () => number;
 }
 
-/** True when `identity` is tracked as a member of `channel`: a concrete channel the policy names and allows it on. */
+/** A concrete channel, the only kind with members: never a wildcard pattern (`chat:*`). */
+const isPresenceChannel = (channel: string) => !isWildcard(channel) && CHANNEL_PATTERN.test(channel);
+
+/**
+ * True when `identity` is tracked as a member of `channel`: a concrete channel the policy names
+ * and allows it on. A pattern subscription (`chat:*`) makes its connection a member of nothing: it
+ * names no channel a user is in, only channels whose events it receives (docs/presence.md).
+ */
 export function isPresenceMember(
   policy: Settings['presencePolicy'],
   identity: ConnectionRecord['identity'],
   channel: string,
 ): boolean {
-  return policy !== undefined && CHANNEL_PATTERN.test(channel) && canSubscribe(policy, identity, channel);
+  return policy !== undefined && isPresenceChannel(channel) && canSubscribe(policy, identity, channel);
+}
+
+/**
+ * True when the connection receives `channel`'s events, so its notices too: subscribed to it, or
+ * to a pattern that matches it.
+ */
+export function receivesChannel(connection: ConnectionRecord, channel: string): boolean {
+  return connection.channels.some(
+    (name) => name === channel || (isWildcard(name) && matchesWildcard(name, channel)),
+  );
 }
 
 /**
@@ -134,7 +153,7 @@ export class PresenceTrackingStore implements ConnectionStore {
       } catch (error) {
         this.deps.log.error('presence leave failed; the connection stays registered for the sweep', {
           connectionId,
-          error: error instanceof Error ? error.name : typeof error,
+          error: errorName(error),
         });
         return;
       }
@@ -147,7 +166,7 @@ export class PresenceTrackingStore implements ConnectionStore {
    * may have taken away the role that made it a member.
    */
   private async leave(connection: ConnectionRecord, channel: string): Promise<void> {
-    if (!policyNames(this.policy, channel) || !CHANNEL_PATTERN.test(channel)) return;
+    if (!isPresenceChannel(channel) || !policyNames(this.policy, channel)) return;
     const { userId, tenant } = connection.identity;
     if (await this.deps.presence.leave(tenant, channel, userId, connection.connectionId)) {
       await this.announce('leave', tenant, channel, userId);
@@ -202,9 +221,10 @@ export class PresenceTrackingStore implements ConnectionStore {
 
 /**
  * The reply to `presence`: the channel's members (the first `MAX_PRESENCE_MEMBERS` by user id) and
- * their count. Refused with `invalid_request` on a channel the presence policy does not name, and
- * with `unauthorized` to a connection not subscribed to the channel (PROTOCOL §8: "only subscribers
- * of the channel may ask"; §4: `unauthorized` is "not allowed").
+ * their count. Refused with `invalid_request` on a channel the presence policy does not name (or
+ * a pattern), and with `unauthorized` to a connection not subscribed to the channel (PROTOCOL §8:
+ * "only subscribers of the channel may ask"; §4: `unauthorized` is "not allowed"). A pattern
+ * subscriber of a matching pattern receives the channel's notices, so it may ask too.
  */
 export async function presenceReply(
   message: Extract<ClientMessage, { action: 'presence' }>,
@@ -217,10 +237,10 @@ export async function presenceReply(
 ): Promise<ServerMessage> {
   const { channel, id } = message;
   const policy = deps.settings.presencePolicy ?? [];
-  if (!deps.presence || !policyNames(policy, channel)) {
+  if (!deps.presence || !isPresenceChannel(channel) || !policyNames(policy, channel)) {
     throw new ProtocolError('invalid_request', `presence is not tracked on "${channel}"`);
   }
-  if (!connection.channels.includes(channel)) {
+  if (!receivesChannel(connection, channel)) {
     throw new ProtocolError(
       'unauthorized',
       `presence of "${channel}" is for its subscribers; subscribe first`,

@@ -1,11 +1,12 @@
 /**
- * The Switchboard wire protocol, v1 (see PROTOCOL.md in the shared contract and the README).
+ * The Switchboard wire protocol, v1.1: docs/protocol.md, numbered as PROTOCOL.md in the shared contract.
  *
  * One module owns every message shape, so the Lambdas, the local stack and the client SDK
  * cannot disagree about it. `parseClientMessage` is the single entry for untrusted input:
  * it never throws anything but a `ProtocolError`, and each refusal says exactly what is wrong.
  */
 import * as z from './validation.js';
+import { isWildcard, WILDCARD_PATTERN } from './wildcards.js';
 
 /** Channel names: ASCII `[A-Za-z0-9_.:@-]`, 1 to 128 characters, case-sensitive. */
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -61,6 +62,16 @@ export const channelSchema = z
   .string({ error: 'channel must be a string' })
   .check(z.regex(CHANNEL_PATTERN, 'channel must be 1-128 characters of [A-Za-z0-9_.:@-]'));
 
+/** What `subscribe` and `unsubscribe` name: a channel, or a wildcard pattern (PROTOCOL §8). */
+const subscriptionSchema = z
+  .string({ error: 'channel must be a string' })
+  .check(
+    z.refine(
+      (name: string) => (isWildcard(name) ? WILDCARD_PATTERN.test(name) : CHANNEL_PATTERN.test(name)),
+      'channel must be 1-128 characters of [A-Za-z0-9_.:@-], or a pattern of at most 128 ending in ":*" or ".*" (one "*", at the end)',
+    ),
+  );
+
 const clientIdSchema = z
   .string({ error: 'id must be a string' })
   .check(z.maxLength(MAX_CLIENT_ID_LENGTH, `id must be at most ${MAX_CLIENT_ID_LENGTH} characters`));
@@ -78,8 +89,8 @@ const base = { id: z.optional(clientIdSchema) };
 
 /** Per-action schemas. Unknown extra fields are ignored (tolerant reader), wrong types are not. */
 const actionSchemas = {
-  subscribe: z.object({ ...base, channel: channelSchema, since: z.optional(sinceSchema) }),
-  unsubscribe: z.object({ ...base, channel: channelSchema }),
+  subscribe: z.object({ ...base, channel: subscriptionSchema, since: z.optional(sinceSchema) }),
+  unsubscribe: z.object({ ...base, channel: subscriptionSchema }),
   ping: z.object(base),
   whoami: z.object(base),
   list_channels: z.object(base),

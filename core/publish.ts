@@ -8,7 +8,14 @@
 import { canSubscribe } from './channel-policy.js';
 import { AdaptiveLimit, deliverAll } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
-import type { Audience, DeliveryDeps, FanoutQueue, Log, StoredEvent } from './ports.js';
+import {
+  type Audience,
+  type DeliveryDeps,
+  errorName,
+  type FanoutQueue,
+  type Log,
+  type StoredEvent,
+} from './ports.js';
 import { readPresenceNotice } from './presence-notices.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { CLIENT_EVENT_SOURCE, publisherRefusal } from './publishers.js';
@@ -177,7 +184,8 @@ export async function publishBatch(
       continue;
     }
     report.events += 1;
-    for (const line of channelMessages(event, parsed.data, deps.log, report)) {
+    const timestamp = eventTime(event);
+    for (const line of channelMessages(event, parsed.data, timestamp, deps.log, report)) {
       const id = `${line.tenant ?? ''}#${line.channel}#${line.userId ?? ''}`;
       let batch = batches.get(id);
       if (!batch) {
@@ -191,7 +199,7 @@ export async function publishBatch(
       }
       batch.events.push({ key, eventId: event.id, render: line.render });
     }
-    const direct = directMessage(event, parsed.data, deps.log, report);
+    const direct = directMessage(event, parsed.data, timestamp, deps.log, report);
     if (direct) directs.push({ key, ...direct });
   }
   report.channels = batches.size + notices.size;
@@ -219,7 +227,7 @@ export async function publishBatch(
     // numbered keeps its number.
     deps.log.error('numbering failed', {
       channels: all.length,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
     const unposted = [...all, ...[...notices.values()].map((n) => n.batch)];
     return { retry: [...new Set(unposted.flatMap((b) => b.events.map((e) => e.key)))], report };
@@ -259,7 +267,19 @@ const EMPTY_REPORT = {
 type MutableReport = { -readonly [K in keyof PublishReport]: PublishReport[K] };
 
 /** The event as one `event` message per valid channel, rendered once its seq is known. */
-function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
+/** The event's `time`, read once: its messages' `timestamp` (now, when it is not a date). */
+function eventTime(event: BusEvent): Date {
+  const ms = Date.parse(event.time);
+  return Number.isNaN(ms) ? new Date() : new Date(ms);
+}
+
+function channelMessages(
+  event: BusEvent,
+  detail: PublishDetail,
+  timestamp: Date,
+  log: Log,
+  report: MutableReport,
+) {
   const requested = [
     ...new Set([
       ...(detail.channel !== undefined ? [detail.channel] : []),
@@ -275,7 +295,6 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
       skipped: requested.length - channels.length,
     });
   }
-  const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
   const lines: {
     tenant: string | undefined;
     channel: string;
@@ -322,9 +341,14 @@ function channelMessages(event: BusEvent, detail: PublishDetail, log: Log, repor
 }
 
 /** `Detail.connection_id`: one message, unnumbered and not kept, on channel `connection:{id}`. */
-function directMessage(event: BusEvent, detail: PublishDetail, log: Log, report: MutableReport) {
+function directMessage(
+  event: BusEvent,
+  detail: PublishDetail,
+  timestamp: Date,
+  log: Log,
+  report: MutableReport,
+) {
   if (detail.connection_id === undefined) return undefined;
-  const timestamp = Number.isNaN(Date.parse(event.time)) ? new Date() : new Date(event.time);
   const payload = JSON.stringify(
     serverMessage(
       {
@@ -378,7 +402,7 @@ async function postDirect(
       retry.push(direct.key);
       deps.log.error('direct message failed', {
         connectionId: direct.connectionId,
-        error: error instanceof Error ? error.name : typeof error,
+        error: errorName(error),
       });
     }
   }
@@ -420,7 +444,9 @@ async function publishChannel(
       epochSeconds(nowMs()),
       deps.settings.fanout.threshold + 1,
     );
-    if (first.cursor && !batch.userId) {
+    // With wildcard subscribers the page merges several partitions (each read up to the limit),
+    // so it can hold more than the threshold without a cursor.
+    if ((first.cursor || first.items.length > deps.settings.fanout.threshold) && !batch.userId) {
       // More subscribers than one invocation should post to: the fan-out workers take it.
       await deps.fanout.send(
         batch.unnumbered
@@ -460,7 +486,7 @@ async function publishChannel(
       deps.log.error('delivery failed', {
         channel,
         connectionId: target.subscriber.connectionId,
-        error: error instanceof Error ? error.name : typeof error,
+        error: errorName(error),
       });
     }
     // Gone connections are forgotten, and this entry by key in case its connection entry was
@@ -477,7 +503,7 @@ async function publishChannel(
     deps.log.error('channel publish failed', {
       channel,
       events: batch.events.length,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
   }
   return retry;

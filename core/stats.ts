@@ -4,11 +4,15 @@
  * whose token has expired no longer counts, though the sweep may not have removed it yet.
  */
 import type { LiveConnection } from './ports.js';
+import { isWildcard } from './wildcards.js';
 
 export interface LiveStats {
   readonly connections: number;
   readonly subscriptions: number;
-  /** Distinct (tenant, channel) pairs: one name in two tenants is two channels. */
+  /**
+   * Distinct (tenant, channel) pairs: one name in two tenants is two channels. A wildcard pattern
+   * counts as a subscription (as toward the per-connection limit) but is not a channel.
+   */
   readonly channels: number;
 }
 
@@ -20,7 +24,9 @@ export async function liveStats(live: AsyncIterable<LiveConnection>, now: number
     if (connection.tokenExpiresAt <= now) continue;
     connections += 1;
     subscriptions += connection.channels.length;
-    for (const channel of connection.channels) channels.add(`${connection.identity.tenant ?? ''}#${channel}`);
+    for (const channel of connection.channels) {
+      if (!isWildcard(channel)) channels.add(`${connection.identity.tenant ?? ''}#${channel}`);
+    }
   }
   return { connections, subscriptions, channels: channels.size };
 }

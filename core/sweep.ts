@@ -6,7 +6,14 @@
  * (`GET @connections/{id}`) for every registered connection each run, which finds a lost
  * `$disconnect` within one period of the close (docs/design/keep-alive.md).
  */
-import type { ConnectionGateway, ConnectionStatusSource, ConnectionStore, Log, SweepEntry } from './ports.js';
+import {
+  type ConnectionGateway,
+  type ConnectionStatusSource,
+  type ConnectionStore,
+  errorName,
+  type Log,
+  type SweepEntry,
+} from './ports.js';
 import { epochSeconds, LIVENESS_GRACE_SECONDS } from './settings.js';
 
 export interface SweepDeps {
@@ -30,7 +37,7 @@ export const STATUS_CONCURRENCY = 16;
 /**
  * `$connect` writes the entry before API Gateway opens the connection, and API Gateway answers 410
  * for it until then: an entry is judged by a 410 only once its `$connect` must have returned, that
- * is past the route function's timeout (10 s, `lambdas/function-timeouts.ts`; a test checks it)
+ * is past the route function's timeout (10 s, `lambdas/handlers.ts`; a test checks it)
  * and a second of rounding (`connectedAt` is in whole seconds). A connection that closes sooner
  * with its `$disconnect` lost is forgotten at most this long after it connected, plus a period.
  */
@@ -87,7 +94,7 @@ async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: 
     report.failed += 1;
     deps.log.error('sweep could not examine a connection', {
       connectionId,
-      error: error instanceof Error ? error.name : typeof error,
+      error: errorName(error),
     });
   }
 }

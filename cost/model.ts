@@ -99,8 +99,8 @@ export interface BenchFacts {
 }
 
 /**
- * The deployed design's facts the arithmetic needs. Memory sizes are `HANDLER_ACCESS`'s
- * (lib/switchboard-api.ts; a test checks they agree); durations are assumptions, stated.
+ * The deployed design's facts the arithmetic needs. Memory sizes are `HANDLERS`'s
+ * (lambdas/handlers.ts; a test checks they agree); durations are assumptions, stated.
  */
 export const DESIGN = {
   routeMemoryMb: 256,
@@ -391,7 +391,8 @@ export const DEPLOYED_STACK: StackFacts = {
   // WebSocket5xx 7 (ExecutionError + 6 route functions), AuthApi5xx 1, PublishQueueAge 1,
   // TableThrottles 4 (read and write of the table and its index), PublishRuleFailedInvocations 2.
   alarmMetrics: 37,
-  dashboards: 1,
+  // Only with the `dashboard` prop (off by default).
+  dashboards: 0,
   secrets: 1,
   eventSourceMappings: 2,
   // The sweep writes its metric only when it swept something (lambdas/sweep.ts).

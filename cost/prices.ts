@@ -1,6 +1,6 @@
 /**
  * The one price table of the cost model: us-east-1 list prices, on-demand, without free tiers.
- * Every other figure of `npm run cost` and of the README's cost tables is derived from these.
+ * Every other figure of `npm run cost` and of the cost tables in `docs/cost.md` is derived from these.
  *
  * The pricing pages render their rate tables client-side; the rates below were read from the pages'
  * own worked examples and text as indexed on the date in `CHECKED` (and agree with the previous

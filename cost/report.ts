@@ -1,6 +1,6 @@
 /**
- * The cost model as text: the terminal bill of `npm run cost`, and the README's cost tables, which
- * are generated (`npm run cost -- --markdown`) between markers so that they cannot drift from the
+ * The cost model as text: the terminal bill of `npm run cost`, and the cost tables of `docs/cost.md`,
+ * which are generated (`npm run cost -- --markdown`) between markers so that they cannot drift from the
  * model (a test compares them).
  */
 import {
@@ -29,7 +29,7 @@ export function usd(value: number): string {
   return '< $0.001';
 }
 
-/** A table with its columns padded, as the README's other tables are. */
+/** A table with its columns padded, as the documentation's other tables are. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cells = (row: readonly string[]) =>
@@ -77,8 +77,8 @@ export function textPrices(): string {
   ].join('\n');
 }
 
-/** The README's generated blocks, by marker name. */
-export function readmeBlocks(facts: BenchFacts, stack: StackFacts): Record<string, string> {
+/** The generated blocks of `docs/cost.md`, by marker name. */
+export function costDocBlocks(facts: BenchFacts, stack: StackFacts): Record<string, string> {
   const idleScenario: Scenario = { ...DEFAULT_SCENARIO, clients: 1000, eventsPerSecond: 0 };
   const idle = clientLines(idleScenario, facts);
   const g = goals(idleScenario, facts, stack);
@@ -164,25 +164,25 @@ export function readmeBlocks(facts: BenchFacts, stack: StackFacts): Record<strin
 const begin = (name: string) => `<!-- cost:${name}:begin (generated: npm run cost -- --markdown) -->`;
 const end = (name: string) => `<!-- cost:${name}:end -->`;
 
-/** The README's text with every generated block replaced; throws on a missing marker. */
-export function replaceBlocks(readme: string, blocks: Record<string, string>): string {
-  let text = readme;
+/** The document's text with every generated block replaced; throws on a missing marker. */
+export function replaceBlocks(doc: string, blocks: Record<string, string>): string {
+  let text = doc;
   for (const [name, body] of Object.entries(blocks)) {
     const from = text.indexOf(begin(name));
     const to = text.indexOf(end(name));
-    if (from < 0 || to < from) throw new Error(`README.md has no ${begin(name)} … ${end(name)} block`);
+    if (from < 0 || to < from) throw new Error(`docs/cost.md has no ${begin(name)} … ${end(name)} block`);
     text = `${text.slice(0, from)}${begin(name)}\n\n${body}\n\n${text.slice(to)}`;
   }
   return text;
 }
 
-/** The generated blocks as the README holds them now, by name (for the drift test). */
-export function currentBlocks(readme: string, names: readonly string[]): Record<string, string | undefined> {
+/** The generated blocks as the document holds them now, by name (for the drift test). */
+export function currentBlocks(doc: string, names: readonly string[]): Record<string, string | undefined> {
   return Object.fromEntries(
     names.map((name) => {
-      const from = readme.indexOf(begin(name));
-      const to = readme.indexOf(end(name));
-      return [name, from < 0 || to < from ? undefined : readme.slice(from + begin(name).length, to).trim()];
+      const from = doc.indexOf(begin(name));
+      const to = doc.indexOf(end(name));
+      return [name, from < 0 || to < from ? undefined : doc.slice(from + begin(name).length, to).trim()];
     }),
   );
 }

@@ -9,7 +9,7 @@ import { resolveAuthSecret, verifierWithSecret } from '../adapters/auth.js';
 import { loadConfig } from '../adapters/config.js';
 import { createLogger, errorSummary } from '../adapters/observability.js';
 import { signToken } from '../adapters/token-verifier.js';
-import { TokenRejectedError } from '../core/identity.js';
+import { bearerToken, TokenRejectedError } from '../core/identity.js';
 
 const config = loadConfig();
 const logger = createLogger();
@@ -41,10 +41,10 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     });
   }
   const authorization = event.headers?.authorization ?? event.headers?.Authorization;
-  const match = authorization ? /^Bearer[ ]+(\S+)\s*$/i.exec(authorization) : null;
-  if (!match?.[1]) return unauthorized('send the main token as "Authorization: Bearer <jwt>"');
+  const bearer = bearerToken(authorization);
+  if (!bearer) return unauthorized('send the main token as "Authorization: Bearer <jwt>"');
   try {
-    const main = await verifier.verify(match[1]);
+    const main = await verifier.verify(bearer);
     // A short token bought with a short token would restart the clock: a session could then be
     // kept alive forever, past the main token's exp and the lifetime cap.
     if (main.exchanged) throw new TokenRejectedError('exchanged');

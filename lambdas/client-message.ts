@@ -5,28 +5,18 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
-import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
-import { loadConfig } from '../adapters/config.js';
-import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
-import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { METRIC } from '../adapters/observability.js';
 import { handleClientMessage } from '../core/messages.js';
+import { deliveryWiring } from './delivery-wiring.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-const db = createDocumentClient(config);
+const { config, metrics, stores, deps: delivery } = deliveryWiring();
 const deps = {
-  // The connection store keeps presence; client publish and presence notices go to the publish
-  // queue (without its URL, publish is refused and presence is not kept).
-  ...createHandlerStores(config, db, logger),
-  history: new DynamoChannelHistory(db, config.tableName, config.history),
-  gateway: new ManagementApiGateway(createManagementClient(config)),
+  ...delivery,
+  // Client publish and presence notices go to the publish queue, and the presence store answers
+  // `presence`; without the queue's URL, publish is refused and presence is not kept.
+  ...stores,
   // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
   verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
-  settings: config,
-  log: logger,
 };
 
 export const handler = async (

@@ -5,33 +5,23 @@
  * retries that task alone, then dead-letters it.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
-import { ConfigError, ENV, loadConfig } from '../adapters/config.js';
+import { createQueueClient } from '../adapters/aws-clients.js';
+import { ConfigError, ENV } from '../adapters/config.js';
 import { DynamoCallbackBudget } from '../adapters/dynamo-callback-budget.js';
-import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
-import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { METRIC } from '../adapters/observability.js';
 import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
 import { runFanoutTask } from '../core/fanout.js';
 import { fanoutTaskSchema } from '../core/fanout-task.js';
-import type { FanoutTask } from '../core/ports.js';
+import { errorName, type FanoutTask } from '../core/ports.js';
+import { deliveryWiring } from './delivery-wiring.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-const db = createDocumentClient(config);
+const { config, logger, metrics, db, deps: delivery } = deliveryWiring();
 if (!config.fanoutQueueUrl)
   throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the fan-out function`);
 const deps = {
-  // Keeps presence: a connection found gone (410) leaves its presence channels.
-  store: createHandlerStores(config, db, logger).store,
-  history: new DynamoChannelHistory(db, config.tableName, config.history),
-  gateway: new ManagementApiGateway(createManagementClient(config)),
+  ...delivery,
   queue: new SqsFanoutQueue(createQueueClient(config), config.fanoutQueueUrl),
   budget: new DynamoCallbackBudget(db, config.tableName, config.fanout.callbacksPerSecond),
-  settings: config,
-  log: logger,
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
@@ -67,7 +57,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         failures.push({ itemIdentifier: record.messageId });
         logger.error('fan-out shard failed', {
           channel: parsed.data.channel,
-          error: error instanceof Error ? error.name : typeof error,
+          error: errorName(error),
         });
       }
     }

@@ -7,29 +7,19 @@
  * dead-letter queue after `maxReceiveCount` receives.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient, createManagementClient, createQueueClient } from '../adapters/aws-clients.js';
-import { ConfigError, ENV, loadConfig } from '../adapters/config.js';
-import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
-import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { createQueueClient } from '../adapters/aws-clients.js';
+import { ConfigError, ENV } from '../adapters/config.js';
+import { METRIC } from '../adapters/observability.js';
 import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
 import { type BusEvent, type PublishRecord, publishBatch } from '../core/publish.js';
+import { deliveryWiring } from './delivery-wiring.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-const db = createDocumentClient(config);
+const { config, logger, metrics, deps: delivery } = deliveryWiring();
 if (!config.fanoutQueueUrl)
   throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the publish function`);
 const deps = {
-  // Keeps presence: a connection found gone (410) leaves its presence channels.
-  store: createHandlerStores(config, db, logger).store,
-  history: new DynamoChannelHistory(db, config.tableName, config.history),
-  gateway: new ManagementApiGateway(createManagementClient(config)),
+  ...delivery,
   fanout: new SqsFanoutQueue(createQueueClient(config), config.fanoutQueueUrl),
-  settings: config,
-  log: logger,
 };
 
 /** A record's body is the event envelope, exactly as an EventBridge SQS target sends it. */

@@ -2,19 +2,47 @@
  * How every Switchboard handler is built, defined once: `HandlerFunction` hands these options to
  * `NodejsFunction`, and `bin/bundle-report.ts` turns the same options into the esbuild call that
  * `NodejsFunction` makes, so the sizes and init times it reports are those of what is deployed.
+ * The `@switchboard/cdk` package build (`packages/build.ts`) makes that same call once per handler
+ * and ships the bundles, so a user's synth needs neither esbuild nor Docker (`PREBUILT_HANDLERS`).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type AccessNeed, ADAPTER_ACCESS } from '../lambdas/handlers.js';
 
 /** The repository root: the project root for bundling and the home of `package-lock.json`. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Where the handlers live: `lambdas/{entry}.ts`, each exporting `handler` (see `lambdas/routes.ts`). */
+/** Where the handlers live: `lambdas/{entry}.ts`, each exporting `handler` (see `lambdas/handlers.ts`). */
 export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+/**
+ * Replaced by `true` when `packages/build.ts` bundles the construct into `@switchboard/cdk` (an
+ * esbuild `define`); never defined when this repository's own app runs the TypeScript sources.
+ */
+declare const __SWITCHBOARD_PREBUILT_HANDLERS__: boolean | undefined;
+
+/**
+ * True in the published package: each handler is the bundle shipped in `PREBUILT_HANDLERS_DIR`
+ * (`lambda.Code.fromAsset`), built by the package build with `esbuildOptionsFor`. False here,
+ * where `NodejsFunction` bundles `lambdas/{entry}.ts` at synth.
+ */
+export const PREBUILT_HANDLERS =
+  typeof __SWITCHBOARD_PREBUILT_HANDLERS__ === 'boolean' && __SWITCHBOARD_PREBUILT_HANDLERS__;
+
+/** In the package, next to its bundled JavaScript: `dist/handlers/{entry}/index.mjs`. */
+export const PREBUILT_HANDLERS_DIR = fileURLToPath(new URL('./handlers/', import.meta.url));
+
+/** The file name `NodejsFunction` gives an ESM bundle, so the handler string is the same either way. */
+export const HANDLER_BUNDLE_FILE = 'index.mjs';
+
+/** The directory holding an entry's prebuilt bundle (the Lambda asset). */
+export function prebuiltHandlerDir(entry: string): string {
+  return `${PREBUILT_HANDLERS_DIR}${entry}`;
+}
 
 export const HANDLER_RUNTIME = Runtime.NODEJS_22_X;
 export const HANDLER_ARCHITECTURE = Architecture.ARM_64;
@@ -58,14 +86,19 @@ export const BUNDLE_BUDGET = { minifiedKB: 100, initMs: 50 } as const;
 /** Source maps are only applied to stack traces when Node is told to. */
 export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
 
-/** The handler file for an entry named in `lambdas/routes.ts`. */
+/** The handler file for an entry named in `lambdas/handlers.ts`. */
 export function handlerEntryPath(entry: string): string {
   return `${LAMBDAS_DIR}${entry}.ts`;
 }
 
-/** Entries whose handler file does not exist (yet). */
+/** Entries whose handler file (or, in the package, whose prebuilt bundle) does not exist. */
 export function missingHandlerEntries(entries: readonly string[]): string[] {
-  return entries.filter((entry) => !existsSync(handlerEntryPath(entry)));
+  return entries.filter(
+    (entry) =>
+      !existsSync(
+        PREBUILT_HANDLERS ? `${prebuiltHandlerDir(entry)}/${HANDLER_BUNDLE_FILE}` : handlerEntryPath(entry),
+      ),
+  );
 }
 
 /**
@@ -91,28 +124,12 @@ export function esbuildOptionsFor(entry: string, outfile: string) {
   };
 }
 
-/**
- * The adapters that reach AWS, and the permission each needs. A handler whose bundle contains
- * one of these files (with code in the output, i.e. not tree-shaken away) needs that permission.
- */
-export const ADAPTER_PERMISSIONS = {
-  'adapters/dynamo-store.ts': 'table',
-  'adapters/dynamo-history.ts': 'table',
-  'adapters/dynamo-presence.ts': 'table',
-  'adapters/auth.ts': 'secret',
-  'adapters/management-gateway.ts': 'manageConnections',
-  'adapters/sqs-fanout-queue.ts': 'fanoutQueue',
-  'adapters/sqs-event-queue.ts': 'publishQueue',
-} as const;
-
-export type AdapterPermission = (typeof ADAPTER_PERMISSIONS)[keyof typeof ADAPTER_PERMISSIONS];
-
 interface EsbuildMetafile {
   readonly outputs: Record<string, { readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
 }
 
-/** Which permissions a bundle's code needs, from its esbuild metafile. */
-export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPermission, boolean> {
+/** Which access a bundle's code needs, from its esbuild metafile (`ADAPTER_ACCESS`). */
+export function adapterPermissions(metafile: EsbuildMetafile): Record<AccessNeed, boolean> {
   const used = {
     table: false,
     secret: false,
@@ -122,7 +139,7 @@ export function adapterPermissions(metafile: EsbuildMetafile): Record<AdapterPer
   };
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const permission = ADAPTER_PERMISSIONS[input as keyof typeof ADAPTER_PERMISSIONS];
+      const permission = ADAPTER_ACCESS[input as keyof typeof ADAPTER_ACCESS];
       if (permission && bytesInOutput > 0) used[permission] = true;
     }
   }

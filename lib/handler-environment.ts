@@ -1,10 +1,11 @@
 /**
- * The environment every handler gets, built in one place from the `ENV` names of
- * `adapters/config.ts` (the names the handlers read). The stack passes CloudFormation references;
- * the bundle report and the tests pass plain values.
+ * The environment every handler gets, derived from the settings table
+ * (`adapters/settings-table.ts`): each variable the handlers read gets its prop's resolved
+ * value, the stack's own resource, or API Gateway's fixed limit. The stack passes
+ * CloudFormation references; the bundle report and the tests pass plain values.
  */
-import { ENV } from '../adapters/config.js';
-import { METRICS_NAMESPACE } from '../adapters/observability.js';
+import type { Duration } from 'aws-cdk-lib';
+import { SETTING_ROWS, SETTINGS, type SettingKind } from '../adapters/settings-table.js';
 import type { ResolvedSwitchboardApiProps } from './switchboard-api-props.js';
 
 /**
@@ -12,8 +13,8 @@ import type { ResolvedSwitchboardApiProps } from './switchboard-api-props.js';
  * open for 2 hours, is closed by API Gateway. The handlers use them to decide when a connection
  * item is stale.
  */
-export const API_GATEWAY_IDLE_TIMEOUT_SECONDS = 600;
-export const API_GATEWAY_MAX_CONNECTION_SECONDS = 7200;
+export const API_GATEWAY_IDLE_TIMEOUT_SECONDS = SETTINGS.idleTimeoutSeconds.default;
+export const API_GATEWAY_MAX_CONNECTION_SECONDS = SETTINGS.maxConnectionSeconds.default;
 
 export interface HandlerEnvironmentInput {
   readonly tableName: string;
@@ -26,38 +27,38 @@ export interface HandlerEnvironmentInput {
   readonly config: ResolvedSwitchboardApiProps;
 }
 
+/** The value at a prop path (`rateLimit.burst`) of the resolved props. */
+export function propValue(config: ResolvedSwitchboardApiProps, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], config);
+}
+
+/** A prop's value as its environment variable holds it (see `SettingKind`). */
+export function envText(kind: SettingKind, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (kind === 'seconds') return String((value as Duration).toSeconds());
+  if (kind === 'list') return (value as readonly string[]).join(',');
+  if (kind === 'json') return JSON.stringify(value);
+  return String(value);
+}
+
 export function handlerEnvironment(input: HandlerEnvironmentInput): Record<string, string> {
-  const { config } = input;
-  const env: Record<string, string> = {
-    [ENV.tableName]: input.tableName,
-    [ENV.callbackUrl]: input.callbackUrl,
-    [ENV.authSecretArn]: input.authSecretArn,
-    [ENV.authMaxTokenLifetimeSeconds]: String(config.auth.maxTokenLifetime.toSeconds()),
-    [ENV.authShortTokenTtlSeconds]: String(config.auth.shortTokenLifetime.toSeconds()),
-    [ENV.allowAnonymous]: String(config.allowAnonymous),
-    [ENV.channelPolicy]: JSON.stringify(config.channelPolicy),
-    [ENV.presencePolicy]: JSON.stringify(config.presencePolicy),
-    [ENV.maxSubscriptions]: String(config.maxSubscriptions),
-    [ENV.maxMessageBytes]: String(config.maxMessageBytes),
-    [ENV.rateLimitBurst]: String(config.rateLimit.burst),
-    [ENV.rateLimitPerSecond]: String(config.rateLimit.perSecond),
-    [ENV.rateLimitCloseAfter]: String(config.rateLimit.closeAfter),
-    [ENV.historySeconds]: String(config.history.retention.toSeconds()),
-    [ENV.historyMaxEvents]: String(config.history.maxEvents),
-    [ENV.idleTimeoutSeconds]: String(API_GATEWAY_IDLE_TIMEOUT_SECONDS),
-    [ENV.maxConnectionSeconds]: String(API_GATEWAY_MAX_CONNECTION_SECONDS),
-    [ENV.fanoutQueueUrl]: input.fanoutQueueUrl,
-    [ENV.fanoutThreshold]: String(config.fanoutThreshold),
-    [ENV.callbacksPerSecond]: String(config.callbacksPerSecond),
-    POWERTOOLS_SERVICE_NAME: config.serviceName,
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  const fromStack: Record<string, string> = {
+    [SETTINGS.tableName.env]: input.tableName,
+    [SETTINGS.callbackUrl.env]: input.callbackUrl,
+    [SETTINGS.authSecretArn.env]: input.authSecretArn,
+    [SETTINGS.fanoutQueueUrl.env]: input.fanoutQueueUrl,
   };
-  if (config.auth.jwksUrl !== undefined) env[ENV.authJwksUrl] = config.auth.jwksUrl;
-  if (config.auth.issuer !== undefined) env[ENV.authIssuer] = config.auth.issuer;
-  if (config.auth.audience !== undefined) env[ENV.authAudience] = config.auth.audience;
-  if (config.allowedOrigins !== undefined) env[ENV.allowedOrigins] = config.allowedOrigins.join(',');
-  // The rule filters on these; publish checks them again (core/publishers.ts).
-  if (config.eventSources !== undefined) env[ENV.eventSources] = config.eventSources.join(',');
-  if (config.sourceTenants !== undefined) env[ENV.sourceTenants] = JSON.stringify(config.sourceTenants);
+  const env: Record<string, string> = {};
+  for (const row of SETTING_ROWS) {
+    // Variables only some handlers read are added to those (the publish queue's URL).
+    if (!row.env || !row.readBy?.includes('handlers')) continue;
+    const value =
+      row.onAws === 'stack'
+        ? fromStack[row.env]
+        : row.onAws === 'fixed'
+          ? String(row.default)
+          : row.prop && envText(row.kind, propValue(input.config, row.prop));
+    if (value !== undefined) env[row.env] = value;
+  }
   return env;
 }

@@ -1,26 +1,37 @@
 /**
  * One Switchboard handler: a `NodejsFunction` built from `lambdas/{entry}.ts` with the shared
- * bundling options, its own log group (with retention) and its own role, so every grant the
- * function gets is visible and scoped to it.
+ * bundling options (or, in the `@switchboard/cdk` package, a `Function` whose code is the bundle
+ * the package ships, built with those same options), its own log group (with retention) and its
+ * own role, so every grant the function gets is visible and scoped to it.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Code,
+  type FunctionProps,
+  Function as LambdaFunction,
+  LoggingFormat,
+  SystemLogLevel,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   HANDLER_ARCHITECTURE,
+  HANDLER_BUNDLE_FILE,
   HANDLER_BUNDLING,
   HANDLER_NODE_OPTIONS,
   HANDLER_RUNTIME,
   handlerEntryPath,
   LOCK_FILE,
+  PREBUILT_HANDLERS,
   PROJECT_ROOT,
+  prebuiltHandlerDir,
 } from './bundling.js';
 
 export interface HandlerFunctionProps {
-  /** The handler's file name under `lambdas/` (without extension), as listed in `lambdas/routes.ts`. */
+  /** The handler's file name under `lambdas/` (without extension), as listed in `lambdas/handlers.ts`. */
   readonly entry: string;
   /** Environment variables (the `ENV` names of `adapters/config.ts`). */
   readonly environment: Readonly<Record<string, string>>;
@@ -47,7 +58,8 @@ export interface HandlerFunctionProps {
 }
 
 export class HandlerFunction extends Construct {
-  readonly function: NodejsFunction;
+  /** A `NodejsFunction` in this repository; a plain `Function` with a prebuilt asset in the package. */
+  readonly function: LambdaFunction;
   readonly logGroup: LogGroup;
   readonly role: Role;
 
@@ -67,14 +79,9 @@ export class HandlerFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntryPath(props.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: LOCK_FILE,
+    const common = {
       runtime: HANDLER_RUNTIME,
       architecture: HANDLER_ARCHITECTURE,
-      bundling: HANDLER_BUNDLING,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
@@ -88,6 +95,22 @@ export class HandlerFunction extends Construct {
         : {}),
       description: props.description ?? `Switchboard ${props.entry} handler (lambdas/${props.entry}.ts)`,
       environment: { ...props.environment, NODE_OPTIONS: HANDLER_NODE_OPTIONS },
-    });
+    } satisfies Partial<FunctionProps>;
+
+    this.function = PREBUILT_HANDLERS
+      ? new LambdaFunction(this, 'Function', {
+          ...common,
+          // The directory holds index.mjs and its source map, as NodejsFunction's output does.
+          code: Code.fromAsset(prebuiltHandlerDir(props.entry)),
+          handler: `${HANDLER_BUNDLE_FILE.replace(/\.mjs$/, '')}.handler`,
+        })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: handlerEntryPath(props.entry),
+          handler: 'handler',
+          projectRoot: PROJECT_ROOT,
+          depsLockFilePath: LOCK_FILE,
+          bundling: HANDLER_BUNDLING,
+        });
   }
 }

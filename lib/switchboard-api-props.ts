@@ -6,20 +6,21 @@ import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
 import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
+import { humanSeconds, SETTINGS } from '../adapters/settings-table.js';
 import {
   type ChannelRule,
   channelRuleSchema,
   DEFAULT_CHANNEL_POLICY,
   DEFAULT_PRESENCE_POLICY,
+  DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
-import { CHANNEL_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from '../core/protocol.js';
-import { PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
+import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/handlers.js';
 
 /** How connections (and the token exchange) verify JWTs. */
 export interface SwitchboardAuthOptions {
@@ -108,6 +109,13 @@ export interface SwitchboardApiProps {
    * @default - the policy of PROTOCOL §5 (`DEFAULT_CHANNEL_POLICY`)
    */
   readonly channelPolicy?: readonly ChannelRule[];
+  /**
+   * Channels clients may publish to (PROTOCOL §8), as channel rules: a client publishes where a
+   * rule here allows it and the channel policy lets it subscribe. `[]` turns client publish off.
+   *
+   * @default - the policy of PROTOCOL §8 (`DEFAULT_PUBLISH_POLICY`)
+   */
+  readonly publishPolicy?: readonly ChannelRule[];
   /**
    * Where Switchboard tracks who is subscribed (PROTOCOL §8, docs/presence.md): channel rules; a
    * user is a member of a channel a rule names when that rule allows the user. `[]` turns
@@ -231,6 +239,12 @@ export interface SwitchboardApiProps {
    */
   readonly publishReservedConcurrency?: number;
   /**
+   * `@connections` posts one publish invocation makes at once (1 to 1000).
+   *
+   * @default 32
+   */
+  readonly publishConcurrency?: number;
+  /**
    * `@connections` calls per second that the fan-out workers of big channels and broadcasts share,
    * all events together. Keep it under the account's API Gateway quota (10,000 requests per second
    * by default, shared by every API in the account; lower in some regions), with room for the
@@ -286,6 +300,14 @@ export interface SwitchboardApiProps {
    */
   readonly alarmTopic?: ITopic;
   /**
+   * Whether to add a CloudWatch dashboard (handlers, queues, table, application metrics). Off by
+   * default: a dashboard costs $3 a month at list price, more than the rest of an idle stack
+   * (docs/cost.md); the alarms are there either way.
+   *
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
    * Whether to set the account's API Gateway CloudWatch Logs role (a per-region account setting
    * that WebSocket access logging needs). Turn off when the account already has one.
    *
@@ -321,6 +343,7 @@ export interface ResolvedSwitchboardApiProps {
     readonly shortTokenLifetime: Duration;
   };
   readonly channelPolicy: readonly ChannelRule[];
+  readonly publishPolicy: readonly ChannelRule[];
   readonly presencePolicy: readonly ChannelRule[];
   readonly allowedOrigins?: readonly string[];
   readonly tokenExchangeCorsOrigins: readonly string[];
@@ -338,6 +361,7 @@ export interface ResolvedSwitchboardApiProps {
   readonly sourceTenants?: Readonly<Record<string, readonly string[]>>;
   readonly maxEventAge: Duration;
   readonly publishReservedConcurrency: number;
+  readonly publishConcurrency: number;
   readonly callbacksPerSecond: number;
   readonly fanoutThreshold: number;
   readonly logRetention: RetentionDays;
@@ -346,35 +370,51 @@ export interface ResolvedSwitchboardApiProps {
   readonly serviceName: string;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmTopic?: ITopic;
+  readonly dashboard: boolean;
   readonly apiGatewayCloudWatchRole: boolean;
 }
 
+const S = SETTINGS;
+
+/** The props' defaults, from the settings table (`adapters/settings-table.ts`). */
 export const SWITCHBOARD_DEFAULTS = {
-  stageName: 'ws',
-  throttle: { rateLimit: 1000, burstLimit: 2000 },
+  stageName: S.stageName.default,
+  throttle: { rateLimit: S.throttleRateLimit.default, burstLimit: S.throttleBurstLimit.default },
   // `$connect` verifies a JWT and writes DynamoDB: the route a connection storm hurts most.
   routeThrottle: { $connect: { rateLimit: 100, burstLimit: 200 } },
-  maxSubscriptions: 100,
-  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  rateLimit: { burst: 20, perSecond: 10, closeAfter: 50 },
-  history: { retention: Duration.hours(1), maxEvents: 1000 },
+  maxSubscriptions: S.maxSubscriptions.default,
+  maxMessageBytes: S.maxMessageBytes.default,
+  rateLimit: {
+    burst: S.rateLimitBurst.default,
+    perSecond: S.rateLimitPerSecond.default,
+    closeAfter: S.rateLimitCloseAfter.default,
+  },
+  history: { retention: Duration.seconds(S.historySeconds.default), maxEvents: S.historyMaxEvents.default },
   // Expired tokens keep receiving events until the sweep closes them: keep that window short.
-  sweepPeriod: Duration.minutes(1),
-  maxEventAge: Duration.hours(1),
-  publishReservedConcurrency: PUBLISH_PIPELINE.reservedConcurrency,
-  callbacksPerSecond: 4000,
-  fanoutThreshold: 1000,
-  maxTokenLifetime: Duration.hours(24),
-  shortTokenLifetime: Duration.seconds(60),
-  logRetention: RetentionDays.ONE_MONTH,
-  serviceName: 'switchboard',
-  removalPolicy: RemovalPolicy.RETAIN,
-  frontDoorRateLimitPer5Minutes: 300,
+  sweepPeriod: Duration.minutes(S.sweepMinutes.default),
+  maxEventAge: Duration.seconds(S.maxEventAgeSeconds.default),
+  publishReservedConcurrency: S.publishReservedConcurrency.default,
+  publishConcurrency: S.publishConcurrency.default,
+  callbacksPerSecond: S.callbacksPerSecond.default,
+  fanoutThreshold: S.fanoutThreshold.default,
+  maxTokenLifetime: Duration.seconds(S.authMaxTokenLifetimeSeconds.default),
+  shortTokenLifetime: Duration.seconds(S.authShortTokenTtlSeconds.default),
+  logRetention: S.logRetentionDays.default as RetentionDays,
+  serviceName: S.serviceName.default,
+  removalPolicy: S.removalPolicy.default === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  frontDoorRateLimitPer5Minutes: S.frontDoorRateLimitPer5Minutes.default,
+  apiGatewayCloudWatchRole: S.apiGatewayCloudWatchRole.default,
+  dashboard: S.dashboard.default,
+  allowAnonymous: S.allowAnonymous.default,
 } as const;
 
-/** Lambda caps all environment variables of a function at 4 KB together; the policy gets half. */
+/**
+ * Lambda caps all environment variables of a function at 4 KB together; the channel policy gets
+ * half, the publish policy a quarter, the presence policy an eighth.
+ */
 export const MAX_CHANNEL_POLICY_BYTES = 2048;
-/** The presence policy's share of the same 4 KB. */
+export const MAX_PUBLISH_POLICY_BYTES = 1024;
+/** The presence policy's share of the same 4 KB: an eighth. */
 export const MAX_PRESENCE_POLICY_BYTES = 512;
 
 export class SwitchboardPropsError extends Error {
@@ -404,11 +444,19 @@ function checkInteger(prop: string, value: number, min: number, max: number): vo
   }
 }
 
-function checkSeconds(prop: string, value: Duration, min: number, max: number, human: string): void {
+type Bounded = { readonly prop: string; readonly min: number; readonly max: number };
+
+/** An integer prop in its row's range. */
+function checkCount(row: Bounded, value: number): void {
+  checkInteger(row.prop, value, row.min, row.max);
+}
+
+/** A `Duration` prop of whole seconds in its row's range. */
+function checkSeconds(row: Bounded, value: Duration): void {
   if (value.isUnresolved()) return;
   const seconds = value.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
-    fail(prop, `must be whole seconds from ${human}`, value);
+  if (!Number.isInteger(seconds) || seconds < row.min || seconds > row.max) {
+    fail(row.prop, `must be whole seconds from ${humanSeconds(row.min)} to ${humanSeconds(row.max)}`, value);
   }
 }
 
@@ -417,7 +465,8 @@ function checkThrottle(prop: string, throttle: ThrottleSettings): void {
   if (rateLimit !== undefined && !isToken(rateLimit) && !(Number.isFinite(rateLimit) && rateLimit >= 0)) {
     fail(`${prop}.rateLimit`, 'must be a number of requests per second, at least 0', rateLimit);
   }
-  if (burstLimit !== undefined) checkInteger(`${prop}.burstLimit`, burstLimit, 0, 1_000_000);
+  const { min, max } = S.throttleBurstLimit;
+  if (burstLimit !== undefined) checkInteger(`${prop}.burstLimit`, burstLimit, min, max);
 }
 
 function checkText(prop: string, value: string, pattern: RegExp, requirement: string): void {
@@ -489,7 +538,7 @@ function resolveFrontDoor(frontDoor: SwitchboardFrontDoorOptions, withDomain: bo
   }
   const rateLimitPer5Minutes =
     frontDoor.rateLimitPer5Minutes ?? SWITCHBOARD_DEFAULTS.frontDoorRateLimitPer5Minutes;
-  checkInteger('frontDoor.rateLimitPer5Minutes', rateLimitPer5Minutes, 10, 2_000_000_000);
+  checkCount(S.frontDoorRateLimitPer5Minutes, rateLimitPer5Minutes);
   if (frontDoor.webAclArn !== undefined) {
     checkText(
       'frontDoor.webAclArn',
@@ -504,12 +553,16 @@ function resolveFrontDoor(frontDoor: SwitchboardFrontDoorOptions, withDomain: bo
   };
 }
 
-const policySchema = z.array(channelRuleSchema);
+const policySchema = z.array(channelRuleSchema).min(1, 'must hold at least one rule');
 
-/** Checks a policy prop's rules, its number of rules and its size in the environment. */
-function checkPolicy(prop: string, policy: readonly ChannelRule[], minRules: number, maxBytes: number): void {
-  if (policy.length < minRules) fail(prop, 'must hold at least one rule', policy);
-  const parsed = policySchema.safeParse(policy);
+/** Rules of the right shape, within their share of the 4 KB of environment variables. */
+function checkPolicy(
+  prop: string,
+  policy: readonly ChannelRule[],
+  schema: z.ZodType<unknown>,
+  maxBytes: number,
+): void {
+  const parsed = schema.safeParse(policy);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const [index, ...rest] = issue?.path ?? [];
@@ -542,14 +595,16 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     checkText('auth.audience', auth.audience, /^\S(.*\S)?$/, 'must be non-empty, without surrounding spaces');
   }
   const maxTokenLifetime = auth.maxTokenLifetime ?? d.maxTokenLifetime;
-  checkSeconds('auth.maxTokenLifetime', maxTokenLifetime, 60, 30 * 24 * 3600, '1 minute to 30 days');
+  checkSeconds(S.authMaxTokenLifetimeSeconds, maxTokenLifetime);
   const shortTokenLifetime = auth.shortTokenLifetime ?? d.shortTokenLifetime;
-  checkSeconds('auth.shortTokenLifetime', shortTokenLifetime, 5, 3600, '5 seconds to 1 hour');
+  checkSeconds(S.authShortTokenTtlSeconds, shortTokenLifetime);
 
   const channelPolicy = props.channelPolicy ?? DEFAULT_CHANNEL_POLICY;
-  checkPolicy('channelPolicy', channelPolicy, 1, MAX_CHANNEL_POLICY_BYTES);
+  checkPolicy('channelPolicy', channelPolicy, policySchema, MAX_CHANNEL_POLICY_BYTES);
+  const publishPolicy = props.publishPolicy ?? DEFAULT_PUBLISH_POLICY;
+  checkPolicy('publishPolicy', publishPolicy, z.array(channelRuleSchema), MAX_PUBLISH_POLICY_BYTES);
   const presencePolicy = props.presencePolicy ?? DEFAULT_PRESENCE_POLICY;
-  checkPolicy('presencePolicy', presencePolicy, 0, MAX_PRESENCE_POLICY_BYTES);
+  checkPolicy('presencePolicy', presencePolicy, z.array(channelRuleSchema), MAX_PRESENCE_POLICY_BYTES);
 
   if (props.allowedOrigins !== undefined) {
     if (props.allowedOrigins.length === 0) {
@@ -578,27 +633,23 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   }
 
   const maxSubscriptions = props.maxSubscriptions ?? d.maxSubscriptions;
-  checkInteger('maxSubscriptions', maxSubscriptions, 1, 10_000);
+  checkCount(S.maxSubscriptions, maxSubscriptions);
   const maxMessageBytes = props.maxMessageBytes ?? d.maxMessageBytes;
-  checkInteger('maxMessageBytes', maxMessageBytes, 256, 128 * 1024);
+  checkCount(S.maxMessageBytes, maxMessageBytes);
   const rateLimit = { ...d.rateLimit, ...props.rateLimit };
-  checkInteger('rateLimit.burst', rateLimit.burst, 1, 10_000);
-  checkInteger('rateLimit.perSecond', rateLimit.perSecond, 1, 10_000);
-  checkInteger('rateLimit.closeAfter', rateLimit.closeAfter, 1, 100_000);
+  checkCount(S.rateLimitBurst, rateLimit.burst);
+  checkCount(S.rateLimitPerSecond, rateLimit.perSecond);
+  checkCount(S.rateLimitCloseAfter, rateLimit.closeAfter);
   const history = { ...d.history, ...props.history };
-  checkInteger('history.maxEvents', history.maxEvents, 1, 100_000);
-  if (!history.retention.isUnresolved()) {
-    const seconds = history.retention.toSeconds({ integral: false });
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7 * 24 * 3600) {
-      fail('history.retention', 'must be whole seconds from 1 second to 7 days', history.retention);
-    }
-  }
+  checkCount(S.historyMaxEvents, history.maxEvents);
+  checkSeconds(S.historySeconds, history.retention);
 
   const sweepPeriod = props.sweepPeriod ?? d.sweepPeriod;
   if (!sweepPeriod.isUnresolved()) {
     const minutes = sweepPeriod.toSeconds({ integral: false }) / 60;
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
-      fail('sweepPeriod', 'must be whole minutes from 1 to 60', sweepPeriod);
+    const { prop, min, max } = S.sweepMinutes;
+    if (!Number.isInteger(minutes) || minutes < min || minutes > max) {
+      fail(prop, `must be whole minutes from ${min} to ${max}`, sweepPeriod);
     }
   }
 
@@ -622,15 +673,15 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   if (props.sourceTenants !== undefined) checkSourceTenants(props.sourceTenants, props.eventSources);
 
   const maxEventAge = props.maxEventAge ?? d.maxEventAge;
-  checkSeconds('maxEventAge', maxEventAge, 60, 6 * 3600, '1 minute to 6 hours');
+  checkSeconds(S.maxEventAgeSeconds, maxEventAge);
   const publishReservedConcurrency = props.publishReservedConcurrency ?? d.publishReservedConcurrency;
-  // The SQS event source mapping's MaximumConcurrency accepts 2 to 1000 (Lambda API reference,
-  // ScalingConfig), and it takes this same value.
-  checkInteger('publishReservedConcurrency', publishReservedConcurrency, 2, 1000);
+  checkCount(S.publishReservedConcurrency, publishReservedConcurrency);
+  const publishConcurrency = props.publishConcurrency ?? d.publishConcurrency;
+  checkCount(S.publishConcurrency, publishConcurrency);
   const callbacksPerSecond = props.callbacksPerSecond ?? d.callbacksPerSecond;
-  checkInteger('callbacksPerSecond', callbacksPerSecond, 1, 1_000_000);
+  checkCount(S.callbacksPerSecond, callbacksPerSecond);
   const fanoutThreshold = props.fanoutThreshold ?? d.fanoutThreshold;
-  checkInteger('fanoutThreshold', fanoutThreshold, 1, 100_000);
+  checkCount(S.fanoutThreshold, fanoutThreshold);
 
   if (props.domain !== undefined) {
     checkText(
@@ -661,10 +712,11 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
       shortTokenLifetime,
     },
     channelPolicy,
+    publishPolicy,
     presencePolicy,
     ...(props.allowedOrigins !== undefined ? { allowedOrigins: props.allowedOrigins } : {}),
     tokenExchangeCorsOrigins,
-    allowAnonymous: props.allowAnonymous ?? false,
+    allowAnonymous: props.allowAnonymous ?? d.allowAnonymous,
     stageName,
     throttle,
     routeThrottle,
@@ -678,6 +730,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     ...(props.sourceTenants !== undefined ? { sourceTenants: props.sourceTenants } : {}),
     maxEventAge,
     publishReservedConcurrency,
+    publishConcurrency,
     callbacksPerSecond,
     fanoutThreshold,
     logRetention: props.logRetention ?? d.logRetention,
@@ -686,6 +739,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     serviceName,
     removalPolicy: props.removalPolicy ?? d.removalPolicy,
     ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
-    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
+    dashboard: props.dashboard ?? d.dashboard,
+    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? d.apiGatewayCloudWatchRole,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * `SwitchboardApi`: everything one Switchboard deployment needs. A WebSocket API (routes from
- * `lambdas/routes.ts`), the token-exchange HTTP API, the DynamoDB table (from
+ * `lambdas/handlers.ts`), the token-exchange HTTP API, the DynamoDB table (from
  * `adapters/table-schema.ts`), the EventBridge rule (from `adapters/event-pattern.ts`) whose events
  * reach the publish handler through the publish queue (`PublishPipeline`), the sweep schedule,
  * alarms and a dashboard.
@@ -31,22 +31,20 @@ import { BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant, type IGrantable, ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../adapters/config.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
-import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
-import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
 import {
+  HANDLER_LIST,
   MOCK_ROUTES,
   ROUTE_SELECTION_EXPRESSION,
   TRIGGER_ENTRIES,
   WEBSOCKET_ROUTES,
-} from '../lambdas/routes.js';
-import { missingHandlerEntries } from './bundling.js';
+} from '../lambdas/handlers.js';
+import { missingHandlerEntries, PREBUILT_HANDLERS, PREBUILT_HANDLERS_DIR } from './bundling.js';
 import { FanoutPipeline } from './fanout-pipeline.js';
 import { CLOUDFRONT_WAF_REGION, SwitchboardFrontDoor } from './front-door.js';
 import { handlerEnvironment } from './handler-environment.js';
@@ -64,127 +62,6 @@ import { tableDefinition } from './table-definition.js';
 
 /** The path of the token exchange on the HTTP API (PROTOCOL §1). */
 export const AUTH_ROUTE_PATH = '/api/v1/auth';
-
-type TableAccess = 'none' | 'write' | 'readWrite';
-
-/** What each handler may touch. The one place to change when a handler's needs change. */
-export interface HandlerAccess {
-  readonly table: TableAccess;
-  /** Reads the HS256 secret (fetched at init by the handlers that verify or sign tokens). */
-  readonly secret: boolean;
-  /** `execute-api:ManageConnections` on this stage's `@connections` (post, get, delete). */
-  readonly manageConnections: boolean;
-  /** `sqs:SendMessage` on the fan-out queue (queues shard tasks). */
-  readonly fanoutQueue: boolean;
-  /** `sqs:SendMessage` on the publish queue (puts client-published events). */
-  readonly publishQueue: boolean;
-  readonly memorySize: number;
-}
-
-const ROUTE_SIZING = { memorySize: 256 } as const;
-
-/**
- * Each handler's permissions follow its code (test/infra checks them against the adapters each
- * bundle contains, see `ADAPTER_PERMISSIONS` in lib/bundling.ts): the DynamoDB adapters need the
- * table, `adapters/auth.ts` reads the secret, `adapters/management-gateway.ts` calls
- * `@connections`.
- */
-export const HANDLER_ACCESS: Readonly<Record<string, HandlerAccess>> = {
-  // Verifies the token, then writes the connection item (PutItem only).
-  connect: {
-    table: 'write',
-    secret: true,
-    manageConnections: false,
-    fanoutQueue: false,
-    publishQueue: false,
-    ...ROUTE_SIZING,
-  },
-  // Reads the connection item to find its subscriptions, then deletes them all by key; queues the
-  // presence leaves of its presence channels (core/presence.ts).
-  disconnect: {
-    table: 'readWrite',
-    secret: false,
-    manageConnections: false,
-    fanoutQueue: false,
-    publishQueue: true,
-    ...ROUTE_SIZING,
-  },
-  // The four message routes run one handler (lambdas/client-message.ts): it builds the token
-  // verifier on the first `refresh` and replays history on subscribe through `@connections`.
-  subscribe: {
-    table: 'readWrite',
-    secret: true,
-    manageConnections: true,
-    fanoutQueue: false,
-    publishQueue: true,
-    ...ROUTE_SIZING,
-  },
-  unsubscribe: {
-    table: 'readWrite',
-    secret: true,
-    manageConnections: true,
-    fanoutQueue: false,
-    publishQueue: true,
-    ...ROUTE_SIZING,
-  },
-  ping: {
-    table: 'readWrite',
-    secret: true,
-    manageConnections: true,
-    fanoutQueue: false,
-    publishQueue: true,
-    ...ROUTE_SIZING,
-  },
-  default: {
-    table: 'readWrite',
-    secret: true,
-    manageConnections: true,
-    fanoutQueue: false,
-    publishQueue: true,
-    ...ROUTE_SIZING,
-  },
-  // Fan-out: queries a channel's subscribers, posts to each, removes gone connections. Fed by the
-  // publish queue (PublishPipeline grants it the queue); sends to it the presence leaves of the
-  // connections it finds gone.
-  publish: {
-    table: 'readWrite',
-    secret: false,
-    manageConnections: true,
-    fanoutQueue: true,
-    publishQueue: true,
-    memorySize: 512,
-  },
-  // Closes stale connections (DeleteConnection) and removes their items.
-  // Big channels and broadcasts: reads a shard's audience page by page, posts within the shared
-  // callback budget (a counter item per second), queues a continuation or a retry of its shard.
-  // Queues the presence leaves of the connections it finds gone.
-  fanout: {
-    table: 'readWrite',
-    secret: false,
-    manageConnections: true,
-    fanoutQueue: true,
-    publishQueue: true,
-    memorySize: 512,
-  },
-  // Queues the presence leaves of the connections it removes.
-  sweep: {
-    table: 'readWrite',
-    secret: false,
-    manageConnections: true,
-    fanoutQueue: false,
-    publishQueue: true,
-    memorySize: 256,
-  },
-  // Token exchange: verifies the main token, signs a short one. No table.
-  auth: {
-    table: 'none',
-    secret: true,
-    manageConnections: false,
-    fanoutQueue: false,
-    publishQueue: false,
-    ...ROUTE_SIZING,
-  },
-};
 
 /** The JSON access log of the WebSocket stage. No query string: browsers send `?token=` there. */
 export const WEBSOCKET_ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
@@ -231,7 +108,7 @@ export const NAG_REASONS = {
   tokenExchange:
     'The token exchange is the authentication step: its handler verifies the bearer token (HS256 or JWKS, iss/aud, lifetime cap) and answers 401; an authorizer would only verify the same token twice.',
   rotation:
-    'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (README).',
+    'The HS256 key is shared with the services that mint tokens and read once at init by the handlers; automatic rotation would break every issuer at once. Rotation is a coordinated manual procedure (docs/deploy.md).',
   apiGatewayLogsRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the API Gateway account logging role; API Gateway names its log groups itself, so they cannot be listed in advance.',
 } as const;
@@ -278,7 +155,7 @@ export class SwitchboardApi extends Construct {
    * failed `PUBLISH_PIPELINE.maxReceiveCount` times. Redrive them to `publishQueue`.
    */
   readonly deadLetterQueue: Queue;
-  /** Every handler, by entry name (`lambdas/routes.ts`). */
+  /** Every handler, by entry name (`lambdas/handlers.ts`). */
   readonly handlers: Readonly<Record<string, HandlerFunction>>;
   /** The environment every handler gets (the `ENV` names of `adapters/config.ts`). */
   readonly environment: Readonly<Record<string, string>>;
@@ -294,17 +171,13 @@ export class SwitchboardApi extends Construct {
     super(scope, id);
     this.config = config;
 
-    const entries = [...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)];
-    const unknown = entries.filter((entry) => !(entry in HANDLER_ACCESS));
-    if (unknown.length > 0) {
-      throw new SwitchboardPropsError(
-        `SwitchboardApi: lambdas/routes.ts names handlers without an entry in HANDLER_ACCESS (lib/switchboard-api.ts): ${unknown.join(', ')}`,
-      );
-    }
+    const entries = HANDLER_LIST.map((spec) => spec.entry);
     const missing = missingHandlerEntries(entries);
     if (missing.length > 0) {
       throw new SwitchboardPropsError(
-        `SwitchboardApi: handler files missing under lambdas/ (named in lambdas/routes.ts): ${missing.map((e) => `${e}.ts`).join(', ')}`,
+        PREBUILT_HANDLERS
+          ? `SwitchboardApi: the package ships no handler bundle for ${missing.join(', ')} under ${PREBUILT_HANDLERS_DIR} (rebuild it with npm run packages:build)`
+          : `SwitchboardApi: handler files missing under lambdas/ (named in lambdas/handlers.ts): ${missing.map((e) => `${e}.ts`).join(', ')}`,
       );
     }
 
@@ -409,22 +282,20 @@ export class SwitchboardApi extends Construct {
     this.environment = environment;
 
     const handlers: Record<string, HandlerFunction> = {};
-    for (const entry of entries) {
-      const access = HANDLER_ACCESS[entry] as HandlerAccess;
+    for (const { entry, access, timeoutSeconds, memorySize, reservedConcurrency } of HANDLER_LIST) {
       const handler = new HandlerFunction(this, `${pascal(entry)}Handler`, {
         entry,
         environment,
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
-        // The local runtime enforces the same timeouts (lambdas/function-timeouts.ts).
-        timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[entry] as number),
-        memorySize: access.memorySize,
+        // The local runtime enforces the same timeouts and concurrency (lambdas/handlers.ts).
+        timeout: Duration.seconds(timeoutSeconds),
+        memorySize,
         ...(entry === TRIGGER_ENTRIES.publish
           ? { reservedConcurrentExecutions: config.publishReservedConcurrency }
-          : {}),
-        ...(entry === TRIGGER_ENTRIES.fanout
-          ? { reservedConcurrentExecutions: FANOUT_PIPELINE.reservedConcurrency }
-          : {}),
+          : reservedConcurrency !== undefined
+            ? { reservedConcurrentExecutions: reservedConcurrency }
+            : {}),
       });
       const fn = handler.function;
       if (access.table !== 'none') {
@@ -445,7 +316,7 @@ export class SwitchboardApi extends Construct {
       handlers[entry] = handler;
     }
     this.handlers = handlers;
-    const fn = (entry: string): NodejsFunction => (handlers[entry] as HandlerFunction).function;
+    const fn = (entry: string): HandlerFunction['function'] => (handlers[entry] as HandlerFunction).function;
 
     // ---- Routes ------------------------------------------------------------------------------
     const routes: Record<string, WebSocketRoute> = {};
@@ -548,8 +419,9 @@ export class SwitchboardApi extends Construct {
     this.fanout.consumeWith(fn(TRIGGER_ENTRIES.fanout));
     // The message routes put client-published events on the publish queue, and every handler that
     // adds or removes subscriptions puts presence notices there (PROTOCOL §8).
-    for (const [entry, handler] of Object.entries(handlers)) {
-      if (!HANDLER_ACCESS[entry]?.publishQueue) continue;
+    for (const { entry, access } of HANDLER_LIST) {
+      if (!access.publishQueue) continue;
+      const handler = handlers[entry] as HandlerFunction;
       handler.function.addEnvironment(ENV.publishQueueUrl, this.publishQueue.queueUrl);
       this.publishQueue.grantSendMessages(handler.function);
     }
@@ -590,6 +462,7 @@ export class SwitchboardApi extends Construct {
       webSocketStage: this.stage,
       httpApi: this.httpApi,
       ...(config.alarmTopic ? { alarmTopic: config.alarmTopic } : {}),
+      dashboard: config.dashboard,
     });
   }
 

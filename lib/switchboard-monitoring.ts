@@ -31,7 +31,7 @@ import { METRIC, METRICS_NAMESPACE } from '../adapters/observability.js';
 export interface SwitchboardMonitoringProps {
   /** The `service` dimension of the application metrics (`POWERTOOLS_SERVICE_NAME`). */
   readonly serviceName: string;
-  /** Every handler, by entry name (`lambdas/routes.ts`). */
+  /** Every handler, by entry name (`lambdas/handlers.ts`). */
   readonly functions: Readonly<Record<string, IFunction>>;
   /** The handlers behind WebSocket routes, by entry name: their errors are the API's server faults. */
   readonly routeFunctions: Readonly<Record<string, IFunction>>;
@@ -53,6 +53,8 @@ export interface SwitchboardMonitoringProps {
    * @default - alarms without actions
    */
   readonly alarmTopic?: ITopic;
+  /** Whether to add the dashboard. @default false */
+  readonly dashboard?: boolean;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -67,7 +69,8 @@ const PERIOD = Duration.minutes(5);
 export const PUBLISH_QUEUE_AGE_THRESHOLD = Duration.minutes(5);
 
 export class SwitchboardMonitoring extends Construct {
-  readonly dashboard: Dashboard;
+  /** Undefined unless `dashboard` is set. */
+  readonly dashboard: Dashboard | undefined;
   readonly publishErrorsAlarm: Alarm;
   readonly handlerErrorsAlarm: Alarm;
   readonly deadLetterQueueAlarm: Alarm;
@@ -239,6 +242,11 @@ export class SwitchboardMonitoring extends Construct {
       }),
     );
 
+    // A dashboard costs more than the rest of an idle stack (docs/cost.md): only when asked for.
+    if (!props.dashboard) {
+      this.dashboard = undefined;
+      return;
+    }
     const m = METRIC;
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(

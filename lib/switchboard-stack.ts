@@ -62,10 +62,13 @@ export class SwitchboardStack extends Stack {
         'Events that could not be queued, or that the publish handler failed on every receive: redrive them to PublishQueueUrl',
       value: api.deadLetterQueue.queueUrl,
     });
-    new CfnOutput(this, 'DashboardUrl', {
-      description: 'The CloudWatch dashboard',
-      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${api.monitoring.dashboard.dashboardName}`,
-    });
+    const { dashboard } = api.monitoring;
+    if (dashboard) {
+      new CfnOutput(this, 'DashboardUrl', {
+        description: 'The CloudWatch dashboard',
+        value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboard.dashboardName}`,
+      });
+    }
     if (api.domainName && api.config.domain) {
       new CfnOutput(this, 'CustomDomainTarget', {
         description: `Point ${api.config.domain.domainName} here (CNAME, or a Route 53 alias)`,

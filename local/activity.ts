@@ -62,6 +62,23 @@ function preview(data: unknown): string {
   return json.length > PREVIEW_CHARS ? `${json.slice(0, PREVIEW_CHARS - 1)}…` : json;
 }
 
+/**
+ * The channels an entry reaches, as clients see them (PROTOCOL §6): its `channel` or `channels`,
+ * `user:{id}` for `Detail.user`, `connection:{id}` for `Detail.connection_id`, and `broadcast`.
+ */
+function addressedChannels(detail: EventEnvelope['detail']): string[] {
+  const named = Array.isArray(detail.channels) ? detail.channels : [detail.channel];
+  const user = text(detail.user);
+  const connectionId = text(detail.connection_id);
+  const channels = [
+    ...named.filter((c): c is string => typeof c === 'string' && c !== ''),
+    ...(user !== undefined ? [`user:${user}`] : []),
+    ...(connectionId !== undefined ? [`connection:${connectionId}`] : []),
+    ...(detail.broadcast === true ? ['broadcast'] : []),
+  ];
+  return [...new Set(channels)];
+}
+
 /** The recent events and their deliveries; `onChange` listeners hear about every update. */
 export class LocalActivity {
   private readonly events = new Map<string, RecordedEvent>();
@@ -89,9 +106,7 @@ export class LocalActivity {
   /** An entry `PutEvents` accepted, and what the rule did with it. */
   accepted(envelope: EventEnvelope, status: EventStatus): void {
     const { detail } = envelope;
-    const channels = Array.isArray(detail.channels)
-      ? detail.channels.filter((c): c is string => typeof c === 'string')
-      : [text(detail.channel)].filter((c): c is string => c !== undefined);
+    const channels = addressedChannels(detail);
     this.events.set(envelope.id, {
       id: envelope.id,
       receivedAt: Date.now(),

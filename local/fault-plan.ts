@@ -75,7 +75,7 @@ export const faultPlanSchema = z
   })
   .strict();
 
-/** A fault plan, as `PUT /local/faults` takes it (see the README's "Fault injection"). */
+/** A fault plan, as `PUT /local/faults` takes it (see docs/local-stack.md, "Fault injection"). */
 export type FaultPlanInput = z.input<typeof faultPlanSchema>;
 /** A validated fault plan, defaults applied. */
 export type FaultPlan = z.output<typeof faultPlanSchema>;

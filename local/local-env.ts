@@ -4,6 +4,7 @@
  * read these variables once, at import, which is why this is applied before they are imported.
  */
 import { ENV } from '../adapters/config.js';
+import { SETTINGS } from '../adapters/settings-table.js';
 import { localAuthSecret } from './local-secret.js';
 
 export interface LocalEndpoints {
@@ -46,12 +47,12 @@ export function localEnvironment(env: NodeJS.ProcessEnv, endpoints: LocalEndpoin
     AWS_REGION: keep('AWS_REGION', () => 'local'),
     AWS_ACCESS_KEY_ID: keep('AWS_ACCESS_KEY_ID', () => LOCAL_CREDENTIALS.accessKeyId),
     AWS_SECRET_ACCESS_KEY: keep('AWS_SECRET_ACCESS_KEY', () => LOCAL_CREDENTIALS.secretAccessKey),
-    POWERTOOLS_SERVICE_NAME: 'switchboard',
-    POWERTOOLS_METRICS_NAMESPACE: 'Switchboard',
+    [ENV.serviceName]: SETTINGS.serviceName.default,
+    [ENV.metricsNamespace]: SETTINGS.metricsNamespace.default,
     // Handlers log at INFO on AWS; locally that would drown the terminal in one line per message.
-    POWERTOOLS_LOG_LEVEL: keep('POWERTOOLS_LOG_LEVEL', () => 'WARN'),
+    [ENV.logLevel]: keep(ENV.logLevel, () => 'WARN'),
     // Metrics are EMF lines on stdout, for CloudWatch; locally nothing reads them.
-    POWERTOOLS_METRICS_DISABLED: keep('POWERTOOLS_METRICS_DISABLED', () => 'true'),
+    [ENV.metricsDisabled]: keep(ENV.metricsDisabled, () => 'true'),
   };
 }
 

@@ -16,28 +16,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import { createVerifierFromConfig } from '../adapters/auth.js';
-import { ENV, loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
-import { FUNCTION_TIMEOUT_SECONDS } from '../lambdas/function-timeouts.js';
+import {
+  HANDLER_LIST,
+  handlerSpec,
+  MOCK_ROUTES,
+  TRIGGER_ENTRIES,
+  WEBSOCKET_ROUTES,
+} from '../lambdas/handlers.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { MOCK_ROUTES, TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../lambdas/routes.js';
 import { LocalActivity } from './activity.js';
 import { CallbackQuota } from './callback-quota.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
 import { LocalStackError } from './errors.js';
 import { EventBridgeEndpoint } from './eventbridge-endpoint.js';
-import {
-  createFaultRoute,
-  FAULTS_PATH,
-  type FaultPlan,
-  FaultPlanError,
-  LocalFaults,
-  parseFaultPlan,
-} from './fault-plan.js';
+import { createFaultRoute, FAULTS_PATH, LocalFaults } from './fault-plan.js';
 import { createHttpApi, TOKEN_EXCHANGE_PATH } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
@@ -47,7 +44,9 @@ import {
   LOCAL_ACCOUNT,
   type LocalFunction,
 } from './lambda-runtime.js';
+import { listenOnLoopback } from './listen.js';
 import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
+import { LOCAL_ENV, resolveSettings } from './local-settings.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { createMeterRoute, LocalMeter } from './meter.js';
@@ -60,29 +59,6 @@ import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { buildWebAssets } from './web-assets.js';
 import { createWebConsole, type WebConsole } from './web-console.js';
 import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
-
-/** Variables the local stack itself reads (beside the handlers' own, see `adapters/config.ts`). */
-export const LOCAL_ENV = {
-  port: 'SWITCHBOARD_PORT',
-  dynamodbPort: 'SWITCHBOARD_DYNAMODB_PORT',
-  dynamodbEndpoint: ENV.dynamodbEndpoint,
-  tableName: ENV.tableName,
-  eventBusName: 'SWITCHBOARD_EVENT_BUS_NAME',
-  sweepIntervalSeconds: 'SWITCHBOARD_SWEEP_INTERVAL_SECONDS',
-  idleTimeoutSeconds: ENV.idleTimeoutSeconds,
-  maxConnectionSeconds: ENV.maxConnectionSeconds,
-  /** Origins whose pages may call the token exchange (CORS), as the stack's `tokenExchangeCorsOrigins`. */
-  tokenExchangeCorsOrigins: 'SWITCHBOARD_TOKEN_EXCHANGE_CORS_ORIGINS',
-  verbose: 'SWITCHBOARD_LOCAL_VERBOSE',
-  /** `1` turns fault injection on (tests only; never set by `npm start`). */
-  faults: 'SWITCHBOARD_LOCAL_FAULTS',
-  /** A fault plan (JSON) to play from the start; requires `SWITCHBOARD_LOCAL_FAULTS=1`. */
-  faultPlan: 'SWITCHBOARD_LOCAL_FAULT_PLAN',
-  /** The wait before a failed publish record is retried (AWS: the queue's visibility timeout). */
-  retrySeconds: 'SWITCHBOARD_LOCAL_RETRY_SECONDS',
-  /** `@connections` answers 429 above this many calls per second (the account quota). */
-  callbackRps: 'SWITCHBOARD_LOCAL_CALLBACK_RPS',
-} as const;
 
 export interface LocalStackOptions {
   /** The one HTTP/WebSocket port on 127.0.0.1; 0 picks a free one. @default SWITCHBOARD_PORT, else 8080 */
@@ -107,7 +83,7 @@ export interface LocalStackOptions {
   readonly handlersDir?: URL;
   /** Handlers to use instead of importing modules, by entry name (for tests of the stack itself). */
   readonly handlers?: Readonly<Record<string, LambdaHandler>>;
-  /** Every function's timeout, instead of each one's own (`lambdas/function-timeouts.ts`). @default each one's own */
+  /** Every function's timeout, instead of each one's own (`lambdas/handlers.ts`). @default each one's own */
   readonly functionTimeoutMs?: number;
   /**
    * The fan-out function's timeout alone, so that one invocation cannot post to a whole big
@@ -182,144 +158,6 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-interface Settings {
-  readonly port: number;
-  readonly dynamodbPort: number;
-  readonly dynamodbEndpoint: string | undefined;
-  readonly tableName: string;
-  readonly stage: string;
-  readonly eventBusName: string;
-  readonly sweepIntervalSeconds: number;
-  readonly idleTimeoutSeconds: number;
-  readonly maxConnectionSeconds: number;
-  readonly tokenExchangeCorsOrigins: readonly string[];
-  readonly verbose: boolean;
-  readonly faultInjection: boolean;
-  readonly faultPlan: FaultPlan | undefined;
-  readonly retryDelayMs: number;
-  readonly callbackRps: number | undefined;
-}
-
-const portNumber = z.coerce.number().int().min(0).max(65535);
-const seconds = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(7 * 24 * 3600);
-
-function fromEnv<T>(
-  name: string,
-  schema: z.ZodType<T>,
-  explicit: T | undefined,
-  env: NodeJS.ProcessEnv,
-  fallback: T,
-  expected: string,
-): T {
-  const raw = explicit ?? (env[name]?.trim() ? env[name]?.trim() : undefined);
-  if (raw === undefined) return fallback;
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new LocalStackError(`${name} must be ${expected} (got ${JSON.stringify(raw)})`);
-  return parsed.data;
-}
-
-const retrySeconds = z.coerce.number().min(0).max(900);
-
-const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
-
-/** The plan to play from the start, from `SWITCHBOARD_LOCAL_FAULT_PLAN` (only with fault injection on). */
-function initialFaultPlan(env: NodeJS.ProcessEnv, faultInjection: boolean): FaultPlan | undefined {
-  const raw = env[LOCAL_ENV.faultPlan]?.trim();
-  if (!raw) return undefined;
-  if (!faultInjection) {
-    throw new LocalStackError(
-      `${LOCAL_ENV.faultPlan} is set but fault injection is off: set ${LOCAL_ENV.faults}=1`,
-    );
-  }
-  try {
-    return parseFaultPlan(JSON.parse(raw));
-  } catch (error) {
-    const reason = error instanceof FaultPlanError ? error.message : 'not valid JSON';
-    throw new LocalStackError(`${LOCAL_ENV.faultPlan} is not a valid fault plan: ${reason}`, {
-      cause: error,
-    });
-  }
-}
-
-/** Options, then the environment, then the defaults; each bad value named with what was received. */
-export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessEnv): Settings {
-  const text = (name: string, explicit: string | undefined, fallback: string) =>
-    explicit ?? (env[name]?.trim() || fallback);
-  const endpoint = options.dynamodbEndpoint ?? (env[LOCAL_ENV.dynamodbEndpoint]?.trim() || undefined);
-  if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    throw new LocalStackError(
-      `${LOCAL_ENV.dynamodbEndpoint} must be a URL (got ${JSON.stringify(endpoint)})`,
-    );
-  }
-  const stage = options.stage ?? 'ws';
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage))
-    throw new LocalStackError(`stage must be [A-Za-z0-9_-]+ (got "${stage}")`);
-  const faultInjection =
-    options.faultInjection ?? fromEnv(LOCAL_ENV.faults, flag, undefined, env, false, '1 or 0');
-  return {
-    port: fromEnv(LOCAL_ENV.port, portNumber, options.port, env, 8080, 'a port number from 0 to 65535'),
-    dynamodbPort: fromEnv(
-      LOCAL_ENV.dynamodbPort,
-      portNumber,
-      options.dynamodbPort,
-      env,
-      8000,
-      'a port number from 0 to 65535',
-    ),
-    dynamodbEndpoint: endpoint,
-    tableName: text(LOCAL_ENV.tableName, options.tableName, 'switchboard'),
-    stage,
-    eventBusName: text(LOCAL_ENV.eventBusName, options.eventBusName, 'default'),
-    sweepIntervalSeconds: fromEnv(
-      LOCAL_ENV.sweepIntervalSeconds,
-      seconds,
-      options.sweepIntervalSeconds,
-      env,
-      60,
-      'a whole number of seconds',
-    ),
-    idleTimeoutSeconds: fromEnv(
-      LOCAL_ENV.idleTimeoutSeconds,
-      seconds,
-      options.idleTimeoutSeconds,
-      env,
-      600,
-      'a whole number of seconds',
-    ),
-    maxConnectionSeconds: fromEnv(
-      LOCAL_ENV.maxConnectionSeconds,
-      seconds,
-      options.maxConnectionSeconds,
-      env,
-      7200,
-      'a whole number of seconds',
-    ),
-    tokenExchangeCorsOrigins: (env[LOCAL_ENV.tokenExchangeCorsOrigins] ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
-    verbose: env[LOCAL_ENV.verbose] === 'true' || env[LOCAL_ENV.verbose] === '1',
-    faultInjection,
-    faultPlan: initialFaultPlan(env, faultInjection),
-    callbackRps: fromEnv(
-      LOCAL_ENV.callbackRps,
-      z.coerce.number().int().min(1).max(1_000_000),
-      options.callbackRps,
-      env,
-      undefined,
-      'a whole number of calls per second',
-    ),
-    retryDelayMs:
-      options.retryDelayMs ??
-      1000 *
-        fromEnv(LOCAL_ENV.retrySeconds, retrySeconds, undefined, env, 2, 'a number of seconds from 0 to 900'),
-  };
-}
-
 /** The gateway's faults: the ones given in the options, and the plan's `dropDisconnect`. */
 function gatewayFaults(
   given: GatewayFaults | undefined,
@@ -337,12 +175,6 @@ function gatewayFaults(
 
 const FANOUT_QUEUE_NAME = 'switchboard-fanout';
 
-/** The functions the stack gives a reserved concurrency, with the same numbers. */
-const RESERVED_CONCURRENCY: Readonly<Record<string, number>> = {
-  [TRIGGER_ENTRIES.publish]: PUBLISH_PIPELINE.reservedConcurrency,
-  [TRIGGER_ENTRIES.fanout]: FANOUT_PIPELINE.reservedConcurrency,
-};
-
 /** The id of the EventBridge event a queue message holds. */
 function eventIdOf(body: string): string | undefined {
   try {
@@ -357,25 +189,16 @@ function eventIdOf(body: string): string | undefined {
 const importedWith = new Map<string, string>();
 let running = false;
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new LocalStackError(`port ${port} is in use; set ${LOCAL_ENV.port}`)
-          : new LocalStackError(`cannot listen on 127.0.0.1:${port}: ${error.message}`, { cause: error }),
-      );
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ port, host: '127.0.0.1', exclusive: true });
-  });
+/** Listens on the stack's one port; a port in use is named with the variable that moves it. */
+async function listen(server: Server, port: number): Promise<number> {
+  try {
+    return await listenOnLoopback(server, port, true);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw code === 'EADDRINUSE'
+      ? new LocalStackError(`port ${port} is in use; set ${LOCAL_ENV.port}`)
+      : new LocalStackError(`cannot listen on 127.0.0.1:${port}: ${message}`, { cause: error });
+  }
 }
 
 function stopServer(server: Server): Promise<void> {
@@ -395,7 +218,7 @@ async function loadHandlers(
   options: LocalStackOptions,
   settings: Record<string, string>,
 ): Promise<(entry: string) => LambdaHandler> {
-  const entries = [...new Set([...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)])];
+  const entries = HANDLER_LIST.map((spec) => spec.entry);
   const injected = options.handlers ?? {};
   const missing = entries.filter((entry) => injected[entry] === undefined);
   const handlers = new Map<string, LambdaHandler>(Object.entries(injected));
@@ -513,7 +336,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const target = new URL(dynamodb.endpoint);
       if (target.protocol !== 'http:') {
         throw new LocalStackError(
-          `${LOCAL_ENV.faults}=1 needs a plain-HTTP DynamoDB endpoint to put its proxy in front of (got ${dynamodb.endpoint})`,
+          `${LOCAL_ENV.localFaults}=1 needs a plain-HTTP DynamoDB endpoint to put its proxy in front of (got ${dynamodb.endpoint})`,
         );
       }
       // The handlers reach DynamoDB through the proxy, so that an outage can be played without
@@ -524,7 +347,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       faults = new LocalFaults({ dynamodbProxy, log });
       log.warn(
-        `fault injection is ON (${LOCAL_ENV.faults}=1, tests only): the plan is at http://${base}${FAULTS_PATH}`,
+        `fault injection is ON (${LOCAL_ENV.localFaults}=1, tests only): the plan is at http://${base}${FAULTS_PATH}`,
       );
     }
     const handlerEnv = applyLocalEnvironment({
@@ -543,18 +366,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const config = loadConfig();
     const verifier = await createVerifierFromConfig(config.auth);
     const activity = new LocalActivity();
-    const unmetered = (entry: string): LocalFunction =>
-      createLocalFunction({
+    // Each function with the stack's timeout and reserved concurrency (lambdas/handlers.ts).
+    const unmetered = (entry: string): LocalFunction => {
+      const { timeoutSeconds, reservedConcurrency } = handlerSpec(entry);
+      return createLocalFunction({
         name: `switchboard-${entry}`,
         handler: handlerFor(entry),
         timeoutMs:
           (entry === TRIGGER_ENTRIES.fanout ? options.fanoutTimeoutMs : undefined) ??
           options.functionTimeoutMs ??
-          1000 * (FUNCTION_TIMEOUT_SECONDS[entry] ?? 30),
-        ...(RESERVED_CONCURRENCY[entry] ? { reservedConcurrency: RESERVED_CONCURRENCY[entry] } : {}),
+          1000 * timeoutSeconds,
+        ...(reservedConcurrency ? { reservedConcurrency } : {}),
         region,
         account: LOCAL_ACCOUNT,
       });
+    };
     const fn = (entry: string): LocalFunction => meter.metered(unmetered(entry));
 
     gateway = new WebSocketGateway({

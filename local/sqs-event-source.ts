@@ -8,7 +8,7 @@
  * - a failed record is not deleted: it shows again when its visibility timeout ends, with a higher
  *   receive count, and the queue's redrive policy moves it to the dead-letter queue in the end.
  *
- * One local difference, documented in the README: on AWS a received batch stays invisible for the
+ * One local difference, documented in docs/local-stack.md: on AWS a received batch stays invisible for the
  * queue's whole visibility timeout (six function timeouts), which is also the wait before a retry.
  * Locally a batch stays invisible while its invocation runs, and a failed record shows again
  * `retryDelayMs` after the invocation ends, so that retries take seconds, not minutes.

@@ -6,8 +6,9 @@
  * `-inMemory` DynamoDB Local holds and without the seconds a JVM takes to start. Test-only: the
  * local stack puts it between the handlers and DynamoDB when fault injection is on.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { LocalStackError } from './errors.js';
+import { listenOnLoopback } from './listen.js';
 import { type LocalLog, silentLog } from './log.js';
 
 export interface TcpProxyProps {
@@ -35,23 +36,6 @@ export interface TcpProxy {
 /** Rebinding the same port right after closing it can race the kernel; a few short tries. */
 const RELISTEN_ATTEMPTS = 20;
 
-function listenOn(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ port, host: '127.0.0.1' });
-  });
-}
-
 export async function startTcpProxy(props: TcpProxyProps): Promise<TcpProxy> {
   const log = props.log ?? silentLog;
   /** Each accepted connection with its upstream. */
@@ -75,7 +59,7 @@ export async function startTcpProxy(props: TcpProxyProps): Promise<TcpProxy> {
 
   let port: number;
   try {
-    port = await listenOn(server, props.port ?? 0);
+    port = await listenOnLoopback(server, props.port ?? 0);
   } catch (error) {
     throw new LocalStackError(`the DynamoDB fault proxy cannot listen: ${(error as Error).message}`, {
       cause: error,
@@ -123,7 +107,7 @@ export async function startTcpProxy(props: TcpProxyProps): Promise<TcpProxy> {
       if (accepting || closed) return;
       for (let attempt = 1; ; attempt++) {
         try {
-          await listenOn(server, port);
+          await listenOnLoopback(server, port);
           break;
         } catch (error) {
           if (attempt >= RELISTEN_ATTEMPTS) {

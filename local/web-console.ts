@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { isAdmin } from '../core/channel-policy.js';
-import { type Identity, TokenRejectedError, type TokenVerifier } from '../core/identity.js';
+import { bearerToken, type Identity, TokenRejectedError, type TokenVerifier } from '../core/identity.js';
 import type { ConnectionStore, LiveConnection } from '../core/ports.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import type { LocalActivity } from './activity.js';
@@ -95,16 +95,16 @@ type Viewer = { readonly identity: Identity; readonly expiresAt: number };
 
 /** The admin behind a request's bearer token, or the refusal already written. */
 async function admin(req: IncomingMessage, res: ServerResponse, verifier: TokenVerifier) {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  const bearer = bearerToken(req.headers.authorization);
   const unauthorized = (message: string) =>
     refuse(res, 401, 'unauthorized', message, { 'www-authenticate': 'Bearer' });
-  if (!match?.[1]) {
+  if (!bearer) {
     unauthorized('send an admin token as "Authorization: Bearer <jwt>"');
     return undefined;
   }
   let verified: Viewer;
   try {
-    verified = await verifier.verify(match[1]);
+    verified = await verifier.verify(bearer);
   } catch (error) {
     // Only the refusal is reported: never the token or why its claims failed.
     if (!(error instanceof TokenRejectedError)) throw error;

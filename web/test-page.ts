@@ -36,6 +36,12 @@ const ui = {
   subscribeForm: $<HTMLFormElement>('#subscribe-form'),
   channel: $<HTMLInputElement>('#channel'),
   channels: $('#channels'),
+  publishForm: $<HTMLFormElement>('#publish-form'),
+  publishChannel: $<HTMLInputElement>('#publish-channel'),
+  publishType: $<HTMLInputElement>('#publish-type'),
+  publishData: $<HTMLTextAreaElement>('#publish-data'),
+  publishButton: $<HTMLButtonElement>('#publish'),
+  publishResult: $('#publish-result'),
   ping: $<HTMLButtonElement>('#ping'),
   pingResult: $('#ping-result'),
   events: $('#events'),
@@ -139,6 +145,7 @@ function showState(state: PageState, detail = ''): void {
   const live = state === 'connecting' || state === 'open' || state === 'reconnecting';
   ui.disconnect.disabled = !live;
   ui.ping.disabled = state !== 'open';
+  ui.publishButton.disabled = state !== 'open';
   if (state !== 'open') ui.identity.classList.add('dim');
 }
 
@@ -252,6 +259,9 @@ function showEvent(event: EventMessage): void {
         typeof seq === 'number'
           ? el('span', { class: 'badge', data: { testid: 'seq' } }, `seq ${seq}`)
           : null,
+        event.sender
+          ? el('span', { class: 'muted small', data: { testid: 'sender' } }, `from ${event.sender.userId}`)
+          : null,
         el('time', { title: event.timestamp }, clockTime(event.timestamp)),
       ),
       el('div', { class: 'mono small muted', title: 'event id' }, event.id),
@@ -311,6 +321,8 @@ function connect(): void {
   created.on('error', (error) =>
     log('error', error.channel ? `${describe(error)} (${error.channel})` : describe(error)),
   );
+  // Broadcasts and messages to this user or connection arrive without a subscription.
+  created.on('direct', (event) => showEvent(event));
   created.on('gap', ({ channel, reason, lastSeq, seq }) =>
     log('warn', `events of ${channel} may be missing after seq ${lastSeq} up to ${seq} (${reason})`),
   );
@@ -323,6 +335,33 @@ function disconnect(byUser: boolean): void {
   client = undefined;
   current.close();
   if (byUser) showState('closed');
+}
+
+// --- Publish ---------------------------------------------------------------------------------
+
+async function publishFromForm(): Promise<void> {
+  const current = client;
+  if (!current) return;
+  let data: unknown;
+  try {
+    data = JSON.parse(ui.publishData.value);
+  } catch (error) {
+    ui.publishResult.textContent = `data is not JSON: ${describe(error)}`;
+    return;
+  }
+  const channel = ui.publishChannel.value.trim();
+  const eventType = ui.publishType.value.trim();
+  ui.publishButton.disabled = true;
+  try {
+    const { eventId } = await current.publish(channel, data, eventType ? { eventType } : {});
+    ui.publishResult.textContent = `Published ${eventId}`;
+    log('info', `published ${eventId} to ${channel}`);
+  } catch (error) {
+    ui.publishResult.textContent = `Refused: ${describe(error)}`;
+    log('error', `publish to ${channel}: ${describe(error)}`);
+  } finally {
+    ui.publishButton.disabled = current !== client || current.state !== 'open';
+  }
 }
 
 // --- Forms and saved settings ----------------------------------------------------------------
@@ -400,6 +439,10 @@ ui.subscribeForm.addEventListener('submit', (event) => {
   save();
 });
 ui.ping.addEventListener('click', sendPing);
+ui.publishForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void publishFromForm();
+});
 ui.clearEvents.addEventListener('click', clearEvents);
 ui.clearLog.addEventListener('click', () => ui.log.replaceChildren());
 

@@ -42,7 +42,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Saves a screenshot under `test-artifacts/`, and into `docs/images/` (what the README shows) when
+ * Saves a screenshot under `test-artifacts/`, and into `docs/images/` (what the README and docs/local-stack.md show) when
  * it is not there yet or `SWITCHBOARD_UPDATE_SCREENSHOTS=1`: refreshing the committed images on
  * every run would leave the working tree dirty after each `npm test`.
  */

@@ -242,6 +242,96 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     expect(pageErrors.get(refused)?.filter((e) => !e.includes('403'))).toEqual([]);
   });
 
+  it('shows broadcasts and direct messages on the test page and the dashboard like any other event', async () => {
+    // Prepare: a page subscribed to the reserved channel `broadcast`, and the dashboard
+    const page = await openTestPage({ token: await tokenFor({ sub: 'grace' }) }, ['broadcast']);
+    const connectionId = await connectionIdOf(page);
+    const dashboard = await openDashboard(await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    await dashboard.locator('[data-testid="stream"][data-state="open"]').waitFor({ timeout: WAIT_MS });
+    // Act: a broadcast to every connection without a tenant, and a message to this one connection
+    const broadcast = await publish(
+      bus,
+      { broadcast: true, data: { notice: 'all hands at 15:00' } },
+      { Source: 'hr', DetailType: 'all_hands' },
+    );
+    const direct = await publish(
+      bus,
+      { connection_id: connectionId, data: { command: 'reload' } },
+      { Source: 'agent-hub', DetailType: 'command' },
+    );
+    // Assess: the page shows the broadcast once, numbered, on channel broadcast
+    const item = eventItem(page, broadcast);
+    await item.waitFor({ timeout: WAIT_MS });
+    expect(await item.getAttribute('data-channel')).toBe('broadcast');
+    expect(await item.getAttribute('data-event-type')).toBe('all_hands');
+    expect(await item.textContent()).toContain('"notice": "all hands at 15:00"');
+    expect(await item.textContent()).toMatch(/seq \d+/);
+    expect(await eventItem(page, broadcast).count()).toBe(1);
+    // The message to this connection arrives without a subscription, unnumbered
+    const directItem = eventItem(page, direct);
+    await directItem.waitFor({ timeout: WAIT_MS });
+    expect(await directItem.getAttribute('data-channel')).toBe(`connection:${connectionId}`);
+    expect(await directItem.textContent()).toContain('"command": "reload"');
+    expect(await directItem.textContent()).not.toMatch(/seq \d+/);
+    // The dashboard names where each went and counts the deliveries to this connection
+    const broadcastRow = dashboard.locator(`#events tr[data-event-id="${broadcast}"]`);
+    await broadcastRow.waitFor({ timeout: WAIT_MS });
+    expect(await broadcastRow.textContent()).toContain('broadcast');
+    await broadcastRow
+      .locator('[data-testid="deliveries"]')
+      .filter({ hasText: /^[1-9]\d*$/ })
+      .waitFor({ timeout: WAIT_MS });
+    const directRow = dashboard.locator(`#events tr[data-event-id="${direct}"]`);
+    await directRow.waitFor({ timeout: WAIT_MS });
+    expect(await directRow.textContent()).toContain(`connection:${connectionId}`);
+    await directRow.locator('[data-testid="deliveries"]', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+    expect(await directRow.getAttribute('data-status')).toBe('published');
+    expect(pageErrors.get(page)).toEqual([]);
+    expect(pageErrors.get(dashboard)).toEqual([]);
+  });
+
+  it('lets two pages in one room publish to each other, with the sender shown, and refuses a channel outside the policy', async () => {
+    // Prepare
+    const alice = await openTestPage({ token: await tokenFor({ sub: 'alice' }) }, ['room:42']);
+    const bob = await openTestPage({ token: await tokenFor({ sub: 'bob' }) }, ['room:42']);
+    const publishFrom = async (page: Page, channel: string, text: string): Promise<string> => {
+      await page.fill('#publish-channel', channel);
+      await page.fill('#publish-type', 'chat_message');
+      await page.fill('#publish-data', JSON.stringify({ text }));
+      await page.click('#publish');
+      const result = page.locator('[data-testid="publish-result"]', { hasText: /^(Published|Refused)/ });
+      await result.waitFor({ timeout: WAIT_MS });
+      const shown = (await result.textContent()) ?? '';
+      await page.evaluate(() => {
+        const node = document.querySelector('[data-testid="publish-result"]');
+        if (node) node.textContent = '';
+      });
+      return shown;
+    };
+    // Act
+    const fromAlice = (await publishFrom(alice, 'room:42', 'hi bob')).replace('Published ', '');
+    const fromBob = (await publishFrom(bob, 'room:42', 'hi alice')).replace('Published ', '');
+    const refused = await publishFrom(bob, 'news', 'not a room');
+    // Assess: each page shows both messages, each with its sender
+    for (const page of [alice, bob]) {
+      for (const [id, sender, text] of [
+        [fromAlice, 'alice', 'hi bob'],
+        [fromBob, 'bob', 'hi alice'],
+      ] as const) {
+        const item = eventItem(page, id);
+        await item.waitFor({ timeout: WAIT_MS });
+        expect(await item.getAttribute('data-channel')).toBe('room:42');
+        expect(await item.getAttribute('data-event-type')).toBe('chat_message');
+        expect(await item.locator('[data-testid="sender"]').textContent()).toBe(`from ${sender}`);
+        expect(await item.textContent()).toContain(`"text": "${text}"`);
+      }
+    }
+    expect(refused).toMatch(/^Refused: unauthorized/);
+    expect(await bob.getAttribute('[data-testid="state"]', 'data-state')).toBe('open');
+    expect(pageErrors.get(alice)).toEqual([]);
+    expect(pageErrors.get(bob)).toEqual([]);
+  });
+
   it('answers the dashboard API with 401 without a token, 403 without the admin role, and the state to admins', async () => {
     // Prepare
     const client = await openTestPage({ token: await tokenFor({ sub: 'erin' }) }, ['weather']);

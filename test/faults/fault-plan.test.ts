@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LambdaCrashError, LocalStackError } from '../../local/errors.js';
 import { LocalFaults, parseFaultPlan } from '../../local/fault-plan.js';
 import type { LambdaHandler, LocalFunction } from '../../local/lambda-runtime.js';
-import { type LocalStack, resolveSettings, startLocalStack } from '../../local/local-stack.js';
+import { resolveSettings } from '../../local/local-settings.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { silentLog } from '../../local/log.js';
 import { dynamodbEndpoint } from '../support/dynamodb.js';
 

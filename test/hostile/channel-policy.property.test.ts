@@ -84,7 +84,7 @@ const rule: fc.Arbitrary<ChannelRule> = fc
   .filter((r) => channelRuleSchema.safeParse(r).success);
 const policy = fc.array(rule, { minLength: 1, maxLength: 5 });
 /**
- * The same, with at most one `{userId}` per pattern (as the README documents patterns), for the
+ * The same, with at most one `{userId}` per pattern (as docs/configuration.md documents patterns), for the
  * properties that are not about pattern validation: a second placeholder makes `canSubscribe`
  * throw, which the first property below reports on its own.
  */

@@ -267,7 +267,8 @@ describe('channel names that break the grammar get invalid_request, and store no
     ['a path traversal', '../x'],
     ['a wildcard', 'a*'],
     ['only a wildcard', '*'],
-    ['a system wildcard', 'system:*'],
+    ['a wildcard inside', 'a:*:b'],
+    ['two wildcards', 'a:**'],
     ['a policy placeholder', 'user:{userId}'],
     ['a semicolon', 'a;b'],
     ['a single quote', "a'b"],
@@ -287,6 +288,22 @@ describe('channel names that break the grammar get invalid_request, and store no
   });
 
   it.each<Case>([
+    // A well-formed pattern (PROTOCOL §8), but one that reaches channels only admins may read.
+    [
+      'subscribe: a system wildcard',
+      json({ action: 'subscribe', channel: 'system:*' }),
+      { type: 'error', code: 'subscription_failed', channel: 'system:*' },
+    ],
+    [
+      'subscribe: a user wildcard',
+      json({ action: 'subscribe', channel: 'user:*' }),
+      { type: 'error', code: 'subscription_failed' },
+    ],
+    [
+      'subscribe: since with a wildcard',
+      json({ action: 'subscribe', channel: 'apps:*', since: 0 }),
+      { ...INVALID, channel: 'apps:*' },
+    ],
     ['unsubscribe: the key delimiter "#"', json({ action: 'unsubscribe', channel: 'x#y' }), INVALID],
     ['unsubscribe: empty', json({ action: 'unsubscribe', channel: '' }), INVALID],
     ['unsubscribe: 129 characters', json({ action: 'unsubscribe', channel: 'c'.repeat(129) }), INVALID],

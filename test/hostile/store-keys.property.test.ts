@@ -1,5 +1,5 @@
 /**
- * Properties of the table's key design (README "Data model"): a subscription's partition
+ * Properties of the table's key design (docs/architecture.md, "Data model"): a subscription's partition
  * `chan#{tenant}#{channel}` names exactly one (tenant, channel) pair, so no channel name can reach
  * another channel's or another tenant's subscribers. It holds because both parts follow the channel
  * grammar, which has no `#`. Pure: no network.

@@ -1,7 +1,7 @@
 /** The cost model's facts about the deployed stack (`cost/model.ts`) are the template's. */
 import { describe, expect, it } from 'vitest';
 import { DEPLOYED_STACK, DESIGN } from '../../cost/model.js';
-import { HANDLER_ACCESS } from '../../lib/switchboard-api.js';
+import { HANDLERS } from '../../lambdas/handlers.js';
 import { resourcesOfType, synthStack } from './synth.js';
 
 describe('the cost model', () => {
@@ -37,10 +37,10 @@ describe('the cost model', () => {
   });
 
   it('prices each function at the memory it is deployed with', () => {
-    expect(HANDLER_ACCESS.ping?.memorySize).toBe(DESIGN.routeMemoryMb);
-    expect(HANDLER_ACCESS.connect?.memorySize).toBe(DESIGN.routeMemoryMb);
-    expect(HANDLER_ACCESS.publish?.memorySize).toBe(DESIGN.publishMemoryMb);
-    expect(HANDLER_ACCESS.fanout?.memorySize).toBe(DESIGN.fanoutMemoryMb);
-    expect(HANDLER_ACCESS.sweep?.memorySize).toBe(DESIGN.sweepMemoryMb);
+    expect(HANDLERS.ping.memorySize).toBe(DESIGN.routeMemoryMb);
+    expect(HANDLERS.connect.memorySize).toBe(DESIGN.routeMemoryMb);
+    expect(HANDLERS.publish.memorySize).toBe(DESIGN.publishMemoryMb);
+    expect(HANDLERS.fanout.memorySize).toBe(DESIGN.fanoutMemoryMb);
+    expect(HANDLERS.sweep.memorySize).toBe(DESIGN.sweepMemoryMb);
   });
 });

@@ -5,7 +5,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/routes.js';
+import { TRIGGER_ENTRIES, WEBSOCKET_ROUTES } from '../../lambdas/handlers.js';
 import { PUBLISH_QUEUE_AGE_THRESHOLD } from '../../lib/switchboard-monitoring.js';
 import type { SwitchboardStack } from '../../lib/switchboard-stack.js';
 import { logicalId, resourcesOfType, synthStack } from './synth.js';
@@ -14,7 +14,7 @@ let stack: SwitchboardStack;
 let template: Template;
 
 beforeAll(() => {
-  ({ stack, template } = synthStack());
+  ({ stack, template } = synthStack(() => ({ dashboard: true })));
 });
 
 const api = () => stack.switchboard;
@@ -264,6 +264,18 @@ describe('the WebSocket 5xx alarm', () => {
       ]),
     );
     expect(read).toHaveLength(1 + routeEntries.length);
+  });
+
+  it('adds no dashboard unless asked for: it would cost more than the rest of an idle stack', () => {
+    // Act
+    const { template: byDefault } = synthStack();
+
+    // Assess
+    expect(Object.keys(resourcesOfType(byDefault, 'AWS::CloudWatch::Dashboard'))).toEqual([]);
+    expect(Object.keys(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))).toHaveLength(1);
+    expect(Object.keys(resourcesOfType(byDefault, 'AWS::CloudWatch::Alarm'))).toHaveLength(
+      Object.keys(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).length,
+    );
   });
 
   it('is not charted from IntegrationError on the dashboard either', () => {

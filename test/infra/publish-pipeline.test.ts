@@ -6,9 +6,8 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { switchboardEventPattern } from '../../adapters/event-pattern.js';
-import { FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/function-timeouts.js';
+import { HANDLER_LIST, TRIGGER_ENTRIES } from '../../lambdas/handlers.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
-import { TRIGGER_ENTRIES } from '../../lambdas/routes.js';
 import { PUBLISH_TARGET_RETRY_ATTEMPTS } from '../../lib/publish-pipeline.js';
 import type { SwitchboardStack } from '../../lib/switchboard-stack.js';
 import { logicalId, property, resourcesOfType, statementsOf, synthStack } from './synth.js';
@@ -208,13 +207,13 @@ describe('publish handler', () => {
     // Prepare
     const functions = stack.switchboard.handlers;
     // Act & Assess
-    for (const [entry, seconds] of Object.entries(FUNCTION_TIMEOUT_SECONDS)) {
+    for (const { entry, timeoutSeconds } of HANDLER_LIST) {
       const fn = resourcesOfType(template, 'AWS::Lambda::Function')[
         logicalId(stack, functions[entry]?.function as never)
       ];
-      expect(fn?.Properties?.Timeout, entry).toBe(seconds);
+      expect(fn?.Properties?.Timeout, entry).toBe(timeoutSeconds);
     }
-    expect(Object.keys(FUNCTION_TIMEOUT_SECONDS).sort()).toEqual(Object.keys(functions).sort());
+    expect(HANDLER_LIST.map((spec) => spec.entry).sort()).toEqual(Object.keys(functions).sort());
   });
 
   it('reserves publishReservedConcurrency, and the mapping follows it', () => {

@@ -13,15 +13,16 @@ import { METRIC, METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { createTableInput, TABLE_SCHEMA } from '../../adapters/table-schema.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import {
+  HANDLER_LIST,
+  handlerSpec,
   MOCK_ROUTES,
   ROUTE_SELECTION_EXPRESSION,
   TRIGGER_ENTRIES,
   WEBSOCKET_ROUTES,
-} from '../../lambdas/routes.js';
+} from '../../lambdas/handlers.js';
 import { adapterPermissions, BUNDLE_BUDGET, esbuildOptionsFor } from '../../lib/bundling.js';
 import {
   AUTH_ROUTE_PATH,
-  HANDLER_ACCESS,
   HTTP_ACCESS_LOG_FIELDS,
   WEBSOCKET_ACCESS_LOG_FIELDS,
 } from '../../lib/switchboard-api.js';
@@ -33,12 +34,13 @@ import {
   property,
   resourcesOfType,
   synthApp,
+  synthStack,
   variablesOf,
 } from './synth.js';
 
 type Statement = PolicyStatement;
 
-const ENTRIES = [...WEBSOCKET_ROUTES.map((r) => r.entry), ...Object.values(TRIGGER_ENTRIES)];
+const ENTRIES = HANDLER_LIST.map((spec) => spec.entry);
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 let app: App;
@@ -122,7 +124,7 @@ describe('WebSocket API', () => {
     },
   );
 
-  it('has exactly the routes of lambdas/routes.ts', () => {
+  it('has exactly the routes of lambdas/handlers.ts', () => {
     const keys = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'))
       .filter((r) => JSON.stringify(r.Properties?.ApiId) === JSON.stringify(ref(api().webSocketApi)))
       .map((r) => r.Properties?.RouteKey);
@@ -188,7 +190,7 @@ describe('token exchange', () => {
 });
 
 describe('handlers', () => {
-  it('creates one function per entry of lambdas/routes.ts', () => {
+  it('creates one function per entry of lambdas/handlers.ts', () => {
     expect(Object.keys(api().handlers).sort()).toEqual([...ENTRIES].sort());
     template.resourceCountIs('AWS::Lambda::Function', ENTRIES.length);
   });
@@ -238,7 +240,7 @@ describe('handlers', () => {
       write: false,
       metafile: true,
     });
-    const access = HANDLER_ACCESS[entry];
+    const access = handlerSpec(entry).access;
     expect({
       table: access?.table !== 'none',
       secret: access?.secret,
@@ -307,9 +309,9 @@ describe('least privilege', () => {
   const writeActions = ['dynamodb:PutItem', 'dynamodb:DeleteItem'];
 
   it.each(ENTRIES)(
-    '%s gets the table, secret and @connections access HANDLER_ACCESS gives it, no more',
+    '%s gets the table, secret and @connections access lambdas/handlers.ts gives it, no more',
     (entry) => {
-      const access = HANDLER_ACCESS[entry];
+      const access = handlerSpec(entry).access;
       const actions = actionsOf(entry);
       if (access?.table === 'none') expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
       if (access?.table === 'write') {
@@ -343,7 +345,7 @@ describe('least privilege', () => {
         ],
       ],
     };
-    const granted = ENTRIES.filter((e) => HANDLER_ACCESS[e]?.manageConnections);
+    const granted = ENTRIES.filter((e) => handlerSpec(e).access.manageConnections);
     expect(granted.length).toBeGreaterThan(0);
     for (const entry of granted) {
       const statements = statementsOf(entry).filter((s) =>
@@ -410,8 +412,9 @@ describe('sweep', () => {
 });
 
 describe('monitoring', () => {
-  it('charts every metric the handlers emit, in their namespace and service', () => {
-    const dashboard = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))[0];
+  it('charts every metric the handlers emit, in their namespace and service, when asked for a dashboard', () => {
+    const { template: withDashboard } = synthStack(() => ({ dashboard: true }));
+    const dashboard = Object.values(resourcesOfType(withDashboard, 'AWS::CloudWatch::Dashboard'))[0];
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
     for (const name of Object.values(METRIC)) expect(body, name).toContain(`\\"${name}\\"`);
     expect(body).toContain(`\\"${METRICS_NAMESPACE}\\"`);

@@ -4,12 +4,14 @@
  * a service's, to every subscriber the sender included, with `sender` set from the token.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Client, createClient, type EventMessage } from '../../client/index.js';
 import { expectEveryEventReachesEveryone, Listener } from '../support/faults.js';
-import { type RunningStack, startStack } from '../support/local-stack.js';
+import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';
 
 let stack: RunningStack;
-const open: Listener[] = [];
+const open: { close(): Promise<unknown> }[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
@@ -124,5 +126,53 @@ describe('a client publishing to a room', () => {
     // Assess
     await expectEveryEventReachesEveryone([frank], [eventId], 10_000);
     expect(frank.events[0]?.sender).toBeUndefined();
+  });
+});
+
+describe('publishing through the SDK', () => {
+  function sdkClient(sub: string): Client {
+    const client = createClient({
+      url: stack.websocketUrl,
+      token: () => tokenFor({ sub, tenant: 'acme' }),
+      WebSocket: WebSocket as never,
+    });
+    open.push({ close: async () => client.close() });
+    return client;
+  }
+
+  it('publish() resolves with the event id, which every subscriber receives once with the sender', async () => {
+    // Prepare
+    const alice = sdkClient('alice');
+    const bob = sdkClient('bob');
+    const seen: Record<string, EventMessage[]> = { alice: [], bob: [] };
+    await alice.subscribe('room:sdk', (event) => seen.alice?.push(event));
+    await bob.subscribe('room:sdk', (event) => seen.bob?.push(event));
+    // Act
+    const published = await alice.publish('room:sdk', { text: 'hello' }, { eventType: 'chat_message' });
+    // Assess
+    expect(published.channel).toBe('room:sdk');
+    for (const name of ['alice', 'bob']) {
+      await expect.poll(() => seen[name]?.length, { timeout: 10_000 }).toBe(1);
+      expect(seen[name]?.[0]).toMatchObject({
+        id: published.eventId,
+        channel: 'room:sdk',
+        event_type: 'chat_message',
+        data: { text: 'hello' },
+        seq: 1,
+        sender: { userId: 'alice' },
+      });
+    }
+  });
+
+  it('publish() rejects outside the publish policy with unauthorized, and the client keeps working', async () => {
+    // Prepare
+    const carol = sdkClient('carol');
+    // Act
+    const refused = carol.publish('news', { text: 'not allowed' });
+    // Assess
+    await expect(refused).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(carol.publish('chat:ok', { text: 'allowed' })).resolves.toMatchObject({
+      channel: 'chat:ok',
+    });
   });
 });

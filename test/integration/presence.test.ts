@@ -179,6 +179,27 @@ describe.each(STYLES)('presence (%s style)', (_name, style) => {
   });
 });
 
+describe('presence and wildcard subscriptions', () => {
+  it('a pattern subscriber is no member, yet receives the notices of matching channels and may ask', async () => {
+    // Prepare: a lobby watching every room through `room:lobby.*`.
+    const room = 'room:lobby.one';
+    const lobby = await connect({ sub: 'lobby', tenant: 'acme' }, ['room:lobby.*']);
+    // Act
+    const gina = await connect({ sub: 'gina', tenant: 'acme' }, [room]);
+    const joined = await lobby.next(joinOf('gina', room));
+    const listed = await ask(lobby, room);
+    const ofPattern = await lobby.request({ action: 'presence', channel: 'room:lobby.*', id: 'p2' }, 'error');
+    await gina.request({ action: 'unsubscribe', channel: room }, 'unsubscribed');
+    const left = await lobby.next(leaveOf('gina', room));
+    // Assess: only gina is a member (the pattern made the lobby a member of nothing).
+    expect(joined).toMatchObject({ type: 'presence_join', channel: room, user: { userId: 'gina' } });
+    expect(listed).toMatchObject({ count: 1, members: [{ userId: 'gina', connections: 1 }] });
+    expect(ofPattern).toMatchObject({ type: 'error', id: 'p2', code: 'invalid_request' });
+    expect(left).toMatchObject({ type: 'presence_leave', channel: room });
+    expect(await noticesLeft(lobby)).toEqual([]);
+  });
+});
+
 describe('presence through the SDK', () => {
   const sdkClient = (sub: string): Client => {
     const client = createClient({

@@ -113,6 +113,12 @@ class FakeServer {
     const id = message.id === undefined ? {} : { id: message.id };
     switch (message.action) {
       case 'subscribe': {
+        // A wildcard pattern has no sequence and refuses `since` (PROTOCOL §8).
+        if (channel.endsWith('*')) {
+          return typeof message.since === 'number'
+            ? [{ type: 'error', code: 'invalid_request', message: 'since with a pattern', channel, ...id }]
+            : [{ type: 'subscribed', channel, ...id, timestamp: stamp }];
+        }
         const seq = this.current.get(channel) ?? 0;
         const subscribed = { type: 'subscribed', channel, ...id, seq, timestamp: stamp };
         if (typeof message.since !== 'number') return [subscribed];
@@ -686,5 +692,115 @@ describe('the gapTimeoutMs option', () => {
     expect(() => createClient({ url, WebSocket, gapTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(
       /gapTimeoutMs/,
     );
+  });
+});
+
+describe('a wildcard subscription', () => {
+  /** A client subscribed to `apps:*` (and to `extra`, when given), once confirmed. */
+  async function patternSetup(extra?: string) {
+    const server = new FakeServer();
+    const client = createClient({
+      url: 'wss://switchboard.test/ws',
+      token: 'jwt',
+      WebSocket: server.WebSocket,
+      reconnect: { baseDelayMs: 10, maxDelayMs: 10 },
+      gapTimeoutMs: 1000,
+    });
+    clients.push(client);
+    const log: string[] = [];
+    const exact: string[] = [];
+    const gaps: ChannelGap[] = [];
+    client.on('gap', (gap) => gaps.push(gap));
+    const subscription = client.subscribe('apps:*', (e: EventMessage) => log.push(`${e.channel}:${seen(e)}`));
+    if (extra !== undefined)
+      client.subscribe(extra, (e: EventMessage) => exact.push(`${e.channel}:${seen(e)}`));
+    await flush();
+    await subscription;
+    return { server, client, log, exact, gaps, subscription };
+  }
+
+  it('routes the events of every matching channel to the handler, under their concrete names', async () => {
+    // Prepare
+    const { server, log } = await patternSetup();
+    // Act
+    server
+      .socket(0)
+      .receive(
+        server.publish('apps:created', 'a'),
+        server.publish('apps:eu.deleted', 'b'),
+        server.publish('news:apps', 'c'),
+        server.publish('apps', 'd'),
+      );
+    // Assess
+    expect(server.socket(0).subscribes).toEqual([
+      { action: 'subscribe', channel: 'apps:*', id: expect.any(String) },
+    ]);
+    expect(log).toEqual(['apps:created:a@1', 'apps:eu.deleted:b@1']);
+  });
+
+  it('keeps seq order and drops duplicates per concrete channel', async () => {
+    // Prepare
+    const { server, log } = await patternSetup();
+    const [a1, a2, a3] = ['a1', 'a2', 'a3'].map((id) => server.publish('apps:a', id)) as [Json, Json, Json];
+    const b1 = server.publish('apps:b', 'b1');
+    // Act: apps:a's 3 overtakes its 2; apps:b is not held back by apps:a; a1 comes twice.
+    server.socket(0).receive(a1, a3, b1, a1, a2);
+    // Assess
+    expect(log).toEqual(['apps:a:a1@1', 'apps:b:b1@1', 'apps:a:a2@2', 'apps:a:a3@3']);
+  });
+
+  it('steps over a missing seq after gapTimeoutMs with an unconfirmed gap, without sending since', async () => {
+    // Prepare
+    const { server, log, gaps } = await patternSetup();
+    const [a1, , a3] = ['a1', 'a2', 'a3'].map((id) => server.publish('apps:a', id)) as [Json, Json, Json];
+    // Act
+    server.socket(0).receive(a1, a3);
+    const whileWaiting = [...log];
+    await vi.advanceTimersByTimeAsync(1500);
+    // Assess
+    expect(whileWaiting).toEqual(['apps:a:a1@1']);
+    expect(log).toEqual(['apps:a:a1@1', 'apps:a:a3@3']);
+    expect(gaps).toEqual([{ channel: 'apps:a', reason: 'unconfirmed', lastSeq: 1, seq: 2 }]);
+    expect(server.socket(0).subscribes).toHaveLength(1);
+  });
+
+  it('resubscribes after a reconnection without since, and goes on with live events', async () => {
+    // Prepare
+    const { server, log } = await patternSetup();
+    server.socket(0).receive(server.publish('apps:a', 'a1'));
+    // Act
+    server.socket(0).drop();
+    await vi.advanceTimersByTimeAsync(50);
+    await flush();
+    server.socket(1).receive(server.publish('apps:a', 'a2'));
+    // Assess
+    expect(server.socket(1).subscribes).toEqual([
+      { action: 'subscribe', channel: 'apps:*', id: expect.any(String) },
+    ]);
+    expect(log).toEqual(['apps:a:a1@1', 'apps:a:a2@2']);
+  });
+
+  it('gives an event of a channel also subscribed exactly to both subscriptions, once each', async () => {
+    // Prepare
+    const { server, log, exact } = await patternSetup('apps:a');
+    // Act
+    server.socket(0).receive(server.publish('apps:a', 'a1'));
+    // Assess
+    expect(log).toEqual(['apps:a:a1@1']);
+    expect(exact).toEqual(['apps:a:a1@1']);
+    expect(server.socket(0).subscribes.map((m) => m.since)).toEqual([undefined, undefined]);
+  });
+
+  it('stops once unsubscribed', async () => {
+    // Prepare
+    const { server, log, subscription } = await patternSetup();
+    // Act
+    const done = subscription.unsubscribe();
+    await flush();
+    await done;
+    server.socket(0).receive(server.publish('apps:a', 'late'));
+    // Assess
+    expect(server.socket(0).sent.at(-1)).toMatchObject({ action: 'unsubscribe', channel: 'apps:*' });
+    expect(log).toEqual([]);
   });
 });

@@ -63,6 +63,8 @@ const happyPath: Respond = (message, connection) => {
       ];
     case 'refresh':
       return [{ type: 'refreshed', ...id, expiresAt: '2031-01-01T00:00:00.000Z', timestamp: now() }];
+    case 'publish':
+      return [{ type: 'published', ...id, channel: message.channel, event_id: 'evt-1', timestamp: now() }];
     default:
       return [{ type: 'error', code: 'invalid_request', message: 'unknown action', ...id, timestamp: now() }];
   }
@@ -993,6 +995,148 @@ describe('whoami and refresh', () => {
 
     // Assess
     expect(error).toMatchObject({ code: 'unauthorized', message: 'different subject' });
+  });
+});
+
+describe('publishing', () => {
+  it('sends publish with channel, data and event_type, and resolves with the event id', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+
+    // Act
+    const published = await client.publish('room:42', { text: 'hello' }, { eventType: 'chat_message' });
+
+    // Assess
+    expect(published).toEqual({ channel: 'room:42', eventId: 'evt-1' });
+    const first = await server.connection(0);
+    expect(first.received).toEqual([
+      {
+        action: 'publish',
+        channel: 'room:42',
+        data: { text: 'hello' },
+        event_type: 'chat_message',
+        id: expect.any(String),
+      },
+    ]);
+  });
+
+  it('leaves event_type to the server when none is given, and waits for a connection', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+
+    // Act: called before the connection opened
+    const published = client.publish('chat:lobby', 'hi');
+
+    // Assess
+    await expect(published).resolves.toEqual({ channel: 'chat:lobby', eventId: 'evt-1' });
+    expect((await server.connection(0)).received).toEqual([
+      { action: 'publish', channel: 'chat:lobby', data: 'hi', id: expect.any(String) },
+    ]);
+  });
+
+  it('rejects with the server error code when the publish is refused, and the client keeps working', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    server.respond = (message, connection) =>
+      message.action === 'publish'
+        ? [
+            {
+              type: 'error',
+              code: 'unauthorized',
+              message: 'publishing to news is not allowed',
+              id: message.id,
+              channel: message.channel,
+              timestamp: now(),
+            },
+          ]
+        : happyPath(message, connection);
+    const client = connect(server);
+
+    // Act
+    const error = await rejection(client.publish('news', { text: 'x' }));
+
+    // Assess
+    expect(error).toMatchObject({ code: 'unauthorized', channel: 'news' });
+    await expect(client.whoami()).resolves.toMatchObject({ user: { userId: 'alice' } });
+  });
+
+  it('does not send a publish twice: one in flight when the connection drops rejects with connection_lost', async () => {
+    // Prepare: the first connection never answers the publish.
+    const server = await ScriptedServer.start();
+    server.respond = (message, connection) =>
+      message.action === 'publish' && connection === server.connections[0]
+        ? []
+        : happyPath(message, connection);
+    let issued = 0;
+    const client = connect(server, { token: () => `t${++issued}` });
+    const published = client.publish('room:1', { n: 1 });
+    const first = await server.connection(0);
+    await server.received(first, { action: 'publish' });
+
+    // Act
+    first.socket.terminate();
+
+    // Assess
+    const error = await rejection(published);
+    expect(error.code).toBe('connection_lost');
+    await nextEvent(client, 'open');
+    await expect(client.publish('room:1', { n: 2 })).resolves.toMatchObject({ eventId: 'evt-1' });
+    const second = await server.connection(1);
+    expect(second.received.filter((m) => m.action === 'publish')).toEqual([
+      { action: 'publish', channel: 'room:1', data: { n: 2 }, id: expect.any(String) },
+    ]);
+  });
+
+  it('refuses a call without a channel or without data before sending anything', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+
+    // Act
+    const noChannel = client.publish('', { n: 1 });
+    const noData = client.publish('room:1', undefined);
+
+    // Assess
+    await expect(noChannel).rejects.toThrow(TypeError);
+    await expect(noData).rejects.toThrow(TypeError);
+    await nextEvent(client, 'open');
+    expect((await server.connection(0)).received).toEqual([]);
+  });
+});
+
+describe('events sent without a subscription', () => {
+  it('hands broadcasts and messages to this user or connection to direct listeners, and drops others', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    const direct: EventMessage[] = [];
+    client.on('direct', (event) => direct.push(event));
+    await nextEvent(client, 'open');
+    const connection = await server.connection(0);
+    // Act
+    connection.publish('broadcast', 'b1', 'notice');
+    connection.publish('user:alice', 'u1', 'mention');
+    connection.publish('connection:abc=', 'c1', 'command');
+    connection.publish('news', 'n1', 'story');
+    // Assess
+    await vi.waitFor(() => expect(direct.map((e) => e.id)).toEqual(['b1', 'u1', 'c1']));
+  });
+
+  it('delivers a broadcast to the subscription, not to direct listeners, once subscribed to broadcast', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    const direct: EventMessage[] = [];
+    const subscribed: EventMessage[] = [];
+    client.on('direct', (event) => direct.push(event));
+    await client.subscribe('broadcast', (event) => subscribed.push(event));
+    // Act
+    (await server.connection(0)).publish('broadcast', 'b1', 'notice');
+    // Assess
+    await vi.waitFor(() => expect(subscribed.map((e) => e.id)).toEqual(['b1']));
+    expect(direct).toEqual([]);
   });
 });
 

@@ -118,9 +118,14 @@ describe('a month', () => {
     // Act
     const lines = stackLines(DEPLOYED_STACK);
     const byItem = Object.fromEntries(lines.map((l) => [l.item.split(' ')[0], l.usd]));
-    // Assess: 37 × $0.10; $3; $0.40; 2 × 5 pollers × 3 polls a minute × 43,200 min = 1.296 M × $0.40/M.
+    const withDashboard = stackLines({ ...DEPLOYED_STACK, dashboards: 1 }).find((l) =>
+      l.item.startsWith('dashboard'),
+    );
+    // Assess: 37 × $0.10; no dashboard by default ($3 with the `dashboard` prop); $0.40;
+    // 2 × 5 pollers × 3 polls a minute × 43,200 min = 1.296 M × $0.40/M.
     expect(byItem.alarms).toBeCloseTo(3.7, 10);
-    expect(byItem.dashboard).toBeCloseTo(3, 10);
+    expect(byItem.dashboard).toBe(0);
+    expect(withDashboard?.usd).toBeCloseTo(3, 10);
     expect(byItem.SQS).toBeCloseTo(0.5184, 10);
     // 43,200 runs: $0.20/M requests, 50 ms at 256 MB, 4 shard Queries at ½ unit.
     expect(byItem.sweep).toBeCloseTo(

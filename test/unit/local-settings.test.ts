@@ -3,7 +3,7 @@ import { banner, READY_LINE } from '../../local/banner.js';
 import { LocalStackError } from '../../local/errors.js';
 import { corsHeaders, httpApiEvent } from '../../local/http-api.js';
 import { localEnvironment } from '../../local/local-env.js';
-import { resolveSettings } from '../../local/local-stack.js';
+import { resolveSettings } from '../../local/local-settings.js';
 
 const endpoints = {
   callbackUrl: 'http://127.0.0.1:9000/ws',
@@ -92,7 +92,7 @@ describe('the local stack’s settings', () => {
 
   it('names a bad variable and the value it received', () => {
     expect(() => resolveSettings({}, { SWITCHBOARD_PORT: 'eighty' })).toThrow(
-      new LocalStackError('SWITCHBOARD_PORT must be a port number from 0 to 65535 (got "eighty")'),
+      new LocalStackError('SWITCHBOARD_PORT must be a whole number from 0 to 65535 (got "eighty")'),
     );
   });
 });
