@@ -7,13 +7,14 @@ import {
   type ChannelRule,
   channelRuleSchema,
   DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PRESENCE_POLICY,
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import type { PublisherPolicy } from '../core/publishers.js';
 import type { Settings } from '../core/settings.js';
 import * as z from '../core/validation.js';
-import { HANDLER_ENV, SETTINGS } from './settings-table.js';
+import { HANDLER_ENV, HANDLER_SETTINGS as SETTINGS } from './handler-settings.js';
 
 /** The variables the handlers read, by setting name (rows of `adapters/settings-table.ts`). */
 export const ENV = HANDLER_ENV;
@@ -66,6 +67,7 @@ const schema = z
     ),
     [ENV.channelPolicy]: optionalString,
     [ENV.publishPolicy]: optionalString,
+    [ENV.presencePolicy]: optionalString,
     [ENV.publishQueueUrl]: z.optional(z.url()),
     [ENV.maxSubscriptions]: integer(SETTINGS.maxSubscriptions),
     [ENV.maxMessageBytes]: integer(SETTINGS.maxMessageBytes),
@@ -200,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelPolicy: parsePolicy(e[ENV.channelPolicy], ENV.channelPolicy, DEFAULT_CHANNEL_POLICY),
     // An empty publish policy turns client publish off.
     publishPolicy: parsePolicy(e[ENV.publishPolicy], ENV.publishPolicy, DEFAULT_PUBLISH_POLICY, 0),
+    // An empty presence policy turns presence off (joins, leaves and the `presence` action).
+    presencePolicy: parsePolicy(e[ENV.presencePolicy], ENV.presencePolicy, DEFAULT_PRESENCE_POLICY, 0),
     publishQueueUrl: e[ENV.publishQueueUrl],
     maxSubscriptions: e[ENV.maxSubscriptions],
     maxMessageBytes: e[ENV.maxMessageBytes],

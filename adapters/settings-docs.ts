@@ -76,6 +76,10 @@ export const SETTING_DOCS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: 'the policy of PROTOCOL §8',
     doc: 'channels clients may publish to, as channel rules (`[]` turns client publish off)',
   },
+  presencePolicy: {
+    defaultText: '`chat:*`, `room:*` and `presence:*` for authenticated users',
+    doc: 'channels whose members are tracked (docs/presence.md), as channel rules (`[]` turns presence off)',
+  },
   eventSources: {
     defaultText: 'any source',
     doc: 'comma-separated `source` values the publish rule accepts; publish checks them again',

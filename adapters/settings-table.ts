@@ -7,178 +7,143 @@
  * (`local/local-stack.ts`, `local/local-env.ts`) and docs/configuration.md (`npm run docs:config`).
  * test/unit/settings-table.test.ts fails when one of them disagrees with it.
  *
- * Pure data: the handlers bundle it, so it imports nothing from the CDK or the AWS SDK.
+ * The rows the handlers read are the table's first part, kept in `adapters/handler-settings.ts` so
+ * that a handler bundles only those; `SETTINGS` here holds every row.
+ *
+ * Pure data, and no AWS SDK or CDK: the local stack and the docs read it too.
  */
+import { DAY, HANDLER_SETTINGS, HOUR, type Setting, type SettingReader } from './handler-settings.js';
 
-/**
- * How a value is written in the environment and in context, and what the prop holds:
- * `seconds` and `minutes` are a `Duration` prop given as a whole number in context and the
- * environment; `list` is a comma-separated string (a `string[]` prop); `json` is JSON text (the
- * parsed value as the prop). The last kinds are context-only references the app imports.
- */
-export type SettingKind =
-  | 'integer'
-  | 'number'
-  | 'seconds'
-  | 'minutes'
-  | 'boolean'
-  | 'string'
-  | 'url'
-  | 'list'
-  | 'json'
-  | 'secretArn'
-  | 'eventBus'
-  | 'certificateArn'
-  | 'topicArn'
-  | 'logRetentionDays'
-  | 'removalPolicy'
-  | 'flag';
+export { HANDLER_ENV, type Setting, type SettingKind, type SettingReader } from './handler-settings.js';
 
-/** Who reads a setting's environment variable at run time. */
-export type SettingReader =
-  /** every handler (through `loadConfig`, or `adapters/observability.ts`) */
-  | 'handlers'
-  /** only the handlers granted this access (`lambdas/handlers.ts`) */
-  | 'publishQueue'
-  /** the local stack itself (`npm start`) */
-  | 'local';
-
-export interface Setting {
-  readonly kind: SettingKind;
-  /** The environment variable (see `readBy`). */
-  readonly env?: string;
-  /** The `SwitchboardApi` prop, as a path: `rateLimit.burst` is `props.rateLimit.burst`. */
-  readonly prop?: string;
-  /** The CDK context key (`cdk deploy -c key=value`) that sets the prop. */
-  readonly context?: string;
-  /** The default, as written in the environment or context (seconds for `seconds`). */
-  readonly default?: number | string | boolean;
-  /** For `json`: the value is an array or an object. */
-  readonly json?: 'array' | 'object';
-  /** Inclusive range of a number. */
-  readonly min?: number;
-  readonly max?: number;
-  /** Who reads `env`. */
-  readonly readBy?: readonly SettingReader[];
-  /**
-   * Where the stack's value comes from when no prop sets it: one of its own resources (`stack`),
-   * or a fixed value (`fixed`: `default`, a limit of API Gateway). Unset: the prop, or the
-   * variable is not set on AWS at all (local only).
-   */
-  readonly onAws?: 'stack' | 'fixed' | 'local only';
-}
-
-const HOUR = 3600;
-const DAY = 24 * HOUR;
 const ALL: readonly SettingReader[] = ['handlers'];
 const ALL_AND_LOCAL: readonly SettingReader[] = ['handlers', 'local'];
 const LOCAL: readonly SettingReader[] = ['local'];
 
-export const SETTINGS = {
-  // ---- Where things are: set by the stack (or the local stack) -------------------------------
-  tableName: {
-    kind: 'string',
-    env: 'SWITCHBOARD_TABLE_NAME',
-    readBy: ALL_AND_LOCAL,
-    onAws: 'stack',
-    default: 'switchboard',
-  },
-  callbackUrl: {
-    kind: 'url',
-    env: 'SWITCHBOARD_CALLBACK_URL',
-    readBy: ALL,
-    onAws: 'stack',
-  },
-  fanoutQueueUrl: {
-    kind: 'url',
-    env: 'SWITCHBOARD_FANOUT_QUEUE_URL',
-    readBy: ALL,
-    onAws: 'stack',
-  },
-  publishQueueUrl: {
-    kind: 'url',
-    env: 'SWITCHBOARD_PUBLISH_QUEUE_URL',
-    readBy: ['publishQueue'],
-    onAws: 'stack',
-  },
-  dynamodbEndpoint: {
-    kind: 'url',
-    env: 'SWITCHBOARD_DYNAMODB_ENDPOINT',
-    readBy: ALL_AND_LOCAL,
-    onAws: 'local only',
-  },
-  sqsEndpoint: {
-    kind: 'url',
-    env: 'SWITCHBOARD_SQS_ENDPOINT',
-    readBy: ALL,
-    onAws: 'local only',
-  },
+type HandlerRowName = keyof typeof HANDLER_SETTINGS;
 
-  // ---- Tokens --------------------------------------------------------------------------------
-  authSecret: {
-    kind: 'string',
-    env: 'SWITCHBOARD_AUTH_SECRET',
-    readBy: ALL,
-    onAws: 'local only',
-  },
+/**
+ * The rest of each row the handlers read (its variable, default and range are in
+ * `adapters/handler-settings.ts`, which the handlers bundle): its kind, who reads it, its prop, its
+ * context key and where its value comes from on AWS.
+ */
+const HANDLER_ROWS_REST = {
+  tableName: { kind: 'string', readBy: ALL_AND_LOCAL, onAws: 'stack' },
+  callbackUrl: { kind: 'url', readBy: ALL, onAws: 'stack' },
+  fanoutQueueUrl: { kind: 'url', readBy: ALL, onAws: 'stack' },
+  publishQueueUrl: { kind: 'url', readBy: ['publishQueue'], onAws: 'stack' },
+  dynamodbEndpoint: { kind: 'url', readBy: ALL_AND_LOCAL, onAws: 'local only' },
+  sqsEndpoint: { kind: 'url', readBy: ALL, onAws: 'local only' },
+  authSecret: { kind: 'string', readBy: ALL, onAws: 'local only' },
   authSecretArn: {
     kind: 'secretArn',
-    env: 'SWITCHBOARD_AUTH_SECRET_ARN',
+    readBy: ALL,
     prop: 'auth.secret',
     context: 'authSecretArn',
-    readBy: ALL,
     onAws: 'stack',
   },
-  authJwksUrl: {
-    kind: 'url',
-    env: 'SWITCHBOARD_AUTH_JWKS_URL',
-    prop: 'auth.jwksUrl',
-    context: 'authJwksUrl',
-    readBy: ALL,
-  },
-  authIssuer: {
-    kind: 'string',
-    env: 'SWITCHBOARD_AUTH_ISSUER',
-    prop: 'auth.issuer',
-    context: 'authIssuer',
-    readBy: ALL,
-  },
-  authAudience: {
-    kind: 'string',
-    env: 'SWITCHBOARD_AUTH_AUDIENCE',
-    prop: 'auth.audience',
-    context: 'authAudience',
-    readBy: ALL,
-  },
+  authJwksUrl: { kind: 'url', readBy: ALL, prop: 'auth.jwksUrl', context: 'authJwksUrl' },
+  authIssuer: { kind: 'string', readBy: ALL, prop: 'auth.issuer', context: 'authIssuer' },
+  authAudience: { kind: 'string', readBy: ALL, prop: 'auth.audience', context: 'authAudience' },
   authMaxTokenLifetimeSeconds: {
     kind: 'seconds',
-    env: 'SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+    readBy: ALL,
     prop: 'auth.maxTokenLifetime',
     context: 'authMaxTokenLifetimeSeconds',
-    readBy: ALL,
-    default: DAY,
-    min: 60,
-    max: 30 * DAY,
   },
   authShortTokenTtlSeconds: {
     kind: 'seconds',
-    env: 'SWITCHBOARD_AUTH_SHORT_TOKEN_TTL_SECONDS',
+    readBy: ALL,
     prop: 'auth.shortTokenLifetime',
     context: 'authShortTokenLifetimeSeconds',
-    readBy: ALL,
-    default: 60,
-    min: 5,
-    max: HOUR,
   },
+  allowedOrigins: { kind: 'list', readBy: ALL, prop: 'allowedOrigins', context: 'allowedOrigins' },
+  allowAnonymous: { kind: 'boolean', readBy: ALL, prop: 'allowAnonymous', context: 'allowAnonymous' },
+  channelPolicy: {
+    kind: 'json',
+    json: 'array',
+    readBy: ALL,
+    prop: 'channelPolicy',
+    context: 'channelPolicy',
+  },
+  publishPolicy: {
+    kind: 'json',
+    json: 'array',
+    readBy: ALL,
+    prop: 'publishPolicy',
+    context: 'publishPolicy',
+  },
+  presencePolicy: {
+    kind: 'json',
+    json: 'array',
+    readBy: ALL,
+    prop: 'presencePolicy',
+    context: 'presencePolicy',
+  },
+  eventSources: { kind: 'list', readBy: ALL, prop: 'eventSources', context: 'eventSources' },
+  sourceTenants: {
+    kind: 'json',
+    json: 'object',
+    readBy: ALL,
+    prop: 'sourceTenants',
+    context: 'sourceTenants',
+  },
+  maxSubscriptions: { kind: 'integer', readBy: ALL, prop: 'maxSubscriptions', context: 'maxSubscriptions' },
+  maxMessageBytes: { kind: 'integer', readBy: ALL, prop: 'maxMessageBytes', context: 'maxMessageBytes' },
+  rateLimitBurst: { kind: 'integer', readBy: ALL, prop: 'rateLimit.burst', context: 'rateLimitBurst' },
+  rateLimitPerSecond: {
+    kind: 'integer',
+    readBy: ALL,
+    prop: 'rateLimit.perSecond',
+    context: 'rateLimitPerSecond',
+  },
+  rateLimitCloseAfter: {
+    kind: 'integer',
+    readBy: ALL,
+    prop: 'rateLimit.closeAfter',
+    context: 'rateLimitCloseAfter',
+  },
+  historySeconds: { kind: 'seconds', readBy: ALL, prop: 'history.retention', context: 'historySeconds' },
+  historyMaxEvents: { kind: 'integer', readBy: ALL, prop: 'history.maxEvents', context: 'historyMaxEvents' },
+  idleTimeoutSeconds: { kind: 'integer', readBy: ALL_AND_LOCAL, onAws: 'fixed' },
+  maxConnectionSeconds: { kind: 'integer', readBy: ALL_AND_LOCAL, onAws: 'fixed' },
+  publishConcurrency: {
+    kind: 'integer',
+    readBy: ALL,
+    prop: 'publishConcurrency',
+    context: 'publishConcurrency',
+  },
+  fanoutThreshold: { kind: 'integer', readBy: ALL, prop: 'fanoutThreshold', context: 'fanoutThreshold' },
+  callbacksPerSecond: {
+    kind: 'integer',
+    readBy: ALL,
+    prop: 'callbacksPerSecond',
+    context: 'callbacksPerSecond',
+  },
+  serviceName: { kind: 'string', readBy: ALL, prop: 'serviceName', context: 'serviceName' },
+  metricsNamespace: { kind: 'string', readBy: ALL, onAws: 'fixed' },
+  logLevel: { kind: 'string', readBy: ALL, onAws: 'local only' },
+  metricsDisabled: { kind: 'boolean', readBy: ALL, onAws: 'local only' },
+  powertoolsDev: { kind: 'boolean', readBy: ALL, onAws: 'local only' },
+} as const satisfies Readonly<
+  Record<HandlerRowName, Pick<Setting, 'kind' | 'json' | 'readBy' | 'prop' | 'context' | 'onAws'>>
+>;
+
+/** The rows the handlers read, whole. */
+const HANDLER_ROWS = Object.fromEntries(
+  Object.entries(HANDLER_SETTINGS).map(([name, row]) => [
+    name,
+    { ...row, ...HANDLER_ROWS_REST[name as HandlerRowName] },
+  ]),
+) as {
+  readonly [K in HandlerRowName]: (typeof HANDLER_SETTINGS)[K] & (typeof HANDLER_ROWS_REST)[K];
+};
+
+export const SETTINGS = {
+  // The rows the handlers read (`adapters/handler-settings.ts`), then the others.
+  ...HANDLER_ROWS,
 
   // ---- Who may connect, subscribe and publish ------------------------------------------------
-  allowedOrigins: {
-    kind: 'list',
-    env: 'SWITCHBOARD_ALLOWED_ORIGINS',
-    prop: 'allowedOrigins',
-    context: 'allowedOrigins',
-    readBy: ALL,
-  },
   tokenExchangeCorsOrigins: {
     kind: 'list',
     env: 'SWITCHBOARD_TOKEN_EXCHANGE_CORS_ORIGINS',
@@ -186,168 +151,8 @@ export const SETTINGS = {
     context: 'tokenExchangeCorsOrigins',
     readBy: LOCAL,
   },
-  allowAnonymous: {
-    kind: 'boolean',
-    env: 'SWITCHBOARD_ALLOW_ANONYMOUS',
-    prop: 'allowAnonymous',
-    context: 'allowAnonymous',
-    readBy: ALL,
-    default: false,
-  },
-  channelPolicy: {
-    kind: 'json',
-    json: 'array',
-    env: 'SWITCHBOARD_CHANNEL_POLICY',
-    prop: 'channelPolicy',
-    context: 'channelPolicy',
-    readBy: ALL,
-  },
-  publishPolicy: {
-    kind: 'json',
-    json: 'array',
-    env: 'SWITCHBOARD_PUBLISH_POLICY',
-    prop: 'publishPolicy',
-    context: 'publishPolicy',
-    readBy: ALL,
-  },
-  eventSources: {
-    kind: 'list',
-    env: 'SWITCHBOARD_EVENT_SOURCES',
-    prop: 'eventSources',
-    context: 'eventSources',
-    readBy: ALL,
-  },
-  sourceTenants: {
-    kind: 'json',
-    json: 'object',
-    env: 'SWITCHBOARD_SOURCE_TENANTS',
-    prop: 'sourceTenants',
-    context: 'sourceTenants',
-    readBy: ALL,
-  },
-
-  // ---- Limits --------------------------------------------------------------------------------
-  maxSubscriptions: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_MAX_SUBSCRIPTIONS',
-    prop: 'maxSubscriptions',
-    context: 'maxSubscriptions',
-    readBy: ALL,
-    default: 100,
-    min: 1,
-    max: 10_000,
-  },
-  maxMessageBytes: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_MAX_MESSAGE_BYTES',
-    prop: 'maxMessageBytes',
-    context: 'maxMessageBytes',
-    readBy: ALL,
-    // DEFAULT_MAX_MESSAGE_BYTES in core/protocol.ts (a test checks they agree).
-    default: 32_768,
-    min: 256,
-    max: 128 * 1024,
-  },
-  rateLimitBurst: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_RATE_LIMIT_BURST',
-    prop: 'rateLimit.burst',
-    context: 'rateLimitBurst',
-    readBy: ALL,
-    default: 20,
-    min: 1,
-    max: 10_000,
-  },
-  rateLimitPerSecond: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_RATE_LIMIT_PER_SECOND',
-    prop: 'rateLimit.perSecond',
-    context: 'rateLimitPerSecond',
-    readBy: ALL,
-    default: 10,
-    min: 1,
-    max: 10_000,
-  },
-  rateLimitCloseAfter: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_RATE_LIMIT_CLOSE_AFTER',
-    prop: 'rateLimit.closeAfter',
-    context: 'rateLimitCloseAfter',
-    readBy: ALL,
-    default: 50,
-    min: 1,
-    max: 100_000,
-  },
-  historySeconds: {
-    kind: 'seconds',
-    env: 'SWITCHBOARD_HISTORY_SECONDS',
-    prop: 'history.retention',
-    context: 'historySeconds',
-    readBy: ALL,
-    default: HOUR,
-    min: 1,
-    max: 7 * DAY,
-  },
-  historyMaxEvents: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_HISTORY_MAX_EVENTS',
-    prop: 'history.maxEvents',
-    context: 'historyMaxEvents',
-    readBy: ALL,
-    default: 1000,
-    min: 1,
-    max: 100_000,
-  },
-  idleTimeoutSeconds: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_IDLE_TIMEOUT_SECONDS',
-    readBy: ALL_AND_LOCAL,
-    onAws: 'fixed',
-    default: 600,
-    min: 1,
-    max: DAY,
-  },
-  maxConnectionSeconds: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_MAX_CONNECTION_SECONDS',
-    readBy: ALL_AND_LOCAL,
-    onAws: 'fixed',
-    default: 7200,
-    min: 1,
-    max: 7 * DAY,
-  },
 
   // ---- Publishing and fan-out ----------------------------------------------------------------
-  publishConcurrency: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_PUBLISH_CONCURRENCY',
-    prop: 'publishConcurrency',
-    context: 'publishConcurrency',
-    readBy: ALL,
-    default: 32,
-    min: 1,
-    max: 1000,
-  },
-  fanoutThreshold: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_FANOUT_THRESHOLD',
-    prop: 'fanoutThreshold',
-    context: 'fanoutThreshold',
-    readBy: ALL,
-    default: 1000,
-    min: 1,
-    max: 100_000,
-  },
-  callbacksPerSecond: {
-    kind: 'integer',
-    env: 'SWITCHBOARD_CALLBACKS_PER_SECOND',
-    prop: 'callbacksPerSecond',
-    context: 'callbacksPerSecond',
-    readBy: ALL,
-    default: 4000,
-    min: 1,
-    max: 1_000_000,
-  },
   publishReservedConcurrency: {
     kind: 'integer',
     prop: 'publishReservedConcurrency',
@@ -460,41 +265,6 @@ export const SETTINGS = {
     kind: 'string',
     context: 'stackName',
     default: 'Switchboard',
-  },
-  serviceName: {
-    kind: 'string',
-    env: 'POWERTOOLS_SERVICE_NAME',
-    prop: 'serviceName',
-    context: 'serviceName',
-    readBy: ALL,
-    default: 'switchboard',
-  },
-  metricsNamespace: {
-    kind: 'string',
-    env: 'POWERTOOLS_METRICS_NAMESPACE',
-    readBy: ALL,
-    onAws: 'fixed',
-    // METRICS_NAMESPACE in adapters/observability.ts (a test checks they agree).
-    default: 'Switchboard',
-  },
-  logLevel: {
-    kind: 'string',
-    env: 'POWERTOOLS_LOG_LEVEL',
-    readBy: ALL,
-    onAws: 'local only',
-  },
-  metricsDisabled: {
-    kind: 'boolean',
-    env: 'POWERTOOLS_METRICS_DISABLED',
-    readBy: ALL,
-    onAws: 'local only',
-  },
-  powertoolsDev: {
-    kind: 'boolean',
-    env: 'POWERTOOLS_DEV',
-    readBy: ALL,
-    onAws: 'local only',
-    default: false,
   },
   logRetentionDays: {
     kind: 'logRetentionDays',
@@ -610,12 +380,6 @@ function envNames<K extends SettingName>(reader: SettingReader | 'publishQueue')
     ]),
   ) as { [P in K]: EnvOf<P> };
 }
-
-/** The variables the handlers read, by setting name. */
-export const HANDLER_ENV = {
-  ...envNames<ReadBy<'handlers'>>('handlers'),
-  ...envNames<ReadBy<'publishQueue'>>('publishQueue'),
-};
 
 /** The variables the local stack itself reads, by setting name. */
 export const LOCAL_STACK_ENV = envNames<ReadBy<'local'>>('local');

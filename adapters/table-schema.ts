@@ -20,6 +20,9 @@
  *   connections shard by shard, in parallel, and no key takes every connect's write. It also keeps
  *   the connection's channels (written in the subscribe and unsubscribe transactions) and token
  *   expiry, so `stats` and the dashboard read a tenant's live index and nothing else.
+ * - presence member: `pk = pres#{tenant}#{channel}`, `sk = {userId}`; the string set of that user's
+ *   connection ids subscribed to a presence channel (`dynamo-presence.ts`, docs/presence.md), so
+ *   a join or leave writes one item and `presence` reads one partition.
  * - tenant registry: `pk = tenants`, `sk = tenant#{tenant}`; the tenants that have had connections
  *   lately, so a platform admin's `stats` finds each tenant's live index without a Scan.
  * The sparse `sweep` index holds only connection items, sorted by the moment they go stale,

@@ -5,7 +5,16 @@
  * before any parsing. Headers such as `jku`, `x5u` or `kid` never make us fetch anything: keys
  * come only from the configured secret or JWKS URL.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+// The classes themselves, not jose's `errors` namespace: a bundle keeps a namespace object whole
+// (every error class jose has), and the message routes sit close to their size budget.
+import {
+  JOSEAlgNotAllowed,
+  JWKSNoMatchingKey,
+  JWSSignatureVerificationFailed,
+  JWTClaimValidationFailed,
+  JWTExpired,
+} from 'jose/errors';
 import {
   type Identity,
   TokenRejectedError,
@@ -72,10 +81,10 @@ export function identityFromClaims(payload: JWTPayload): VerifiedToken {
  */
 function mapJoseError(error: unknown): TokenRejectedError {
   if (error instanceof TokenRejectedError) return error;
-  if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired');
-  if (error instanceof errors.JWTClaimValidationFailed) return new TokenRejectedError('claims');
-  if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRejectedError('algorithm');
-  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
+  if (error instanceof JWTExpired) return new TokenRejectedError('expired');
+  if (error instanceof JWTClaimValidationFailed) return new TokenRejectedError('claims');
+  if (error instanceof JOSEAlgNotAllowed) return new TokenRejectedError('algorithm');
+  if (error instanceof JWSSignatureVerificationFailed || error instanceof JWKSNoMatchingKey) {
     return new TokenRejectedError('signature');
   }
   return new TokenRejectedError('malformed');

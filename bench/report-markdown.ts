@@ -2,6 +2,7 @@
 import type { BigChannelResult } from './big-channel.js';
 import type { BurstName, BurstResult } from './burst.js';
 import type { FanoutSimResult } from './fanout-sim.js';
+import { presenceSection } from './presence-cost.js';
 import type { BenchResults } from './results.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { StatsCostResult, StatsRead } from './stats-cost.js';
@@ -187,6 +188,7 @@ export function renderMarkdown(results: BenchResults): string {
   const statsCost = results.statsCost;
   if (statsCost) out.push('', ...statsSection(statsCost));
   if (results.wildcardCost) out.push('', ...wildcardSection(results.wildcardCost));
+  if (results.presenceCost) out.push('', ...presenceSection(results.presenceCost));
 
   const soak = results.soak;
   if (soak) {

@@ -9,6 +9,7 @@ import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import type { MachineInfo } from './machine.js';
+import type { PresenceCostResult } from './presence-cost.js';
 import type { SmallChannelComparison } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
@@ -19,6 +20,7 @@ export const STAGES = [
   'dynamodb-cost',
   'stats-cost',
   'wildcard-cost',
+  'presence-cost',
   'fan-out',
   'burst',
   'soak',
@@ -53,6 +55,8 @@ export interface BenchResults {
   readonly statsCost?: StatsCostResult | undefined;
   /** The DynamoDB requests and units of a publish to a channel with wildcard subscribers (issue 13). */
   readonly wildcardCost?: WildcardCostResult | undefined;
+  /** DynamoDB requests and units of a presence join, leave and request (issue 13). */
+  readonly presenceCost?: PresenceCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
   readonly soak: SoakResult | undefined;

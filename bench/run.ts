@@ -32,6 +32,7 @@ import { runFanOut } from './fan-out.js';
 import { runFanoutSim, simScenarios } from './fanout-sim.js';
 import { machineInfo } from './machine.js';
 import { stderrSink, writeStdout } from './output.js';
+import { runPresenceCost } from './presence-cost.js';
 import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
@@ -195,6 +196,7 @@ const needsStack =
   has('dynamodb-cost') ||
   has('stats-cost') ||
   has('wildcard-cost') ||
+  has('presence-cost') ||
   has('fan-out') ||
   has('burst') ||
   has('soak');
@@ -204,6 +206,7 @@ const stagePlan: StagePlan[] = [
   ...(has('dynamodb-cost') ? [{ name: 'DynamoDB cost', weight: 30 * quickFactor }] : []),
   ...(has('stats-cost') ? [{ name: 'stats cost', weight: 40 * quickFactor }] : []),
   ...(has('wildcard-cost') ? [{ name: 'wildcard cost', weight: 15 }] : []),
+  ...(has('presence-cost') ? [{ name: 'presence cost', weight: 15 }] : []),
   ...(has('fan-out')
     ? [
         { name: 'fan-out: connect', weight: 60 * quickFactor },
@@ -354,6 +357,7 @@ async function main(): Promise<BenchResults> {
   let dynamoCost: BenchResults['dynamoCost'];
   let statsCost: BenchResults['statsCost'];
   let wildcardCost: BenchResults['wildcardCost'];
+  let presenceCost: BenchResults['presenceCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
   let soak: BenchResults['soak'];
@@ -400,6 +404,17 @@ async function main(): Promise<BenchResults> {
       progress.log(
         `  wildcards: a publish to a:b.c makes ${wildcard.queries} Queries (${wildcard.readUnits} RU) for ` +
           `${wildcard.deliveries} posts; plain: ${noPrefix.queries} (${noPrefix.readUnits} RU)`,
+      );
+    }
+    if (has('presence-cost')) {
+      progress.stage('presence cost');
+      presenceCost = await stage('presence-cost', () =>
+        runPresenceCost(ctx, running.stack.endpoints.dynamodb),
+      );
+      const { join, leaveLast } = presenceCost.operations;
+      progress.log(
+        `  presence: a join writes ${join.presence.writeUnits} WU, a last leave ${leaveLast.presence.writeUnits} WU; ` +
+          `10,000 members read ${presenceCost.requests.at(-1)?.readUnits} RU`,
       );
     }
     if (has('fan-out') || has('burst') || has('soak')) {
@@ -506,6 +521,7 @@ async function main(): Promise<BenchResults> {
     dynamoCost,
     statsCost,
     wildcardCost,
+    presenceCost,
     fanOut,
     burst,
     soak,

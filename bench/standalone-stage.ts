@@ -22,7 +22,7 @@ export function isMainModule(moduleUrl: string): boolean {
 export async function runStandaloneStage<T>(
   name: string,
   key: string,
-  run: (ctx: BenchContext, raw: DynamoDBClient) => Promise<T>,
+  run: (ctx: BenchContext, raw: DynamoDBClient, endpoint: string) => Promise<T>,
   section: (result: T) => string[],
 ): Promise<void> {
   const dynamodb = await startDynamoDbLocal({ tableName: 'bench-probe', port: 0 });
@@ -39,7 +39,7 @@ export async function runStandaloneStage<T>(
       progress,
       warn: (message) => progress.log(`  ! ${message}`),
     };
-    const result = await run(ctx, raw);
+    const result = await run(ctx, raw, dynamodb.endpoint);
     progress.done();
     const file = fileURLToPath(new URL('results.json', import.meta.url));
     const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

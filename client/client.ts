@@ -10,6 +10,7 @@
  */
 import type {
   ConnectedMessage,
+  PresenceMessage,
   PublishedMessage,
   RefreshedMessage,
   ServerMessage,
@@ -29,6 +30,7 @@ import type {
   ClientState,
   EventHandler,
   EventHandlerMap,
+  PresenceSnapshot,
   Published,
   PublishOptions,
   SubscribeOptions,
@@ -95,6 +97,16 @@ class SwitchboardClient implements Client {
     return this.#channels.subscribe(channel, handler, options);
   }
 
+  presence(channel: string): Promise<PresenceSnapshot> {
+    if (typeof channel !== 'string' || channel === '') {
+      return Promise.reject(new TypeError('presence(channel) needs a non-empty channel name'));
+    }
+    return this.#call('presence', { channel }).then((reply) => {
+      const { members, count, truncated } = reply as PresenceMessage;
+      return { channel, members, count, truncated: truncated === true };
+    });
+  }
+
   whoami(): Promise<WhoAmI> {
     return this.#call('whoami', {}).then((reply) => {
       const { connectionId, user, authorizedChannels, expiresAt } = reply as ConnectedMessage;
@@ -154,20 +166,23 @@ class SwitchboardClient implements Client {
         break;
       }
       case 'connected':
-      case 'refreshed': {
-        const request = this.#requests.take(
-          link,
-          message.id,
-          message.type === 'connected' ? 'whoami' : 'refresh',
-        );
-        if (request?.kind === 'whoami' || request?.kind === 'refresh') request.resolve(message);
-        break;
-      }
+      case 'refreshed':
+      case 'presence':
       case 'published': {
-        const request = this.#requests.take(link, message.id, 'publish');
-        if (request?.kind === 'publish') request.resolve(message);
+        const kind = {
+          connected: 'whoami',
+          refreshed: 'refresh',
+          presence: 'presence',
+          published: 'publish',
+        } as const;
+        const request = this.#requests.take(link, message.id, kind[message.type]);
+        if (request?.kind === kind[message.type]) request.resolve(message);
         break;
       }
+      case 'presence_join':
+      case 'presence_leave':
+        this.#events.emit(message.type, message);
+        break;
       case 'error':
         this.#onErrorReply(link, SwitchboardError.fromReply(message));
         break;

@@ -43,7 +43,14 @@
  * ```
  */
 
-export type { ErrorCode, EventMessage, UserInfo } from '../core/protocol.js';
+export type {
+  ErrorCode,
+  EventMessage,
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresenceMember,
+  UserInfo,
+} from '../core/protocol.js';
 /** The wire protocol version this SDK speaks (see docs/packages.md, "Compatibility"). */
 export { PROTOCOL_VERSION } from '../core/protocol-version.js';
 export {
@@ -70,6 +77,7 @@ export type {
   EventHandler,
   EventHandlerMap,
   GapReason,
+  PresenceSnapshot,
   Published,
   PublishOptions,
   SubscribeOptions,

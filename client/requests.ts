@@ -33,12 +33,12 @@ export interface UnsubscribeRequest {
 }
 
 /**
- * `whoami` / `refresh` / `publish`: queued while there is no connection. A call whose connection
- * drops before its reply is sent again on the next one, except a publish: the server may have
- * published it already, and a second send would be a second event (with another id).
+ * `whoami` / `refresh` / `presence` / `publish`: queued while there is no connection. A call whose
+ * connection drops before its reply is sent again on the next one, except a publish: the server
+ * may have published it already, and a second send would be a second event (with another id).
  */
 export interface CallRequest {
-  readonly kind: 'whoami' | 'refresh' | 'publish';
+  readonly kind: 'whoami' | 'refresh' | 'presence' | 'publish';
   readonly id: string;
   readonly fields: Readonly<Record<string, unknown>>;
   readonly resolve: (reply: ServerMessage) => void;

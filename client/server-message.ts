@@ -22,6 +22,8 @@ export function readServerMessage(data: unknown): ServerMessage | undefined {
   for (const field of needs) {
     if (typeof json[field] !== 'string') return undefined;
   }
+  const shape = REQUIRED_SHAPES[json.type];
+  if (shape !== undefined && !shape(json)) return undefined;
   return json as unknown as ServerMessage;
 }
 
@@ -33,6 +35,24 @@ const REQUIRED_STRINGS: Readonly<Record<string, readonly string[]>> = {
   connected: ['connectionId', 'expiresAt'],
   refreshed: ['expiresAt'],
   error: ['code', 'message'],
+  presence: ['channel'],
+  presence_join: ['channel'],
+  presence_leave: ['channel'],
+};
+
+const hasUser = (json: Record<string, unknown>) =>
+  isRecord(json.user) && typeof json.user.userId === 'string';
+
+// What else a message type needs, beyond its strings.
+const REQUIRED_SHAPES: Readonly<Record<string, (json: Record<string, unknown>) => boolean>> = {
+  presence: (json) =>
+    Array.isArray(json.members) &&
+    json.members.every(
+      (m) => isRecord(m) && typeof m.userId === 'string' && typeof m.connections === 'number',
+    ) &&
+    typeof json.count === 'number',
+  presence_join: hasUser,
+  presence_leave: hasUser,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

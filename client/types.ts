@@ -2,7 +2,13 @@
  * The client's public types: the `Client` interface, its events and what `subscribe` takes and
  * returns. Kept apart from the implementation so the contract a user codes against reads on its own.
  */
-import type { EventMessage, UserInfo } from '../core/protocol.js';
+import type {
+  EventMessage,
+  PresenceJoinMessage,
+  PresenceLeaveMessage,
+  PresenceMember,
+  UserInfo,
+} from '../core/protocol.js';
 import type { Unlisten } from './emitter.js';
 import type { SwitchboardError } from './errors.js';
 
@@ -34,6 +40,13 @@ export interface ClientEvents {
    * scoped to one subscription.
    */
   readonly gap: ChannelGap;
+  /**
+   * A user's first connection subscribed to a presence channel this client subscribes to (its own
+   * user included). Notices are not numbered: `presence()` is the state, these are its changes.
+   */
+  readonly presence_join: PresenceJoinMessage;
+  /** A user's last connection left a presence channel this client subscribes to. */
+  readonly presence_leave: PresenceLeaveMessage;
   /**
    * An event the server sent without a subscription (PROTOCOL §6): a broadcast (channel
    * `broadcast`), a message to this user (`user:{id}`) or to this connection (`connection:{id}`,
@@ -110,6 +123,17 @@ export type Subscription = Promise<void> & {
   unsubscribe(): Promise<void>;
 };
 
+/** The reply to `presence()`: who is subscribed to a presence channel. */
+export interface PresenceSnapshot {
+  readonly channel: string;
+  /** Up to 1,000 members, ordered by user id; each user once, however many connections it has. */
+  readonly members: readonly PresenceMember[];
+  /** Every member of the channel, also those beyond `members`. */
+  readonly count: number;
+  /** True when `members` lists fewer than `count`. */
+  readonly truncated: boolean;
+}
+
 /** The reply to `whoami()`. */
 export interface WhoAmI {
   readonly connectionId: string;
@@ -152,6 +176,13 @@ export interface Client {
     handler: EventHandler | EventHandlerMap,
     options?: SubscribeOptions,
   ): Subscription;
+  /**
+   * Asks who is subscribed to a presence channel (one the server's presence policy names, by
+   * default `chat:*`, `room:*`, `presence:*`). Only a subscriber may ask: subscribe first, or the
+   * server refuses with `unauthorized` (`invalid_request` where presence is not kept). Waits for a
+   * connection if there is none.
+   */
+  presence(channel: string): Promise<PresenceSnapshot>;
   /** Asks who the connection is authenticated as (waits for a connection if there is none). */
   whoami(): Promise<WhoAmI>;
   /**

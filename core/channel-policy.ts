@@ -61,6 +61,18 @@ export const DEFAULT_PUBLISH_POLICY: readonly ChannelRule[] = [
   { pattern: 'room:*', allow: 'authenticated' },
 ];
 
+/**
+ * Where Switchboard tracks who is subscribed (PROTOCOL §8): rooms, chats and `presence:*`. A user
+ * is a member of such a channel when the rule that names it allows the user (so a rule such as
+ * `{"pattern":"agents:*","allow":{"roles":["agent"]}}` lists agents and not the dashboards that
+ * watch them); anonymous connections are never members under the default.
+ */
+export const DEFAULT_PRESENCE_POLICY: readonly ChannelRule[] = [
+  { pattern: 'chat:*', allow: 'authenticated' },
+  { pattern: 'room:*', allow: 'authenticated' },
+  { pattern: 'presence:*', allow: 'authenticated' },
+];
+
 const compiled = new WeakMap<ChannelRule, RegExp>();
 
 function ruleRegex(rule: ChannelRule): RegExp {
@@ -104,6 +116,11 @@ export function canSubscribe(policy: readonly ChannelRule[], principal: Principa
     if (match) return allows(rule, principal, match.groups?.owner);
   }
   return false;
+}
+
+/** True when some rule of `policy` names `channel`, whoever asks (the first match decides who). */
+export function policyNames(policy: readonly ChannelRule[], channel: string): boolean {
+  return policy.some((rule) => ruleRegex(rule).test(channel));
 }
 
 /** The patterns this principal may subscribe to, as shown by `whoami` and `list_channels`. */

@@ -17,7 +17,10 @@ const identity = z.object({
 export const fanoutTaskSchema = z.object({
   tenant: z.optional(z.string().check(z.regex(CHANNEL_PATTERN))),
   channel: z.string().check(z.regex(CHANNEL_PATTERN)),
-  seqs: z.array(z.number().check(z.int(), z.positive())).check(z.minLength(1), z.maxLength(100)),
+  // Empty with `payload`; a task with neither posts nothing.
+  seqs: z.array(z.number().check(z.int(), z.positive())).check(z.maxLength(100)),
+  // An unnumbered message posted as it is: a presence notice (`core/presence-notices.ts`).
+  payload: z.optional(z.string().check(z.maxLength(128 * 1024))),
   audience: z.discriminatedUnion('kind', [
     z.object({
       kind: z.literal('channel'),

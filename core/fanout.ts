@@ -55,11 +55,14 @@ export function shardTasks(
   channel: string,
   seqs: readonly number[],
   kind: 'channel' | 'live',
+  /** An unnumbered message to post instead of stored events (`seqs` empty): a presence notice. */
+  payload?: string,
 ): FanoutTask[] {
   return Array.from({ length: FANOUT_SHARDS }, (_, shard) => ({
     ...(tenant !== undefined ? { tenant } : {}),
     channel,
     seqs,
+    ...(payload !== undefined ? { payload } : {}),
     audience:
       kind === 'channel' ? { kind, channel, shard, shards: FANOUT_SHARDS } : { kind: 'live' as const, shard },
   }));
@@ -78,7 +81,10 @@ export async function runFanoutTask(task: FanoutTask, deps: FanoutDeps): Promise
     unstarted: 0,
     continued: false,
   };
-  const events = await deps.history.events(task.tenant, task.channel, task.seqs);
+  const events =
+    task.payload !== undefined
+      ? [{ seq: 0, payload: task.payload }]
+      : await deps.history.events(task.tenant, task.channel, task.seqs);
   if (events.length < task.seqs.length) {
     deps.log.warn('fan-out task names events no longer kept; posting the rest', {
       channel: task.channel,
@@ -192,7 +198,8 @@ function handOn(task: FanoutTask, missed: Missed, attempt: number | undefined): 
   return [...groups.values()].map(({ seqs, only }) => ({
     ...(task.tenant !== undefined ? { tenant: task.tenant } : {}),
     channel: task.channel,
-    seqs,
+    // An unnumbered message is carried along; its stand-in seq (0) is no stored event's.
+    ...(task.payload !== undefined ? { seqs: [], payload: task.payload } : { seqs }),
     audience: task.audience,
     only,
     ...(attempt ? { attempt } : {}),

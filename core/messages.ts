@@ -13,7 +13,9 @@ import {
   type EventQueue,
   errorName,
   type Log,
+  type PresenceStore,
 } from './ports.js';
+import { presenceReply } from './presence.js';
 import {
   type ClientMessage,
   errorMessage,
@@ -37,6 +39,8 @@ export interface MessageDeps {
   readonly verifier: TokenVerifier;
   /** Where client-published events go (the publish queue); absent: client publish is off. */
   readonly events?: EventQueue;
+  /** Who is subscribed to presence channels (PROTOCOL §8); absent: `presence` is refused. */
+  readonly presence?: PresenceStore;
   /** A new event id (EventBridge's are UUIDs). @default crypto.randomUUID (Web Crypto) */
   readonly newId?: () => string;
   readonly settings: Settings;
@@ -237,6 +241,8 @@ async function dispatch(
     }
     case 'publish':
       return published(message, connection, deps, nowMs);
+    case 'presence':
+      return presenceReply(message, connection, deps, now);
   }
 }
 

@@ -3,6 +3,7 @@
  * API Gateway Management API; core never sees an AWS SDK type.
  */
 import type { Identity } from './identity.js';
+import type { PresenceMember } from './protocol.js';
 import type { Bucket } from './rate-limit.js';
 import type { Settings } from './settings.js';
 
@@ -129,6 +130,11 @@ export interface FanoutTask {
   /** A retry of the connections whose posts failed, and how many tries they have had. */
   readonly only?: readonly SubscriberRecord[];
   readonly attempt?: number;
+  /**
+   * An unnumbered message posted as it is, instead of stored events (`seqs` is then empty): a
+   * presence notice (`core/presence-notices.ts`), which is neither numbered nor kept.
+   */
+  readonly payload?: string;
 }
 
 /**
@@ -158,6 +164,40 @@ export interface DeliveryDeps {
   readonly now?: () => number;
   /** What is left of the invocation's time budget (Lambda's `getRemainingTimeInMillis`). */
   readonly remainingTimeMs?: () => number;
+}
+
+/**
+ * Who is subscribed to a presence channel (PROTOCOL §8): one member entry per user of the channel
+ * (per tenant), holding the ids of that user's subscribed connections. Every method is safe to
+ * repeat, so a retried subscribe, unsubscribe or removal repairs what a crash left half done.
+ */
+export interface PresenceStore {
+  /**
+   * Adds the connection to the user's member entry, which is kept at least until `until` (epoch
+   * seconds). True when the user had no other connection there: a join to announce (also on a
+   * repeat, when this connection is still the only one, so a join lost to a crash is announced).
+   */
+  join(
+    tenant: string | undefined,
+    channel: string,
+    userId: string,
+    connectionId: string,
+    now: number,
+    until: number,
+  ): Promise<boolean>;
+  /**
+   * Removes the connection from the user's member entry. True when none is left: a leave to
+   * announce (the entry is then deleted, unless a connection of the user joined meanwhile, which
+   * is then no leave).
+   */
+  leave(tenant: string | undefined, channel: string, userId: string, connectionId: string): Promise<boolean>;
+  /** The first `limit` members by user id, and the count of every member, of the channel. */
+  members(
+    tenant: string | undefined,
+    channel: string,
+    now: number,
+    limit: number,
+  ): Promise<{ readonly members: readonly PresenceMember[]; readonly count: number }>;
 }
 
 /** The fan-out queue (SQS): tasks sent here are run by the fan-out workers. */

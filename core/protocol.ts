@@ -14,6 +14,12 @@ export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 /** Client correlation ids are echoed verbatim, so they are bounded. */
 export const MAX_CLIENT_ID_LENGTH = 64;
 
+/**
+ * The most members a `presence` reply lists (PROTOCOL §8: `truncated` beyond); `count` is always
+ * the channel's total.
+ */
+export const MAX_PRESENCE_MEMBERS = 1000;
+
 /** Default bound on a client message (configurable per deployment). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 
@@ -26,6 +32,7 @@ export const CLIENT_ACTIONS = [
   'refresh',
   'stats',
   'publish',
+  'presence',
 ] as const;
 export type ClientAction = (typeof CLIENT_ACTIONS)[number];
 
@@ -106,6 +113,8 @@ const actionSchemas = {
     // Any JSON; its size is bounded by the message's own limit (PROTOCOL §8).
     data: z.optional(z.unknown()),
   }),
+  // A concrete channel only: presence is tracked per channel, never per pattern (PROTOCOL §8).
+  presence: z.object({ ...base, channel: channelSchema }),
 } as const;
 
 type Parsed<A extends ClientAction> = z.infer<(typeof actionSchemas)[A]> & { action: A };
@@ -231,6 +240,35 @@ export type StatsMessage = Stamped<{
   subscriptions: number;
   channels: number;
 }>;
+/** One member of a presence channel: a user, however many of its connections are subscribed. */
+export interface PresenceMember {
+  readonly userId: string;
+  /** How many of the user's connections are subscribed to the channel. */
+  readonly connections: number;
+}
+export type PresenceMessage = Stamped<{
+  type: 'presence';
+  id?: string;
+  channel: string;
+  /** At most `MAX_PRESENCE_MEMBERS` members, ordered by `userId`. */
+  members: readonly PresenceMember[];
+  /** Every member of the channel, also those left out of `members`. */
+  count: number;
+  /** Present (true) when `members` holds fewer than `count`. */
+  truncated?: boolean;
+}>;
+/** A user's first connection subscribed to a presence channel. Not numbered, not kept. */
+export type PresenceJoinMessage = Stamped<{
+  type: 'presence_join';
+  channel: string;
+  user: { userId: string };
+}>;
+/** A user's last connection left a presence channel. Not numbered, not kept. */
+export type PresenceLeaveMessage = Stamped<{
+  type: 'presence_leave';
+  channel: string;
+  user: { userId: string };
+}>;
 export type ErrorMessage = Stamped<{
   type: 'error';
   code: ErrorCode;
@@ -249,6 +287,9 @@ export type ServerMessage =
   | ChannelsMessage
   | StatsMessage
   | PublishedMessage
+  | PresenceMessage
+  | PresenceJoinMessage
+  | PresenceLeaveMessage
   | ErrorMessage;
 
 type OptionalKeys<T> = {

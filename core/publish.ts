@@ -16,6 +16,7 @@ import {
   type Log,
   type StoredEvent,
 } from './ports.js';
+import { readPresenceNotice } from './presence-notices.js';
 import { CHANNEL_PATTERN, serverMessage } from './protocol.js';
 import { CLIENT_EVENT_SOURCE, publisherRefusal } from './publishers.js';
 import { epochSeconds } from './settings.js';
@@ -116,6 +117,8 @@ interface ChannelBatch {
   readonly channel: string;
   /** `Detail.user`: the user's every connection, instead of the channel's subscribers. */
   readonly userId?: string;
+  /** A presence notice (`core/presence-notices.ts`): one message, posted as it is, never numbered. */
+  readonly unnumbered?: true;
   readonly events: {
     readonly key: string;
     readonly eventId: string;
@@ -136,7 +139,28 @@ export async function publishBatch(
   const report = { ...EMPTY_REPORT };
   const batches = new Map<string, ChannelBatch>();
   const directs: { key: string; tenant: string | undefined; connectionId: string; payload: string }[] = [];
+  // Presence notices: a channel's subscribers, like events, but neither numbered nor kept; one
+  // channel's notices go out in the order they were queued, as its events do.
+  const notices = new Map<string, { batch: ChannelBatch; stored: StoredEvent[] }>();
   for (const { key, event } of records) {
+    const notice = readPresenceNotice(event);
+    if (typeof notice === 'string') {
+      report.invalidEvents += 1;
+      deps.log.warn('presence notice ignored', { eventId: event.id, reason: notice });
+      continue;
+    }
+    if (notice) {
+      const { tenant, channel, payload } = notice;
+      const id = `${tenant ?? ''}#${channel}`;
+      const entry = notices.get(id) ?? {
+        batch: { tenant, channel, unnumbered: true, events: [] },
+        stored: [],
+      };
+      entry.batch.events.push({ key, eventId: event.id, render: () => payload });
+      entry.stored.push({ seq: 0, payload });
+      notices.set(id, entry);
+      continue;
+    }
     const parsed = publishDetailSchema.safeParse(event.detail);
     if (!parsed.success) {
       // Retrying cannot fix a malformed detail: record it and let the event go.
@@ -178,7 +202,7 @@ export async function publishBatch(
     const direct = directMessage(event, parsed.data, timestamp, deps.log, report);
     if (direct) directs.push({ key, ...direct });
   }
-  report.channels = batches.size;
+  report.channels = batches.size + notices.size;
 
   const nowMs = deps.now ?? Date.now;
   const budget = deps.remainingTimeMs?.() ?? 30_000;
@@ -187,16 +211,17 @@ export async function publishBatch(
   const limit = new AdaptiveLimit(deps.settings.publishConcurrency, nowMs);
   for (const key of await postDirect(directs, deps, report)) retry.add(key);
   const all = [...batches.values()];
-  if (all.length === 0) return { retry: [...retry], report };
+  if (all.length === 0 && notices.size === 0) return { retry: [...retry], report };
   if (end - nowMs() < START_MARGIN_MS) {
     // Not started: retried whole later, and nobody gets a copy twice.
-    return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
+    const unstarted = [...all, ...[...notices.values()].map((n) => n.batch)];
+    return { retry: [...new Set(unstarted.flatMap((b) => b.events.map((e) => e.key)))], report };
   }
   let stored: StoredEvent[][];
   try {
     // Every channel of the batch numbered and kept at once: one marker read, one counter update
     // per channel, the writes 25 to a request.
-    stored = await deps.history.append(all, epochSeconds(nowMs()));
+    stored = all.length > 0 ? await deps.history.append(all, epochSeconds(nowMs())) : [];
   } catch (error) {
     // DynamoDB failed (after the SDK's own retries): the whole batch is retried. What was
     // numbered keeps its number.
@@ -204,9 +229,13 @@ export async function publishBatch(
       channels: all.length,
       error: errorName(error),
     });
-    return { retry: [...new Set(all.flatMap((b) => b.events.map((e) => e.key)))], report };
+    const unposted = [...all, ...[...notices.values()].map((n) => n.batch)];
+    return { retry: [...new Set(unposted.flatMap((b) => b.events.map((e) => e.key)))], report };
   }
-  const queue = all.map((batch, i) => ({ batch, stored: stored[i] as StoredEvent[] }));
+  const queue = [
+    ...all.map((batch, i) => ({ batch, stored: stored[i] as StoredEvent[] })),
+    ...notices.values(),
+  ];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const failedKeys = await publishChannel(next.batch, next.stored, deps, report, {
@@ -419,7 +448,11 @@ async function publishChannel(
     // so it can hold more than the threshold without a cursor.
     if ((first.cursor || first.items.length > deps.settings.fanout.threshold) && !batch.userId) {
       // More subscribers than one invocation should post to: the fan-out workers take it.
-      await deps.fanout.send(shardTasks(tenant, channel, seqs, 'channel'));
+      await deps.fanout.send(
+        batch.unnumbered
+          ? events.flatMap((e) => shardTasks(tenant, channel, [], 'channel', e.payload))
+          : shardTasks(tenant, channel, seqs, 'channel'),
+      );
       report.sharded += 1;
       return retry;
     }

@@ -16,6 +16,11 @@ export interface Settings {
    * rule here allows it and the channel policy lets it subscribe.
    */
   readonly publishPolicy: readonly ChannelRule[];
+  /**
+   * Channels whose members Switchboard tracks (PROTOCOL §8), as channel rules: a user is a member
+   * of a channel a rule here names when that rule allows the user. @default none: no presence
+   */
+  readonly presencePolicy?: readonly ChannelRule[];
   /** Big channels (issue: big channels and broadcast): how fan-out is split and paced. */
   readonly fanout: FanoutSettings;
   /** Which sources' events publish delivers, and to which tenants (`core/publishers.ts`). @default any */

@@ -5,34 +5,19 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
-import { createQueueClient } from '../adapters/aws-clients.js';
 import { METRIC } from '../adapters/observability.js';
-import { SqsEventQueue } from '../adapters/sqs-event-queue.js';
 import { handleClientMessage } from '../core/messages.js';
 import { deliveryWiring } from './delivery-wiring.js';
 
-const { config, metrics, deps: delivery } = deliveryWiring();
+const { config, metrics, stores, deps: delivery } = deliveryWiring();
 const deps = {
   ...delivery,
+  // Client publish and presence notices go to the publish queue, and the presence store answers
+  // `presence`; without the queue's URL, publish is refused and presence is not kept.
+  ...stores,
   // Only `refresh` verifies a token: the verifier (and the secret it needs) is built on the first one.
   verifier: lazyVerifier(() => createVerifierFromConfig(config.auth)),
-  // Client publish puts events on the publish queue; without its URL, publish is refused.
-  ...(config.publishQueueUrl
-    ? {
-        events: new SqsEventQueue(
-          createQueueClient(config),
-          config.publishQueueUrl,
-          queueAccount(config.publishQueueUrl),
-          process.env.AWS_REGION ?? 'local',
-        ),
-      }
-    : {}),
 };
-
-/** The account id in a queue URL (`https://sqs.{region}.amazonaws.com/{account}/{name}`). */
-function queueAccount(url: string): string {
-  return new URL(url).pathname.split('/')[1] ?? '';
-}
 
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,

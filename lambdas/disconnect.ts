@@ -2,14 +2,15 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
-import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { createLogger, createMetrics, errorSummary, METRIC } from '../adapters/observability.js';
 import { forgetConnection } from '../core/connections.js';
 
 const config = loadConfig();
 const logger = createLogger();
 const metrics = createMetrics();
-const store = new DynamoConnectionStore(createDocumentClient(config), config.tableName);
+// Keeps presence: the connection's last leave of each presence channel is announced.
+const { store } = createHandlerStores(config, createDocumentClient(config), logger);
 
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
   try {

@@ -19,7 +19,7 @@ export interface HandlerAccess {
   readonly manageConnections: boolean;
   /** `sqs:SendMessage` on the fan-out queue (queues shard tasks). */
   readonly fanoutQueue: boolean;
-  /** `sqs:SendMessage` on the publish queue (puts client-published events). */
+  /** `sqs:SendMessage` on the publish queue (puts client-published events and presence notices). */
   readonly publishQueue: boolean;
 }
 
@@ -55,7 +55,7 @@ const NONE: HandlerAccess = {
 /**
  * The four message routes run one handler (`client-message.ts`): it builds the token verifier on
  * the first `refresh`, replays history on subscribe through `@connections` and puts
- * client-published events on the publish queue (PROTOCOL §8).
+ * client-published events and presence notices on the publish queue (PROTOCOL §8).
  */
 const MESSAGE_ROUTE_ACCESS: HandlerAccess = {
   ...NONE,
@@ -81,11 +81,12 @@ export const HANDLERS = {
     access: { ...NONE, table: 'write', secret: true },
     ...ROUTE_SIZING,
   },
-  // Reads the connection item to find its subscriptions, then deletes them all by key.
+  // Reads the connection item to find its subscriptions, then deletes them all by key; queues the
+  // presence leaves of its presence channels (core/presence.ts).
   disconnect: {
     entry: 'disconnect',
     route: { routeKey: '$disconnect', twoWay: false },
-    access: { ...NONE, table: 'readWrite' },
+    access: { ...NONE, table: 'readWrite', publishQueue: true },
     ...ROUTE_SIZING,
   },
   subscribe: messageRoute('subscribe', 'subscribe'),
@@ -93,11 +94,12 @@ export const HANDLERS = {
   ping: messageRoute('ping', 'ping'),
   default: messageRoute('default', '$default'),
   // Fan-out: queries a channel's subscribers, posts to each, removes gone connections; queues
-  // shard tasks for big channels. Fed by the publish queue (PublishPipeline grants it the queue).
+  // shard tasks for big channels. Fed by the publish queue (PublishPipeline grants it the queue);
+  // sends to it the presence leaves of the connections it finds gone.
   publish: {
     entry: 'publish',
     trigger: 'publish queue',
-    access: { ...NONE, table: 'readWrite', manageConnections: true, fanoutQueue: true },
+    access: { ...NONE, table: 'readWrite', manageConnections: true, fanoutQueue: true, publishQueue: true },
     timeoutSeconds: PUBLISH_PIPELINE.functionTimeoutSeconds,
     memorySize: 512,
     // The stack's `publishReservedConcurrency` prop may change it there.
@@ -105,19 +107,21 @@ export const HANDLERS = {
   },
   // Big channels and broadcasts: reads a shard's audience page by page, posts within the shared
   // callback budget (a counter item per second), queues a continuation or a retry of its shard.
+  // Queues the presence leaves of the connections it finds gone.
   fanout: {
     entry: 'fanout',
     trigger: 'fan-out queue',
-    access: { ...NONE, table: 'readWrite', manageConnections: true, fanoutQueue: true },
+    access: { ...NONE, table: 'readWrite', manageConnections: true, fanoutQueue: true, publishQueue: true },
     timeoutSeconds: FANOUT_PIPELINE.functionTimeoutSeconds,
     memorySize: 512,
     reservedConcurrency: FANOUT_PIPELINE.reservedConcurrency,
   },
-  // Closes stale connections (DeleteConnection) and removes their items.
+  // Closes stale connections (DeleteConnection) and removes their items; queues the presence
+  // leaves of the connections it removes.
   sweep: {
     entry: 'sweep',
     trigger: 'schedule',
-    access: { ...NONE, table: 'readWrite', manageConnections: true },
+    access: { ...NONE, table: 'readWrite', manageConnections: true, publishQueue: true },
     timeoutSeconds: 120,
     memorySize: 256,
   },
@@ -183,6 +187,7 @@ export const MOCK_ROUTES: readonly MockRoute[] = [
 export const ADAPTER_ACCESS = {
   'adapters/dynamo-store.ts': 'table',
   'adapters/dynamo-history.ts': 'table',
+  'adapters/dynamo-presence.ts': 'table',
   'adapters/auth.ts': 'secret',
   'adapters/management-gateway.ts': 'manageConnections',
   'adapters/sqs-fanout-queue.ts': 'fanoutQueue',

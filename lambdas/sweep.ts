@@ -1,7 +1,7 @@
 /** Scheduled sweep: closes connections whose token expired and forgets silent ones (see `core/sweep.ts`). */
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import { loadConfig } from '../adapters/config.js';
-import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
 import { sweep } from '../core/sweep.js';
@@ -10,7 +10,8 @@ const config = loadConfig();
 const logger = createLogger();
 const metrics = createMetrics();
 const deps = {
-  store: new DynamoConnectionStore(createDocumentClient(config), config.tableName),
+  // Keeps presence: a connection whose $disconnect was lost leaves its presence channels here.
+  store: createHandlerStores(config, createDocumentClient(config), logger).store,
   gateway: new ManagementApiGateway(createManagementClient(config)),
   settings: config,
   log: logger,

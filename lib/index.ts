@@ -14,7 +14,11 @@
  * deployed with `lambda.Code.fromAsset`: a synth needs neither esbuild nor Docker.
  */
 export type { ChannelRule } from '../core/channel-policy.js';
-export { DEFAULT_CHANNEL_POLICY, DEFAULT_PUBLISH_POLICY } from '../core/channel-policy.js';
+export {
+  DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PRESENCE_POLICY,
+  DEFAULT_PUBLISH_POLICY,
+} from '../core/channel-policy.js';
 /** The wire protocol version the handlers serve (see docs/packages.md, "Compatibility"). */
 export { PROTOCOL_VERSION } from '../core/protocol-version.js';
 export type { HandlerAccess } from '../lambdas/handlers.js';

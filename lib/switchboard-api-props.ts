@@ -16,6 +16,7 @@ import {
   type ChannelRule,
   channelRuleSchema,
   DEFAULT_CHANNEL_POLICY,
+  DEFAULT_PRESENCE_POLICY,
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
@@ -115,6 +116,14 @@ export interface SwitchboardApiProps {
    * @default - the policy of PROTOCOL §8 (`DEFAULT_PUBLISH_POLICY`)
    */
   readonly publishPolicy?: readonly ChannelRule[];
+  /**
+   * Where Switchboard tracks who is subscribed (PROTOCOL §8, docs/presence.md): channel rules; a
+   * user is a member of a channel a rule names when that rule allows the user. `[]` turns
+   * presence off.
+   *
+   * @default - `chat:*`, `room:*` and `presence:*` for authenticated users (`DEFAULT_PRESENCE_POLICY`)
+   */
+  readonly presencePolicy?: readonly ChannelRule[];
   /**
    * Origins (`https://app.example.com`) allowed to open a connection; others get 403. Also the
    * CORS allow-list of the token exchange.
@@ -335,6 +344,7 @@ export interface ResolvedSwitchboardApiProps {
   };
   readonly channelPolicy: readonly ChannelRule[];
   readonly publishPolicy: readonly ChannelRule[];
+  readonly presencePolicy: readonly ChannelRule[];
   readonly allowedOrigins?: readonly string[];
   readonly tokenExchangeCorsOrigins: readonly string[];
   readonly allowAnonymous: boolean;
@@ -400,10 +410,12 @@ export const SWITCHBOARD_DEFAULTS = {
 
 /**
  * Lambda caps all environment variables of a function at 4 KB together; the channel policy gets
- * half, the publish policy a quarter.
+ * half, the publish policy a quarter, the presence policy an eighth.
  */
 export const MAX_CHANNEL_POLICY_BYTES = 2048;
 export const MAX_PUBLISH_POLICY_BYTES = 1024;
+/** The presence policy's share of the same 4 KB: an eighth. */
+export const MAX_PRESENCE_POLICY_BYTES = 512;
 
 export class SwitchboardPropsError extends Error {
   override readonly name = 'SwitchboardPropsError';
@@ -591,6 +603,8 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   checkPolicy('channelPolicy', channelPolicy, policySchema, MAX_CHANNEL_POLICY_BYTES);
   const publishPolicy = props.publishPolicy ?? DEFAULT_PUBLISH_POLICY;
   checkPolicy('publishPolicy', publishPolicy, z.array(channelRuleSchema), MAX_PUBLISH_POLICY_BYTES);
+  const presencePolicy = props.presencePolicy ?? DEFAULT_PRESENCE_POLICY;
+  checkPolicy('presencePolicy', presencePolicy, z.array(channelRuleSchema), MAX_PRESENCE_POLICY_BYTES);
 
   if (props.allowedOrigins !== undefined) {
     if (props.allowedOrigins.length === 0) {
@@ -699,6 +713,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
     },
     channelPolicy,
     publishPolicy,
+    presencePolicy,
     ...(props.allowedOrigins !== undefined ? { allowedOrigins: props.allowedOrigins } : {}),
     tokenExchangeCorsOrigins,
     allowAnonymous: props.allowAnonymous ?? d.allowAnonymous,

@@ -417,7 +417,8 @@ export class SwitchboardApi extends Construct {
     });
     this.publishQueue = pipeline.queue;
     this.fanout.consumeWith(fn(TRIGGER_ENTRIES.fanout));
-    // The message routes put client-published events on the publish queue (PROTOCOL §8).
+    // The message routes put client-published events on the publish queue, and every handler that
+    // adds or removes subscriptions puts presence notices there (PROTOCOL §8).
     for (const { entry, access } of HANDLER_LIST) {
       if (!access.publishQueue) continue;
       const handler = handlers[entry] as HandlerFunction;

@@ -259,7 +259,7 @@ describe('publish handler', () => {
     expect(configs).toEqual([]);
   });
 
-  it('may consume the publish queue and send to the fan-out queue, and no other queue', () => {
+  it('may consume the publish queue, send to the fan-out queue and to the publish queue (presence leaves), and no other queue', () => {
     // Prepare
     const roleId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.publish]?.role as never);
     const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).filter((p) =>
@@ -272,6 +272,7 @@ describe('publish handler', () => {
       .filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
 
     // Assess
+    // CDK merges the two SendMessage grants into one statement with both queues.
     expect(sqs).toHaveLength(2);
     expect(sqs).toEqual(
       expect.arrayContaining([
@@ -284,10 +285,12 @@ describe('publish handler', () => {
           ]),
           Resource: arnOf(api().publishQueue),
         }),
+        // The fan-out queue, and the publish queue for the presence leaves of connections it
+        // finds gone (core/presence.ts).
         expect.objectContaining({
           Effect: 'Allow',
           Action: expect.arrayContaining(['sqs:SendMessage']),
-          Resource: arnOf(api().fanout.queue),
+          Resource: [arnOf(api().fanout.queue), arnOf(api().publishQueue)],
         }),
       ]),
     );

@@ -13,7 +13,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../adapters/config.js';
 import { switchboardEventPattern } from '../../adapters/event-pattern.js';
-import type { ChannelRule } from '../../core/channel-policy.js';
+import { type ChannelRule, DEFAULT_PRESENCE_POLICY } from '../../core/channel-policy.js';
 import { SwitchboardApi } from '../../lib/switchboard-api.js';
 import { type SwitchboardApiProps, SwitchboardPropsError } from '../../lib/switchboard-api-props.js';
 import { SwitchboardStack } from '../../lib/switchboard-stack.js';
@@ -95,6 +95,15 @@ describe('options reach the template', () => {
       [ENV.maxSubscriptions]: '20',
       [ENV.maxMessageBytes]: '4096',
     });
+  });
+
+  it('passes the presence policy to every handler: the default, a custom one, or none', () => {
+    const custom: ChannelRule[] = [{ pattern: 'agents:*', allow: { roles: ['agent'] } }];
+    const presenceOf = (props: SwitchboardApiProps) =>
+      JSON.parse(variables(synthStack(props).template)[ENV.presencePolicy] as string);
+    expect(presenceOf({})).toEqual(DEFAULT_PRESENCE_POLICY);
+    expect(presenceOf({ presencePolicy: custom })).toEqual(custom);
+    expect(presenceOf({ presencePolicy: [] })).toEqual([]);
   });
 
   it('allows no cross-origin page to call the token exchange unless origins are listed', () => {
@@ -382,6 +391,21 @@ describe('bad props are refused before anything is built', () => {
       'empty channelPolicy',
       { channelPolicy: [] },
       /channelPolicy must hold at least one rule \(received \[\]\)/,
+    ],
+    [
+      'presencePolicy rule',
+      { presencePolicy: [{ pattern: 'room:#', allow: 'authenticated' }] },
+      /presencePolicy\[0\]\.pattern pattern must use channel characters.* \(received \{"pattern":"room:#","allow":"authenticated"\}\)/,
+    ],
+    [
+      'presencePolicy too large for the environment',
+      {
+        presencePolicy: Array.from({ length: 20 }, (_, i) => ({
+          pattern: `presence-channel-${i}:*`,
+          allow: 'authenticated' as const,
+        })),
+      },
+      /presencePolicy must serialize to at most 512 bytes of JSON \(received "\d+ bytes"\)/,
     ],
     [
       'origin with a path',

@@ -1217,3 +1217,101 @@ describe('state and closing', () => {
     expect(await reported).toMatchObject({ code: 'rate_limited', message: 'too many' });
   });
 });
+
+describe('presence', () => {
+  /** The healthy server, answering `presence` for `room:1` with two members. */
+  const withPresence: Respond = (message, connection) => {
+    if (message.action !== 'presence') return happyPath(message, connection);
+    if (message.channel !== 'room:1') {
+      return [
+        {
+          type: 'error',
+          code: 'unauthorized',
+          message: `presence of "${String(message.channel)}" is for its subscribers; subscribe first`,
+          id: message.id,
+          channel: message.channel,
+          timestamp: now(),
+        },
+      ];
+    }
+    return [
+      {
+        type: 'presence',
+        id: message.id,
+        channel: 'room:1',
+        members: [
+          { userId: 'alice', connections: 2 },
+          { userId: 'bob', connections: 1 },
+        ],
+        count: 2,
+        timestamp: now(),
+      },
+    ];
+  };
+
+  it('presence() asks for a channel and resolves with its members and count', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    server.respond = withPresence;
+    const client = connect(server);
+
+    // Act
+    const snapshot = await client.presence('room:1');
+
+    // Assess
+    expect(snapshot).toEqual({
+      channel: 'room:1',
+      members: [
+        { userId: 'alice', connections: 2 },
+        { userId: 'bob', connections: 1 },
+      ],
+      count: 2,
+      truncated: false,
+    });
+    const connection = await server.connection(0);
+    expect(connection.received).toEqual([{ action: 'presence', channel: 'room:1', id: expect.any(String) }]);
+  });
+
+  it('presence() rejects with the code the server refuses with, and the client goes on', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    server.respond = withPresence;
+    const client = connect(server);
+
+    // Act
+    const error = await rejection(client.presence('room:2'));
+    const after = await client.presence('room:1');
+
+    // Assess
+    expect(error).toMatchObject({ code: 'unauthorized', channel: 'room:2' });
+    expect(after.count).toBe(2);
+    expect(client.state).toBe('open');
+  });
+
+  it('presence() refuses an empty channel name without asking the server', async () => {
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    await expect(client.presence('')).rejects.toThrow(TypeError);
+  });
+
+  it('emits presence_join and presence_leave notices, and drops malformed ones', async () => {
+    // Prepare
+    const server = await ScriptedServer.start();
+    const client = connect(server);
+    const seen: string[] = [];
+    client.on('presence_join', ({ channel, user }) => seen.push(`join ${channel} ${user.userId}`));
+    client.on('presence_leave', ({ channel, user }) => seen.push(`leave ${channel} ${user.userId}`));
+    await nextEvent(client, 'open');
+    const connection = await server.connection(0);
+
+    // Act
+    connection.send({ type: 'presence_join', channel: 'room:1', user: { userId: 'bob' }, timestamp: now() });
+    connection.send({ type: 'presence_join', channel: 'room:1', user: 'mallory', timestamp: now() });
+    connection.send({ type: 'presence_leave', channel: 'room:1', timestamp: now() });
+    connection.send({ type: 'presence_leave', channel: 'room:1', user: { userId: 'bob' }, timestamp: now() });
+
+    // Assess
+    await vi.waitFor(() => expect(seen).toHaveLength(2), WAIT);
+    expect(seen).toEqual(['join room:1 bob', 'leave room:1 bob']);
+  });
+});

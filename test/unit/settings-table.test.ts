@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../adapters/config.js';
+import { HANDLER_SETTINGS } from '../../adapters/handler-settings.js';
 import { METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { SETTING_DOCS } from '../../adapters/settings-docs.js';
 import { SETTING_ROWS, SETTINGS, type Setting } from '../../adapters/settings-table.js';
@@ -54,6 +55,17 @@ function resolvedValue(row: Setting, value: unknown): unknown {
 }
 
 describe('the settings table', () => {
+  it("keeps in the handlers' part (adapters/handler-settings.ts) exactly the rows the handlers read", () => {
+    // Prepare
+    const handlerRead = SETTING_ROWS.filter((row) => readBy(row, 'handlers') || readBy(row, 'publishQueue'));
+    // Act
+    const inHandlerPart = Object.keys(HANDLER_SETTINGS);
+    // Assess: a row read by a handler but kept elsewhere would be missing from its schema; one
+    // kept there but read by none would weigh on every handler's bundle for nothing.
+    expect(inHandlerPart.sort()).toEqual(handlerRead.map((row) => row.name).sort());
+    for (const row of handlerRead) expect(ENV[row.name as keyof typeof ENV]).toBe(row.env);
+  });
+
   it('gives every setting a tuner reaches a prop, a context key and a variable', () => {
     expect(TUNABLE.map((row) => row.name)).toContain('publishConcurrency');
     for (const row of TUNABLE) {
