@@ -3,6 +3,7 @@
  * `GET /admin/api/stream` Server-Sent Events. Types only, shared by the server (`web-console.ts`)
  * and the page (`web/dashboard.ts`). Times are ISO 8601 strings.
  */
+import type { PresenceMember } from '../core/protocol.js';
 import type { EventStatus } from './activity.js';
 
 /**
@@ -35,7 +36,15 @@ export interface DashboardChannel {
   readonly channel: string;
   /** Open connections subscribed to it. */
   readonly subscribers: number;
+  /**
+   * On a presence channel (PROTOCOL §8): its members as the `presence` action answers, the first
+   * `DASHBOARD_PRESENCE_MEMBERS` by user id, and how many there are.
+   */
+  readonly presence?: { readonly count: number; readonly members: readonly PresenceMember[] };
 }
+
+/** Members listed per presence channel on the dashboard (the count is exact). */
+export const DASHBOARD_PRESENCE_MEMBERS = 20;
 
 export interface DashboardEvent {
   readonly id: string;

@@ -18,6 +18,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createVerifierFromConfig } from '../adapters/auth.js';
 import { loadConfig } from '../adapters/config.js';
+import { DynamoPresenceStore } from '../adapters/dynamo-presence.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
@@ -481,6 +482,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     tableClient = new DynamoDBClient({ endpoint: dynamodb.endpoint });
+    const consoleTable = DynamoDBDocumentClient.from(tableClient, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     const { secret, issuer, audience } = config.auth;
     webConsole = createWebConsole({
       assets,
@@ -501,10 +505,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           }
         : {}),
       connections: () => gateway?.connections ?? new Map(),
-      store: new DynamoConnectionStore(
-        DynamoDBDocumentClient.from(tableClient, { marshallOptions: { removeUndefinedValues: true } }),
-        settings.tableName,
-      ),
+      store: new DynamoConnectionStore(consoleTable, settings.tableName),
+      presence: {
+        store: new DynamoPresenceStore(consoleTable, settings.tableName),
+        policy: config.presencePolicy ?? [],
+      },
       activity,
       log,
     });

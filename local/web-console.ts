@@ -15,16 +15,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { isAdmin } from '../core/channel-policy.js';
+import { type ChannelRule, isAdmin, policyNames } from '../core/channel-policy.js';
 import { bearerToken, type Identity, TokenRejectedError, type TokenVerifier } from '../core/identity.js';
-import type { ConnectionStore, LiveConnection } from '../core/ports.js';
+import type { ConnectionStore, LiveConnection, PresenceStore } from '../core/ports.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { isWildcard } from '../core/wildcards.js';
 import type { LocalActivity } from './activity.js';
-import type {
-  ConsoleErrorBody,
-  DashboardChannel,
-  DashboardConnection,
-  DashboardState,
+import {
+  type ConsoleErrorBody,
+  DASHBOARD_PRESENCE_MEMBERS,
+  type DashboardChannel,
+  type DashboardConnection,
+  type DashboardState,
 } from './dashboard-state.js';
 import { isLoopbackHost, pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
 import { type LocalLog, silentLog } from './log.js';
@@ -48,6 +50,11 @@ export interface WebConsoleProps {
   readonly connections: () => ReadonlyMap<string, GatewayConnection>;
   /** The table, read as the handlers read it. */
   readonly store: Pick<ConnectionStore, 'getConnection' | 'liveConnections'>;
+  /** Presence as the handlers keep it, and the channels the presence policy names. @default none shown */
+  readonly presence?: {
+    readonly store: Pick<PresenceStore, 'members'>;
+    readonly policy: readonly ChannelRule[];
+  };
   readonly activity: LocalActivity;
   /** Longest wait between a change and the dashboards hearing of it. @default 100 */
   readonly pushDelayMs?: number;
@@ -141,7 +148,7 @@ function connectionRow(record: LiveConnection, socket: GatewayConnection | undef
 
 /** Builds the dashboard's state from the table (as the handlers wrote it) and the gateway. */
 export async function dashboardState(
-  props: Pick<WebConsoleProps, 'connections' | 'store' | 'activity'>,
+  props: Pick<WebConsoleProps, 'connections' | 'store' | 'activity' | 'presence'>,
   viewer: Viewer,
 ): Promise<DashboardState> {
   const scope = viewer.identity.tenant ?? null;
@@ -195,9 +202,22 @@ export async function dashboardState(
       channels.set(key, entry);
     }
   }
-  const channelRows: DashboardChannel[] = [...channels.values()]
-    .sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel))
-    .map(({ tenant, channel, subscribers }) => ({ ...(tenant ? { tenant } : {}), channel, subscribers }));
+  const presence = props.presence;
+  const channelRows: DashboardChannel[] = await Promise.all(
+    [...channels.values()]
+      .sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel))
+      .map(async ({ tenant, channel, subscribers }) => {
+        const row = { ...(tenant ? { tenant } : {}), channel, subscribers };
+        if (!presence || isWildcard(channel) || !policyNames(presence.policy, channel)) return row;
+        const { count, members } = await presence.store.members(
+          tenant,
+          channel,
+          now,
+          DASHBOARD_PRESENCE_MEMBERS,
+        );
+        return { ...row, presence: { count, members } };
+      }),
+  );
 
   const events = props.activity
     .recent()

@@ -107,7 +107,17 @@ function channelRow(channel: DashboardChannel): HTMLTableRowElement {
     el('td', {}, el('span', { class: 'chip' }, channel.channel)),
     el('td', {}, channel.tenant ?? el('span', { class: 'muted' }, '—')),
     el('td', { class: 'num', data: { testid: 'subscribers' } }, channel.subscribers),
+    el('td', { data: { testid: 'presence' } }, presenceCell(channel)),
   );
+}
+
+/** Who is in a presence channel: the count, then the first members (`connections` when more than one). */
+function presenceCell(channel: DashboardChannel): HTMLElement | string {
+  if (!channel.presence) return el('span', { class: 'muted' }, '—');
+  const { count, members } = channel.presence;
+  const names = members.map((m) => (m.connections > 1 ? `${m.userId} (${m.connections})` : m.userId));
+  const more = count > members.length ? `, +${count - members.length}` : '';
+  return `${count}: ${names.join(', ')}${more}`;
 }
 
 const STATUS_TEXT: Record<DashboardEvent['status'], string> = {
@@ -160,7 +170,7 @@ function render(state: DashboardState): void {
       : [empty(6, 'No connections. Open the test client to make one.')]),
   );
   ui.channels.replaceChildren(
-    ...(state.channels.length > 0 ? state.channels.map(channelRow) : [empty(3, 'No subscriptions.')]),
+    ...(state.channels.length > 0 ? state.channels.map(channelRow) : [empty(4, 'No subscriptions.')]),
   );
   ui.events.replaceChildren(
     ...(state.events.length > 0

@@ -58,6 +58,8 @@ interface WantedChannel {
   status: ChannelStatus;
   detail: string;
   subscription: Subscription | undefined;
+  /** Who is here, on a presence channel (PROTOCOL §8): user ids, kept live by join/leave notices. */
+  members?: Set<string>;
 }
 
 let client: Client | undefined;
@@ -184,6 +186,13 @@ function renderChannels(): void {
         { data: { channel, status: entry.status } },
         el('span', { class: 'chip' }, channel),
         el('span', { class: `status status-${entry.status}`, title: entry.detail }, entry.status),
+        entry.members
+          ? el(
+              'span',
+              { class: 'muted small', data: { testid: 'members' } },
+              `${entry.members.size} here: ${[...entry.members].sort().join(', ')}`,
+            )
+          : null,
         remove,
       );
     }),
@@ -216,7 +225,9 @@ function subscribe(channel: string): void {
   setChannel(channel, 'subscribing');
   subscription.then(
     () => {
-      if (wanted.get(channel)?.subscription === subscription) setChannel(channel, 'subscribed');
+      if (wanted.get(channel)?.subscription !== subscription) return;
+      setChannel(channel, 'subscribed');
+      void showPresence(current, channel);
     },
     (error: unknown) => {
       // The SDK reports the failure through its `error` event too, which logs it.
@@ -225,6 +236,29 @@ function subscribe(channel: string): void {
       setChannel(channel, 'failed', describe(error));
     },
   );
+}
+
+/** Asks who is in `channel`; a channel without presence answers invalid_request and shows none. */
+async function showPresence(current: Client, channel: string): Promise<void> {
+  try {
+    const { members, truncated, count } = await current.presence(channel);
+    const entry = wanted.get(channel);
+    if (!entry || current !== client) return;
+    entry.members = new Set(members.map((m) => m.userId));
+    if (truncated) log('info', `${channel}: ${count} members, the first ${members.length} shown`);
+    renderChannels();
+  } catch {
+    // Not a presence channel (or no longer subscribed): nothing to show.
+  }
+}
+
+function onPresenceNotice(channel: string, userId: string, joined: boolean): void {
+  const members = wanted.get(channel)?.members;
+  if (!members) return;
+  if (joined) members.add(userId);
+  else members.delete(userId);
+  log('info', `${userId} ${joined ? 'joined' : 'left'} ${channel}`);
+  renderChannels();
 }
 
 async function unsubscribe(channel: string): Promise<void> {
@@ -303,6 +337,9 @@ function connect(): void {
   created.on('open', ({ reconnected }) => {
     showState('open');
     log('info', reconnected ? 'reconnected; channels resubscribed' : 'connection open');
+    // Notices sent while disconnected are gone: ask again who is here.
+    if (reconnected)
+      for (const [channel, entry] of wanted) if (entry.members) void showPresence(created, channel);
     void showIdentity(created);
   });
   created.on('reconnecting', ({ attempt, delayMs, error }) => {
@@ -323,6 +360,8 @@ function connect(): void {
   );
   // Broadcasts and messages to this user or connection arrive without a subscription.
   created.on('direct', (event) => showEvent(event));
+  created.on('presence_join', ({ channel, user }) => onPresenceNotice(channel, user.userId, true));
+  created.on('presence_leave', ({ channel, user }) => onPresenceNotice(channel, user.userId, false));
   created.on('gap', ({ channel, reason, lastSeq, seq }) =>
     log('warn', `events of ${channel} may be missing after seq ${lastSeq} up to ${seq} (${reason})`),
   );

@@ -332,6 +332,34 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     expect(pageErrors.get(bob)).toEqual([]);
   });
 
+  it('shows who is in a room on both pages and on the dashboard, live as people join and leave', async () => {
+    // Prepare: alice first, then bob joins the same room
+    const room = 'room:presence';
+    const members = (page: Page) =>
+      page.locator(`#channels li[data-channel="${room}"] [data-testid="members"]`);
+    const alice = await openTestPage({ token: await tokenFor({ sub: 'alice' }) }, [room]);
+    await members(alice).filter({ hasText: '1 here: alice' }).waitFor({ timeout: WAIT_MS });
+    // Act 1
+    const bob = await openTestPage({ token: await tokenFor({ sub: 'bob' }) }, [room]);
+    // Assess 1: bob's page asked presence; alice's page heard bob's join
+    await members(bob).filter({ hasText: '2 here: alice, bob' }).waitFor({ timeout: WAIT_MS });
+    await members(alice).filter({ hasText: '2 here: alice, bob' }).waitFor({ timeout: WAIT_MS });
+    const dashboard = await openDashboard(await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    await dashboard
+      .locator(`#channels tr[data-channel="${room}"] [data-testid="presence"]`, { hasText: '2: alice, bob' })
+      .waitFor({ timeout: WAIT_MS });
+    // Act 2: bob closes the connection
+    await bob.click('#disconnect');
+    // Assess 2
+    await members(alice).filter({ hasText: '1 here: alice' }).waitFor({ timeout: WAIT_MS });
+    await alice.locator('#log li', { hasText: `bob left ${room}` }).waitFor({ timeout: WAIT_MS });
+    await dashboard
+      .locator(`#channels tr[data-channel="${room}"] [data-testid="presence"]`, { hasText: /^1: alice$/ })
+      .waitFor({ timeout: WAIT_MS });
+    expect(pageErrors.get(alice)).toEqual([]);
+    expect(pageErrors.get(dashboard)).toEqual([]);
+  });
+
   it('answers the dashboard API with 401 without a token, 403 without the admin role, and the state to admins', async () => {
     // Prepare
     const client = await openTestPage({ token: await tokenFor({ sub: 'erin' }) }, ['weather']);
