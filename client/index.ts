@@ -69,6 +69,7 @@ export {
   type ReconnectOptions,
   type TokenProvider,
 } from './options.js';
+export { createPresenceFeed, type PresenceFeed, type PresenceFeedSnapshot } from './presence-feed.js';
 export type {
   ChannelGap,
   Client,

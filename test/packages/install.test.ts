@@ -253,7 +253,7 @@ describe.skipIf(skipWithoutChromium)('@switchboard/client, installed into a Reac
         include: ['src'],
       }),
       'src/main.tsx': `import { createClient, PROTOCOL_VERSION } from '@switchboard/client';
-import { SwitchboardProvider, useSwitchboard } from '@switchboard/client/react';
+import { SwitchboardProvider, usePresence, useSwitchboard } from '@switchboard/client/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
@@ -283,6 +283,24 @@ function OrderFeed({ channel }: { readonly channel: string }) {
   );
 }
 
+function Room({ room }: { readonly room: string }) {
+  const { events, publish, subscribed } = useSwitchboard(room, { keep: 10 });
+  const { members, count, known } = usePresence(room);
+  return (
+    <section>
+      <p data-testid="members" data-known={String(known)}>{count}: {members.join(', ')}</p>
+      <button id="say" disabled={!subscribed} onClick={() => void publish({ text: 'hello' }, { eventType: 'chat_message' })}>
+        Say hello
+      </button>
+      <ul id="room">
+        {events.map((event) => (
+          <li key={event.id} data-event-id={event.id}>{event.sender?.userId}: {JSON.stringify(event.data)}</li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 const root = document.getElementById('root');
 if (!root) throw new Error('no #root');
 createRoot(root).render(
@@ -290,6 +308,7 @@ createRoot(root).render(
     <SwitchboardProvider client={client}>
       <h1>Orders (protocol {PROTOCOL_VERSION})</h1>
       <OrderFeed channel={params.get('channel') ?? 'orders'} />
+      <Room room={params.get('room') ?? 'room:demo'} />
     </SwitchboardProvider>
   </StrictMode>,
 );
@@ -311,7 +330,8 @@ createRoot(root).render(
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
     });
-    const query = new URLSearchParams({ url: stack.websocketUrl, token, channel });
+    const room = `room:${channel}`;
+    const query = new URLSearchParams({ url: stack.websocketUrl, token, channel, room });
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?${query}`);
     await page.locator('[data-testid="subscribed"][data-subscribed="true"]').waitFor({ timeout: 15_000 });
     const eventId = await publish(bus, { channel, data: { order: 42 } }, { DetailType: 'order_paid' });
@@ -322,6 +342,12 @@ createRoot(root).render(
     expect(await item.textContent()).toBe('#1 order_paid: {"order":42}');
     expect(await page.getAttribute('[data-testid="state"]', 'data-state')).toBe('open');
     expect(await page.textContent('h1')).toBe(`Orders (protocol ${PROTOCOL_VERSION})`);
+    // The hooks publish as the client and follow presence: alice is in the room, her message returns
+    await page
+      .locator('[data-testid="members"][data-known="true"]', { hasText: '1: alice' })
+      .waitFor({ timeout: 15_000 });
+    await page.locator('#say:not([disabled])').click();
+    await page.locator('#room li', { hasText: 'alice: {"text":"hello"}' }).waitFor({ timeout: 15_000 });
     expect(errors).toEqual([]);
   }, 240_000);
 });
