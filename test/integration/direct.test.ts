@@ -52,20 +52,26 @@ describe('a message to a user', () => {
     expect(otherAlice.events).toEqual([]);
   });
 
-  it('is kept in the history of user:alice, so a client recovers it with since', async () => {
-    // Prepare: a message while alice is away.
-    const eventId = await publish(bus, { user: 'alice', tenant: 'gamma', data: 1 });
-    await settle();
-    const alice = await listener('alice', 'gamma');
-    // Act
-    const reply = await alice.client.request(
-      { action: 'subscribe', channel: 'user:alice', since: 0 },
-      'subscribed',
-    );
-    // Assess
-    expect(reply).toMatchObject({ type: 'subscribed', channel: 'user:alice', seq: 1, recovered: true });
-    expect(alice.events.map((e) => [e.channel, e.id, e.seq])).toEqual([['user:alice', eventId, 1]]);
-  });
+  it.each([
+    ['action', 'gamma'],
+    ['type', 'delta'],
+  ])(
+    'is kept in the history of user:alice, so a client recovers it with since (%s style)',
+    async (style, tenant) => {
+      // Prepare: a message while alice is away.
+      const eventId = await publish(bus, { user: 'alice', tenant, data: 1 });
+      await settle();
+      const alice = await listener('alice', tenant);
+      // Act
+      const reply = await alice.client.request(
+        { [style]: 'subscribe', channel: 'user:alice', since: 0 },
+        'subscribed',
+      );
+      // Assess
+      expect(reply).toMatchObject({ type: 'subscribed', channel: 'user:alice', seq: 1, recovered: true });
+      expect(alice.events.map((e) => [e.channel, e.id, e.seq])).toEqual([['user:alice', eventId, 1]]);
+    },
+  );
 });
 
 describe('a message to one connection', () => {
