@@ -137,13 +137,34 @@ function salvageId(candidate: Record<string, unknown>): { id?: string } {
 }
 
 /**
+ * The correlation id of a message refused for its size, so that the client waiting on it hears
+ * why. Only frames API Gateway lets through (at most 128 KB) are read, and those parse quickly.
+ */
+function oversizedId(raw: string, size: number): { id?: string } {
+  if (size > API_GATEWAY_FRAME_BYTES) return {};
+  try {
+    const json: unknown = JSON.parse(raw);
+    return isPlainObject(json) ? salvageId(json) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** API Gateway's largest WebSocket frame: bigger ones close the connection before any handler. */
+const API_GATEWAY_FRAME_BYTES = 128 * 1024;
+
+/**
  * Parses one client text frame. Throws `ProtocolError('invalid_request')` with a precise message
  * for anything that is not a valid message of protocol v1.
  */
 export function parseClientMessage(raw: string, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): ClientMessage {
   const size = Buffer.byteLength(raw, 'utf8');
   if (size > maxBytes) {
-    throw new ProtocolError('invalid_request', `message is ${size} bytes; the limit is ${maxBytes}`);
+    throw new ProtocolError(
+      'invalid_request',
+      `message is ${size} bytes; the limit is ${maxBytes}`,
+      oversizedId(raw, size),
+    );
   }
   let json: unknown;
   try {

@@ -164,13 +164,17 @@ describe('publishing through the SDK', () => {
     }
   });
 
-  it('publish() rejects outside the publish policy with unauthorized, and the client keeps working', async () => {
+  it('publish() rejects outside the publish policy with unauthorized, over the size limit with invalid_request, and the client keeps working', async () => {
     // Prepare
     const carol = sdkClient('carol');
     // Act
     const refused = carol.publish('news', { text: 'not allowed' });
     // Assess
     await expect(refused).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(carol.publish('room:big', 'x'.repeat(40_000))).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/the limit is 32768/),
+    });
     await expect(carol.publish('chat:ok', { text: 'allowed' })).resolves.toMatchObject({
       channel: 'chat:ok',
     });

@@ -81,9 +81,20 @@ describe('parseClientMessage', () => {
     expect(error.message).toMatch(message);
   });
 
-  it('refuses a message over the byte limit before parsing it', () => {
+  it('refuses a message over the byte limit before validating it', () => {
     const error = refusal(`{"action":"ping","pad":"${'x'.repeat(100)}"}`, 64);
     expect(error.message).toMatch(/limit is 64/);
+  });
+
+  it('keeps the correlation id of a message refused for its size, so a waiting client hears why', () => {
+    // Prepare: a publish of 40 KB against the default 32 KB limit
+    const raw = JSON.stringify({ action: 'publish', channel: 'room:1', data: 'x'.repeat(40_000), id: 'c9' });
+    // Act
+    const error = refusal(raw);
+    // Assess
+    expect(error.message).toMatch(/limit is 32768/);
+    expect(error.details.id).toBe('c9');
+    expect(refusal(`${raw.slice(0, -1)},"broken`).details.id).toBeUndefined();
   });
 
   it('keeps a valid correlation id on the refusal so the client can match it', () => {
