@@ -2,6 +2,8 @@
  * `npm run publish -- --channel C [--channel D] --type T --data '{...}' [--tenant X]`
  * publishes through the EventBridge API with the real SDK client: to the local stack by default
  * (`http://127.0.0.1:$SWITCHBOARD_PORT`), or to AWS with `--aws` (default credentials and region).
+ * Besides channels, an event may be addressed as PROTOCOL §6 allows: `--user U` (every connection
+ * of that user), `--connection-id ID` (one connection) or `--broadcast` (every connection).
  */
 
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -10,7 +12,7 @@ import { commandLine, HELP_OPTION, refuse } from './args.js';
 import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
 
 const usage =
-  "usage: npm run publish -- --channel <name> [--channel <name> ...] --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
+  "usage: npm run publish -- (--channel <name> [--channel <name> ...] | --user <id> | --connection-id <id> | --broadcast) --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
 
 function fail(message: string): never {
   return refuse(usage, message);
@@ -18,6 +20,9 @@ function fail(message: string): never {
 
 const values = commandLine(usage, {
   channel: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  'connection-id': { type: 'string' },
+  broadcast: { type: 'boolean', default: false },
   type: { type: 'string' },
   data: { type: 'string', default: 'null' },
   tenant: { type: 'string' },
@@ -28,9 +33,20 @@ const values = commandLine(usage, {
   ...HELP_OPTION,
 });
 const channels = values.channel ?? [];
-if (channels.length === 0) fail('--channel is required');
+const user = values.user;
+const connectionId = values['connection-id'];
+if (channels.length === 0 && user === undefined && connectionId === undefined && !values.broadcast) {
+  fail('give --channel, --user, --connection-id or --broadcast');
+}
 const bad = channels.find((c) => !CHANNEL_PATTERN.test(c));
 if (bad !== undefined) fail(`channel "${bad}" must match [A-Za-z0-9_.:@-]{1,128}`);
+// A user id becomes the channel user:{id}, so it keeps to the channel grammar (PROTOCOL §6).
+if (user !== undefined && !CHANNEL_PATTERN.test(`user:${user}`)) {
+  fail(`--user "${user}" must be 1-123 characters of [A-Za-z0-9_.:@-]`);
+}
+if (connectionId !== undefined && (connectionId === '' || connectionId.length > 128)) {
+  fail('--connection-id must be 1 to 128 characters');
+}
 if (!values.type) fail('--type is required');
 let data: unknown;
 try {
@@ -46,7 +62,10 @@ if (bus === undefined) fail("--aws needs --bus <name>: the stack's EventBusName 
 const endpoint = values.aws ? undefined : (values.endpoint ?? localEndpoint());
 const client = new EventBridgeClient(clientConfig(endpoint));
 const detail = {
-  ...(channels.length === 1 ? { channel: channels[0] } : { channels }),
+  ...(channels.length === 1 ? { channel: channels[0] } : channels.length > 1 ? { channels } : {}),
+  ...(user !== undefined ? { user } : {}),
+  ...(connectionId !== undefined ? { connection_id: connectionId } : {}),
+  ...(values.broadcast ? { broadcast: true } : {}),
   data,
   ...(values.tenant ? { tenant: values.tenant } : {}),
 };
@@ -67,7 +86,13 @@ try {
   if (result.FailedEntryCount || !entry?.EventId) {
     fail(`PutEvents refused the entry: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`);
   }
-  process.stdout.write(`published ${entry.EventId} to ${channels.join(', ')}\n`);
+  const to = [
+    ...channels,
+    ...(user !== undefined ? [`user:${user}`] : []),
+    ...(connectionId !== undefined ? [`connection:${connectionId}`] : []),
+    ...(values.broadcast ? ['broadcast'] : []),
+  ];
+  process.stdout.write(`published ${entry.EventId} to ${to.join(', ')}\n`);
 } catch (error) {
   fail(explainFailure(endpoint, 'PutEvents', error));
 }

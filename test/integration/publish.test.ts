@@ -229,4 +229,32 @@ describe('publishing through EventBridge PutEvents', () => {
       data: { hi: 1 },
     });
   });
+
+  it('addresses a user, one connection or everyone with `npm run publish`, as PROTOCOL §6 does', async () => {
+    // Prepare: hana is subscribed to nothing
+    const client = await subscriber({ sub: 'hana', tenant: 'cli' });
+    const connectionId = String((await client.request({ action: 'whoami' })).connectionId);
+    const port = new URL(stack.baseUrl).port;
+    const cli = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'cli/publish.ts', '--type', 'notice', '--tenant', 'cli', ...args],
+        { env: { ...process.env, SWITCHBOARD_PORT: port } },
+      );
+      return /published (\S+) to (.+)/.exec(stdout)?.slice(1) ?? [];
+    };
+    // Act
+    const [toUser, userLabel] = await cli('--user', 'hana', '--data', '1');
+    const [toConnection] = await cli('--connection-id', connectionId, '--data', '2');
+    const [toAll] = await cli('--broadcast', '--data', '3');
+    const refused = await cli('--user', 'not valid').catch(
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    // Assess
+    expect(userLabel).toBe('user:hana');
+    expect(await client.next(eventOn('user:hana', toUser))).toMatchObject({ data: 1, seq: 1 });
+    expect(await client.next(eventOn(`connection:${connectionId}`, toConnection))).toMatchObject({ data: 2 });
+    expect(await client.next(eventOn('broadcast', toAll))).toMatchObject({ data: 3 });
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('--user "not valid"') });
+  });
 });
