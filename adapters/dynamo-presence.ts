@@ -146,7 +146,7 @@ export class DynamoPresenceStore implements PresenceStore {
     connectionId: string,
   ): Promise<boolean> {
     const Key = memberKey(tenant, channel, userId);
-    let left: Set<string> | undefined;
+    let before: Set<string> | undefined;
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
@@ -157,16 +157,17 @@ export class DynamoPresenceStore implements PresenceStore {
           ConditionExpression: 'attribute_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PK, '#conns': CONNS },
           ExpressionAttributeValues: { ':conn': new Set([connectionId]) },
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      left = Attributes?.[CONNS] as Set<string> | undefined;
+      before = Attributes?.[CONNS] as Set<string> | undefined;
     } catch (error) {
       // No entry: the user was no member (or its leave is done), nothing to announce.
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    if (left !== undefined && left.size > 0) return false;
+    const remaining = [...(before ?? [])].filter((id) => id !== connectionId);
+    if (remaining.length > 0) return false;
     try {
       await this.client.send(
         new DeleteCommand({
@@ -181,8 +182,10 @@ export class DynamoPresenceStore implements PresenceStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    // Also on a repeat that found the set already empty: the leave may not have been announced.
-    return true;
+    // Announced by the call that took the last connection out, once: a repeat (the disconnect,
+    // the sweep and a 410 at fan-out may all remove one connection) finds it gone already and only
+    // finishes the delete. A repeated leave could arrive after the user's next join and hide them.
+    return before?.has(connectionId) === true;
   }
 
   async members(
