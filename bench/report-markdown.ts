@@ -389,7 +389,8 @@ function clientPublishSection(cp: ClientPublishResult): string[] {
       `event; a service puts an event on the same room, from just before the \`PutEvents\` call to the same receipt; ` +
       `alternating, one at a time, ${rt.pauseMs} ms apart, on the machine-wide monotonic clock.`,
     '',
-    `#### Client publish under load: ${int(cp.clients)} clients, rate limit ${int(cp.rateLimit.burst)} at once and ${int(cp.rateLimit.perSecond)}/s`,
+    `#### Client publish under load: ${int(cp.clients)} clients, rate limit ${int(cp.rateLimit.burst)} at once and ${int(cp.rateLimit.perSecond)}/s ` +
+      `(one-connection: ${int(cp.oneConnectionRateLimit.burst)} and ${int(cp.oneConnectionRateLimit.perSecond)}/s, a stack of its own)`,
     '',
     table(
       [
@@ -426,8 +427,8 @@ function clientPublishSection(cp: ClientPublishResult): string[] {
     ),
     '',
     'Every publish of a scenario is sent at once (all in flight). spread: each client to its own room; hot: every ' +
-      'client to one room they all subscribe to (each event reaches every client); one-connection: one client past ' +
-      'its rate limit (half as many again as the burst). Latency: request sent → receipt; deliveries/s: (client, ' +
+      'client to one room they all subscribe to (each event reaches every client); one-connection: one client ' +
+      'publishing twice its burst, on a stack of its own with the default per-connection limit. Latency: request sent → receipt; deliveries/s: (client, ' +
       'event) pairs delivered / first request sent → last receipt; refused delivered: events received that no ' +
       '`published` reply named; dead-lettered: the publish queue dead-letter queue grew by.',
   ];

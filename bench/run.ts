@@ -451,7 +451,14 @@ async function main(): Promise<BenchResults> {
     }
     if (has('client-publish') && clients) {
       clientPublish = await stage('client-publish', () =>
-        runClientPublish(ctx, running, clients, PLAN.clientPublish, (name) => progress.stage(name)),
+        runClientPublish(
+          ctx,
+          running,
+          clients,
+          PLAN.clientPublish,
+          (name) => progress.stage(name),
+          launchEnvironment,
+        ),
       );
     }
     if (has('soak') && clients) {
