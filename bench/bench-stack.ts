@@ -61,6 +61,11 @@ export interface BenchStackOptions {
   readonly fanoutTimeoutMs?: number;
   /** @default none */
   readonly onLine?: LineListener;
+  /**
+   * The per-connection message limit. @default 1,000 at once and 1,000/s: clients send a handful
+   * of messages each; the limit is not what most stages measure.
+   */
+  readonly rateLimit?: { readonly burst: number; readonly perSecond: number };
 }
 
 /**
@@ -115,9 +120,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   Object.assign(process.env, {
     SWITCHBOARD_AUTH_SECRET: secret,
     SWITCHBOARD_PUBLISH_CONCURRENCY: String(publishConcurrency),
-    // Clients send a handful of messages each; the per-connection limit is not what is measured.
-    SWITCHBOARD_RATE_LIMIT_BURST: '1000',
-    SWITCHBOARD_RATE_LIMIT_PER_SECOND: '1000',
+    SWITCHBOARD_RATE_LIMIT_BURST: String(options.rateLimit?.burst ?? 1000),
+    SWITCHBOARD_RATE_LIMIT_PER_SECOND: String(options.rateLimit?.perSecond ?? 1000),
   });
   const logs: CapturedLogs = { stack: { warn: 0, error: 0 }, handlers: {}, recent: [] };
   const log: LocalLog = {

@@ -18,9 +18,9 @@
  * dead letters, and the fan-out workers' own reports (their log lines): invocations, shards,
  * continuations, connections handed on unstarted, retried, failed and timed-out invocations.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BenchAbortedError, type BenchContext, StageError, within } from './context.js';
+import type { BenchContext } from './context.js';
+import { type OwnProcessMessage, runInOwnProcess } from './own-process.js';
 import type { Summary } from './stats.js';
 
 export interface BigChannelOptions {
@@ -122,13 +122,7 @@ export interface BigChannelResult {
   readonly scenarios: readonly BigScenarioResult[];
 }
 
-export type BigChannelMessage =
-  | { readonly type: 'phase'; readonly name: BigChannelPhase }
-  | { readonly type: 'update'; readonly fraction: number; readonly detail?: string }
-  | { readonly type: 'log'; readonly line: string }
-  | { readonly type: 'warn'; readonly message: string }
-  | { readonly type: 'result'; readonly result: BigChannelResult }
-  | { readonly type: 'error'; readonly message: string };
+export type BigChannelMessage = OwnProcessMessage<BigChannelResult, BigChannelPhase>;
 
 export type BigChannelPhase =
   | 'big channel: stack'
@@ -154,61 +148,18 @@ export async function runBigChannel(
   /** The environment the bench was started with: not the one a stack of its own has since set. */
   environment: NodeJS.ProcessEnv,
 ): Promise<BigChannelResult> {
-  const child: ChildProcess = fork(PROCESS_FILE, [], {
-    execArgv: ['--import', 'tsx'],
-    serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: {
+  return runInOwnProcess<BigChannelResult, BigChannelPhase>(
+    ctx,
+    PROCESS_FILE,
+    {
       ...environment,
       SWITCHBOARD_LOCAL_CALLBACK_RPS: String(options.quotaPerSecond),
       SWITCHBOARD_CALLBACKS_PER_SECOND: String(budgetOf(options)),
       // The fan-out workers report each invocation at INFO (`fan-out shard done`); the stage tallies them.
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },
-  });
-  const stderr: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    stderr.splice(0, Math.max(0, stderr.length - 20));
-  });
-  const onAbort = () => child.kill('SIGTERM');
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await new Promise<BigChannelResult>((resolve, reject) => {
-      child.on('message', (raw) => {
-        const message = raw as BigChannelMessage;
-        switch (message.type) {
-          case 'phase':
-            return phase(message.name);
-          case 'update':
-            return ctx.progress.update(message.fraction, message.detail);
-          case 'log':
-            return ctx.progress.log(message.line);
-          case 'warn':
-            return ctx.warn(message.message);
-          case 'result':
-            return resolve(message.result);
-          case 'error':
-            return reject(new StageError(message.message));
-        }
-      });
-      child.once('exit', (code, signal) => {
-        if (ctx.signal.aborted) return reject(new BenchAbortedError('aborted'));
-        const tail = stderr.join('\n  ');
-        reject(
-          new StageError(
-            `the big-channel process exited (${signal ?? `code ${code}`})${tail ? `:\n  ${tail}` : ''}`,
-          ),
-        );
-      });
-      child.send({ op: 'run', options });
-    });
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ op: 'stop' });
-      await within(exited, 90_000, 'stopping the big-channel process').catch(() => child.kill('SIGKILL'));
-    }
-  }
+    options,
+    phase,
+    'the big-channel process',
+  );
 }

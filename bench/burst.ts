@@ -28,7 +28,7 @@ import type { ClientPool } from './client-pool.js';
 import {
   closeAllClients,
   collectReceipts,
-  openClients,
+  openIndexedClients,
   subscribeClients,
   workerCounts,
 } from './connections.js';
@@ -217,7 +217,7 @@ function audienceOf(clients: readonly Client[]): Map<string, string[]> {
  * returning false, once the queue has not shrunk for `STALL_MS` or after `capMs`: a slow machine
  * gets the time it needs, a stuck pipeline does not hold the run.
  */
-async function drain(
+export async function drain(
   ctx: BenchContext,
   stack: BenchStack,
   capMs: number,
@@ -254,6 +254,40 @@ function requestsPerEvent(
       ]),
     ),
   };
+}
+
+/**
+ * Hands over every worker's tracked receipts of `tag`, each worker waiting for as many as the
+ * audience of `events`' channels it holds, then for late duplicates.
+ */
+export function takeReceipts(
+  ctx: BenchContext,
+  pool: ClientPool,
+  events: readonly { readonly channel: string }[],
+  audience: ReadonlyMap<string, readonly string[]>,
+  workerOfKey: (key: string) => number,
+  tag: string,
+  label: string,
+): Promise<TrackedReceipts[]> {
+  const expectedPerWorker = Array.from({ length: pool.size }, () => 0);
+  for (const event of events) {
+    for (const key of audience.get(event.channel) ?? []) {
+      const worker = workerOfKey(key);
+      expectedPerWorker[worker] = (expectedPerWorker[worker] ?? 0) + 1;
+    }
+  }
+  return within(
+    pool.all<TrackedReceipts>((worker) => ({
+      op: 'take',
+      tag,
+      expected: expectedPerWorker[worker] ?? 0,
+      timeoutMs: RECEIPT_TIMEOUT_MS,
+      quietMs: QUIET_MS,
+    })),
+    RECEIPT_TIMEOUT_MS + 10_000,
+    `${label}: collecting the receipts`,
+    ctx.signal,
+  );
 }
 
 /** A burst as measured live; the units its shape costs are measured after every burst ran. */
@@ -315,25 +349,7 @@ async function runBurst(
         'receipts judged as they stood',
     );
   }
-  const expectedPerWorker = Array.from({ length: pool.size }, () => 0);
-  for (const event of put) {
-    for (const key of plan.audience.get(event.channel) ?? []) {
-      const worker = workerOfKey(key);
-      expectedPerWorker[worker] = (expectedPerWorker[worker] ?? 0) + 1;
-    }
-  }
-  const receipts = await within(
-    pool.all<TrackedReceipts>((worker) => ({
-      op: 'take',
-      tag,
-      expected: expectedPerWorker[worker] ?? 0,
-      timeoutMs: RECEIPT_TIMEOUT_MS,
-      quietMs: QUIET_MS,
-    })),
-    RECEIPT_TIMEOUT_MS + 10_000,
-    `${label}: collecting the receipts`,
-    ctx.signal,
-  );
+  const receipts = await takeReceipts(ctx, pool, put, plan.audience, workerOfKey, tag, label);
   const judged = judgeBurst(put, plan.audience, receipts);
   const deliverySeconds = (judged.lastReceipt - firstPut) / 1000;
   const channels = new Set(put.map((event) => event.channel)).size;
@@ -418,16 +434,7 @@ export async function runBurstStage(
   }
   phase('burst: connect');
   const clients = subscriptionPlan(options.channels);
-  const indexOf = new Map(clients.map((client) => [client.key, client.index]));
-  const workerOfKey = (key: string) => pool.workerOf(indexOf.get(key) ?? 0);
-  const specs = await Promise.all(
-    clients.map(async (client) => ({
-      index: client.index,
-      key: client.key,
-      token: await stack.token({ userId: `burst-${String(client.index).padStart(3, '0')}`, roles: [] }),
-    })),
-  );
-  const opened = await openClients(ctx, stack, pool, specs, 'burst connect');
+  const { opened, workerOfKey } = await openIndexedClients(ctx, stack, pool, clients, 'burst');
   const { subscriptions, connectionIds } = await subscribeClients(ctx, pool, clients, 'burst subscribe');
   // The floor posts to the spread's connections.
   const targets = clients.map((client) => ({

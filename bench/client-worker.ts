@@ -15,6 +15,8 @@ import type {
   ClientSpec,
   Counts,
   OpenResult,
+  PublishedReply,
+  RefusedReply,
   RequestResult,
   SoakClient,
   SoakEvaluation,
@@ -30,6 +32,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 interface PendingReply {
   readonly expect: string;
+  readonly tolerate: readonly string[];
   readonly resolve: (reply: Record<string, unknown>) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -107,8 +110,12 @@ function onMessage(client: Client, data: WebSocket.RawData): void {
   if (!pending || typeof id !== 'string') return;
   client.pending.delete(id);
   clearTimeout(pending.timer);
-  if (message.type === pending.expect) pending.resolve(message);
-  else
+  if (
+    message.type === pending.expect ||
+    (message.type === 'error' && pending.tolerate.includes(String(message.code)))
+  ) {
+    pending.resolve({ ...message, repliedAt: receivedAt });
+  } else
     pending.reject(new Error(`${client.key}: expected "${pending.expect}", got ${JSON.stringify(message)}`));
 }
 
@@ -192,6 +199,7 @@ async function open(url: string, specs: readonly ClientSpec[], concurrency: numb
   return { opened: specs.length, retries };
 }
 
+/** Sends the request and resolves with its reply, `repliedAt` and `sentAt` (shared clock) added. */
 function ask(item: ClientRequest): Promise<Record<string, unknown>> {
   const client = clients.get(item.key);
   if (!client) return Promise.reject(new Error(`no client ${item.key}`));
@@ -205,19 +213,48 @@ function ask(item: ClientRequest): Promise<Record<string, unknown>> {
         new Error(`${item.key}: no reply to ${item.message.action} within ${REQUEST_TIMEOUT_MS / 1000} s`),
       );
     }, REQUEST_TIMEOUT_MS);
-    client.pending.set(item.message.id, { expect: item.expect, resolve, reject, timer });
+    const sentAt = hrNow();
+    client.pending.set(item.message.id, {
+      expect: item.expect,
+      tolerate: item.tolerate ?? [],
+      resolve: (reply) => resolve({ ...reply, sentAt }),
+      reject,
+      timer,
+    });
     client.socket.send(JSON.stringify(item.message));
   });
 }
 
+function listOf<T>(byKey: Record<string, T[]>, key: string): T[] {
+  const list = byKey[key] ?? [];
+  byKey[key] = list;
+  return list;
+}
+
 async function sendRequests(items: readonly ClientRequest[], concurrency: number): Promise<RequestResult> {
   const replies: Record<string, Record<string, unknown>> = {};
+  const published: Record<string, PublishedReply[]> = {};
+  const refused: Record<string, RefusedReply[]> = {};
   await runLimited(items, concurrency, async (item) => {
     const reply = await ask(item);
-    // Only `whoami` answers are worth sending back (the connection id); the rest is just "ok".
+    const id = item.message.id;
+    const sentAt = reply.sentAt as number;
+    // `whoami` answers (the connection id) and client publishes' event ids are worth sending
+    // back; the rest is just "ok".
     if (reply.type === 'connected') replies[item.key] = { connectionId: reply.connectionId };
+    else if (reply.type === 'published') {
+      listOf(published, item.key).push({
+        id,
+        eventId: String(reply.event_id),
+        channel: String(reply.channel),
+        sentAt,
+        repliedAt: reply.repliedAt as number,
+      });
+    } else if (reply.type === 'error') {
+      listOf(refused, item.key).push({ id, code: String(reply.code), sentAt });
+    }
   });
-  return { replies };
+  return { replies, published, refused };
 }
 
 function awaitTag(tag: string, expected: number, timeoutMs: number): Promise<AwaitResult> {

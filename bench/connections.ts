@@ -68,6 +68,29 @@ export async function openClients(
   return { seconds: (hrNow() - started) / 1000, retries };
 }
 
+/**
+ * Opens `clients` with tokens of user `${prefix}-NNN` (NNN: the index), each in the worker of its
+ * index; returns how long it took and which worker holds each key.
+ */
+export async function openIndexedClients(
+  ctx: BenchContext,
+  stack: BenchStack,
+  pool: ClientPool,
+  clients: readonly { readonly index: number; readonly key: string }[],
+  prefix: string,
+): Promise<{ opened: OpenedClients; workerOfKey: (key: string) => number }> {
+  const indexOf = new Map(clients.map((client) => [client.key, client.index]));
+  const specs = await Promise.all(
+    clients.map(async (client) => ({
+      index: client.index,
+      key: client.key,
+      token: await stack.token({ userId: `${prefix}-${String(client.index).padStart(3, '0')}`, roles: [] }),
+    })),
+  );
+  const opened = await openClients(ctx, stack, pool, specs, `${prefix} connect`);
+  return { opened, workerOfKey: (key) => pool.workerOf(indexOf.get(key) ?? 0) };
+}
+
 /** Sends `requests` (client `index`), each awaiting its reply; fails on any error reply. */
 export async function sendRequests(
   ctx: BenchContext,

@@ -1,6 +1,7 @@
 /** `bench/results.md`: the results as Markdown tables, ready to paste into bench/README.md. */
 import type { BigChannelResult } from './big-channel.js';
 import type { BurstName, BurstResult } from './burst.js';
+import type { ClientPublishResult } from './client-publish.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import { presenceSection } from './presence-cost.js';
 import type { BenchResults } from './results.js';
@@ -108,6 +109,7 @@ export function renderMarkdown(results: BenchResults): string {
 
   const burst = results.burst;
   if (burst) out.push('', ...burstSection(burst));
+  if (results.clientPublish) out.push('', ...clientPublishSection(results.clientPublish));
   if (results.bigChannel) out.push('', ...bigChannelSection(results.bigChannel));
   if (results.fanoutSim) out.push('', ...fanoutSimSection(results.fanoutSim));
 
@@ -363,6 +365,74 @@ const BURST_LABEL: Record<BurstName, string> = {
 /** Per-event figures: two decimals below 10. */
 const perEvent = (n: number | undefined) =>
   n === undefined || !Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : String(Math.round(n));
+
+function clientPublishSection(cp: ClientPublishResult): string[] {
+  const rt = cp.roundTrip;
+  const refused = (r: Readonly<Record<string, number>>) =>
+    Object.entries(r)
+      .map(([code, n]) => `${int(n)} ${code}`)
+      .join(', ') || '0';
+  return [
+    `#### Client publish: ${rt.rounds} paced round trips (after ${rt.warmupRounds} of warm-up), beside a service publish`,
+    '',
+    table(
+      ['publish → own receipt', 'p50', 'p95', 'p99'],
+      ['l', 'r', 'r', 'r'],
+      [
+        ['client `publish`', ms(rt.client.p50), ms(rt.client.p95), ms(rt.client.p99)],
+        ['service `PutEvents`', ms(rt.service.p50), ms(rt.service.p95), ms(rt.service.p99)],
+        ['client / service', times(rt.ratio.p50), times(rt.ratio.p95), times(rt.ratio.p99)],
+      ],
+    ),
+    '',
+    `One client publishes to a room it subscribes to, from just before the request is sent to its own receipt of the ` +
+      `event; a service puts an event on the same room, from just before the \`PutEvents\` call to the same receipt; ` +
+      `alternating, one at a time, ${rt.pauseMs} ms apart, on the machine-wide monotonic clock.`,
+    '',
+    `#### Client publish under load: ${int(cp.clients)} clients, rate limit ${int(cp.rateLimit.burst)} at once and ${int(cp.rateLimit.perSecond)}/s ` +
+      `(one-connection: ${int(cp.oneConnectionRateLimit.burst)} and ${int(cp.oneConnectionRateLimit.perSecond)}/s, a stack of its own)`,
+    '',
+    table(
+      [
+        'scenario',
+        'sent',
+        'accepted',
+        'refused',
+        'deliveries',
+        'deliveries/s',
+        'p50',
+        'p99',
+        'lost',
+        'duplicated',
+        'refused delivered',
+        'dead-lettered',
+        'seq exact',
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      cp.scenarios.map((s) => [
+        `${s.name} (${s.publishers} → ${s.channels} room${s.channels === 1 ? '' : 's'})`,
+        int(s.sent),
+        int(s.accepted),
+        refused(s.refused),
+        int(s.delivered),
+        int(s.eventsPerSecond),
+        ms(s.latencyMs.p50),
+        ms(s.latencyMs.p99),
+        int(s.lost),
+        int(s.duplicated),
+        int(s.refusedDelivered),
+        int(s.deadLettered),
+        `${s.seqCheck.exact}/${s.seqCheck.channels}`,
+      ]),
+    ),
+    '',
+    'Every publish of a scenario is sent at once (all in flight). spread: each client to its own room; hot: every ' +
+      'client to one room they all subscribe to (each event reaches every client); one-connection: one client ' +
+      'publishing twice its burst, on a stack of its own with the default per-connection limit. Latency: request sent → receipt; deliveries/s: (client, ' +
+      'event) pairs delivered / first request sent → last receipt; refused delivered: events received that no ' +
+      '`published` reply named; dead-lettered: the publish queue dead-letter queue grew by.',
+  ];
+}
 
 function burstSection(burst: BurstResult): string[] {
   const out: string[] = [];

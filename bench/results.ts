@@ -4,6 +4,7 @@ import type { BundlesResult } from '../bin/bundle-report.js';
 import type { CapturedLogs } from './bench-stack.js';
 import type { BigChannelResult } from './big-channel.js';
 import type { BurstResult } from './burst.js';
+import type { ClientPublishResult } from './client-publish.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { DynamoCostResult } from './dynamo-cost.js';
 import type { FanOutResult } from './fan-out.js';
@@ -23,6 +24,7 @@ export const STAGES = [
   'presence-cost',
   'fan-out',
   'burst',
+  'client-publish',
   'soak',
   'big-channel',
   'fanout-sim',
@@ -59,6 +61,8 @@ export interface BenchResults {
   readonly presenceCost?: PresenceCostResult | undefined;
   readonly fanOut: FanOutResult | undefined;
   readonly burst: BurstResult | undefined;
+  /** Client publish (PROTOCOL §8): round trip beside a service publish, and under load (issue 13). */
+  readonly clientPublish?: ClientPublishResult | undefined;
   readonly soak: SoakResult | undefined;
   /** Big channels and broadcast under a callback quota (issue 12), in a stack of their own. */
   readonly bigChannel: BigChannelResult | undefined;

@@ -6,7 +6,8 @@
  * Stages (see each file): cold start of the bundled handlers (`cold-start.ts`), DynamoDB read
  * units per fan-out vs a scan-all (`dynamo-cost.ts`), fan-out latency and throughput against a
  * bare `PostToConnection` floor (`fan-out.ts`), bursts on spread and busy channels with their
- * DynamoDB requests per event (`burst.ts`), a multi-tenant soak (`soak.ts`), big channels and
+ * DynamoDB requests per event (`burst.ts`), client publishes beside service publishes
+ * (`client-publish.ts`), a multi-tenant soak (`soak.ts`), big channels and
  * broadcast under a callback quota in a stack of their own (`big-channel.ts`), and the fan-out's
  * arithmetic at a million subscribers on simulated time (`fanout-sim.ts`). Writes
  * `bench/results.json`, `bench/results.md` (the tables of bench/README.md) and `bench/results.svg`.
@@ -25,6 +26,7 @@ import { type BenchStack, startBenchStack } from './bench-stack.js';
 import { type BigChannelResult, runBigChannel } from './big-channel.js';
 import { runBurstStage } from './burst.js';
 import { ClientPool } from './client-pool.js';
+import { runClientPublish } from './client-publish.js';
 import { runColdStart } from './cold-start.js';
 import { BenchAbortedError, type BenchContext, StageError, within } from './context.js';
 import { runDynamoCost } from './dynamo-cost.js';
@@ -155,6 +157,7 @@ const PLAN = options.quick
         pauseMs: 30,
       },
       burst: { channels: 50, events: 250, largeEvents: 1_000, warmupEvents: 50 },
+      clientPublish: { clients: 20, perClient: 10, rounds: 15, warmupRounds: 2, pauseMs: 30 },
       soak: { clients: 500, seconds: 15, eventsPerSecond: 10, roomsPerTenant: 10 },
       bigChannel: { subscribers: 2_000, outsiders: 10 },
       simSubscribers: 100_000,
@@ -169,6 +172,7 @@ const PLAN = options.quick
         pauseMs: 50,
       },
       burst: { channels: 50, events: 1_000, largeEvents: 10_000, warmupEvents: 100 },
+      clientPublish: { clients: 50, perClient: 10, rounds: 60, warmupRounds: 5, pauseMs: 50 },
       // 48 subscribers per (tenant, room): about 720 deliveries/s, well inside what one local
       // stack process sustains; bench/README.md ("Under overload") says what happens past it.
       soak: { clients: 2_400, seconds: 60, eventsPerSecond: 15, roomsPerTenant: 20 },
@@ -199,6 +203,7 @@ const needsStack =
   has('presence-cost') ||
   has('fan-out') ||
   has('burst') ||
+  has('client-publish') ||
   has('soak');
 const stagePlan: StagePlan[] = [
   ...(has('cold-start') ? [{ name: 'cold start', weight: options.quick ? 15 : 45 }] : []),
@@ -219,6 +224,13 @@ const stagePlan: StagePlan[] = [
         { name: 'burst: connect', weight: 5 },
         { name: 'burst: measure', weight: options.quick ? 15 : 60 },
         { name: 'burst: close', weight: 3 },
+      ]
+    : []),
+  ...(has('client-publish')
+    ? [
+        { name: 'client publish: connect', weight: 3 },
+        { name: 'client publish: measure', weight: options.quick ? 10 : 30 },
+        { name: 'client publish: close', weight: 3 },
       ]
     : []),
   ...(has('soak')
@@ -360,6 +372,7 @@ async function main(): Promise<BenchResults> {
   let presenceCost: BenchResults['presenceCost'];
   let fanOut: BenchResults['fanOut'];
   let burst: BenchResults['burst'];
+  let clientPublish: BenchResults['clientPublish'];
   let soak: BenchResults['soak'];
   if (needsStack) {
     progress.stage('stack', 'starting the local stack and DynamoDB Local');
@@ -417,7 +430,7 @@ async function main(): Promise<BenchResults> {
           `10,000 members read ${presenceCost.requests.at(-1)?.readUnits} RU`,
       );
     }
-    if (has('fan-out') || has('burst') || has('soak')) {
+    if (has('fan-out') || has('burst') || has('client-publish') || has('soak')) {
       pool = await stage('stack', () => ClientPool.start(options.workers, ctx.signal));
     }
     const clients = pool;
@@ -434,6 +447,18 @@ async function main(): Promise<BenchResults> {
         `  burst: hot/spread ×${burst.ratios.hotOverSpread.value} (goal ${burst.ratios.hotOverSpread.goal}), ` +
           `spread/floor ×${burst.ratios.spreadOverFloor.value} (goal ${burst.ratios.spreadOverFloor.goal}), ` +
           `floor ${burst.floor.messagesPerSecond} messages/s`,
+      );
+    }
+    if (has('client-publish') && clients) {
+      clientPublish = await stage('client-publish', () =>
+        runClientPublish(
+          ctx,
+          running,
+          clients,
+          PLAN.clientPublish,
+          (name) => progress.stage(name),
+          launchEnvironment,
+        ),
       );
     }
     if (has('soak') && clients) {
@@ -524,6 +549,7 @@ async function main(): Promise<BenchResults> {
     presenceCost,
     fanOut,
     burst,
+    clientPublish,
     soak,
     bigChannel,
     fanoutSim,

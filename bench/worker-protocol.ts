@@ -16,6 +16,29 @@ export interface ClientRequest {
   readonly message: { readonly action: string; readonly id: string } & Record<string, unknown>;
   /** The reply type that means success (an `error` reply fails the request). */
   readonly expect: string;
+  /**
+   * Error codes (e.g. `rate_limited`) that are recorded in `refused` instead of failing the
+   * request; without it every error reply fails, as before.
+   */
+  readonly tolerate?: readonly string[];
+}
+
+/** A `published` reply to a client publish (PROTOCOL §8), with when the request left. */
+export interface PublishedReply {
+  /** The request's `id`. */
+  readonly id: string;
+  readonly eventId: string;
+  readonly channel: string;
+  /** Just before the request was sent, and when the reply arrived (shared clock, ms). */
+  readonly sentAt: number;
+  readonly repliedAt: number;
+}
+
+/** An error reply whose code the request tolerated. */
+export interface RefusedReply {
+  readonly id: string;
+  readonly code: string;
+  readonly sentAt: number;
 }
 
 /** What a soak client is, for judging what it received. */
@@ -77,6 +100,10 @@ export interface OpenResult {
 export interface RequestResult {
   /** Replies by client key (e.g. the `connected` reply's connectionId). */
   readonly replies: Record<string, Record<string, unknown>>;
+  /** Every `published` reply, by client key, in the order they arrived. */
+  readonly published: Record<string, PublishedReply[]>;
+  /** Every tolerated error reply, by client key. */
+  readonly refused: Record<string, RefusedReply[]>;
 }
 
 export interface AwaitResult {

@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeBurst, type PutEvent } from '../../bench/burst-judge.js';
-import type { TrackedReceipts } from '../../bench/worker-protocol.js';
-
-interface Receipt {
-  readonly key: string;
-  readonly id: string;
-  readonly channel: string;
-  readonly seq: number;
-  readonly time: number;
-}
-
-function tracked(receipts: readonly Receipt[]): TrackedReceipts {
-  return {
-    keys: receipts.map((r) => r.key),
-    ids: receipts.map((r) => r.id),
-    channels: receipts.map((r) => r.channel),
-    seqs: Float64Array.from(receipts.map((r) => r.seq)),
-    times: Float64Array.from(receipts.map((r) => r.time)),
-  };
-}
+import { type Receipt, tracked } from '../support/tracked-receipts.js';
 
 /** Three events on `hot`, put at t=0, one subscriber `a`. */
 const events: PutEvent[] = ['e1', 'e2', 'e3'].map((id) => ({ id, channel: 'hot', acceptedAt: 0 }));
