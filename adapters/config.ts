@@ -103,6 +103,11 @@ export interface AuthConfig {
   readonly shortTokenTtlSeconds: number;
 }
 
+export interface AwsClientConfig {
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
 /** Everything a function needs: where things are, auth, and core's behaviour `Settings`. */
 export interface Config extends Settings {
   readonly tableName: string;
@@ -115,6 +120,12 @@ export interface Config extends Settings {
   /** Locally: the SQS endpoint of the local stack. */
   readonly sqsEndpoint?: string;
   readonly auth: AuthConfig;
+  /**
+   * The SDK clients' region and credentials, given by the local stack (`local/local-env.ts`), so
+   * that two local stacks can run in one process without writing them into `process.env`. Unset on
+   * AWS, and never read from the environment here: there the SDK finds the function's own.
+   */
+  readonly aws?: AwsClientConfig;
   readonly allowedOrigins?: readonly string[];
   readonly allowAnonymous: boolean;
   /** How long, and how many, of a channel's events stay replayable with `since`. */

@@ -28,7 +28,7 @@ export function createHandlerStores(config: Config, db: DynamoDBDocumentClient, 
         createQueueClient(config),
         config.publishQueueUrl,
         queueAccount(config.publishQueueUrl),
-        process.env.AWS_REGION ?? 'local',
+        config.aws?.region ?? process.env.AWS_REGION ?? 'local',
       )
     : undefined;
   if (!events) return { store };

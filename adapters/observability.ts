@@ -170,12 +170,13 @@ export class EmbeddedMetrics {
   }
 }
 
-export function createLogger(): JsonLogger {
-  return new JsonLogger();
+/** `env`: the Lambda runtime's variables (log level, metrics switch); the local stack passes its own. */
+export function createLogger(env?: NodeJS.ProcessEnv): JsonLogger {
+  return new JsonLogger(env);
 }
 
-export function createMetrics(): EmbeddedMetrics {
-  return new EmbeddedMetrics();
+export function createMetrics(env?: NodeJS.ProcessEnv): EmbeddedMetrics {
+  return new EmbeddedMetrics(env);
 }
 
 /**

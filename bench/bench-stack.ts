@@ -116,13 +116,16 @@ export function publishConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env):
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const publishConcurrency = publishConcurrencyFromEnv();
   const secret = randomBytes(32).toString('base64url');
-  // Handler modules read these once, at import: they must be set before the stack starts.
-  Object.assign(process.env, {
+  // The stack builds its handlers from this environment (this process's is left as it is).
+  const env = {
+    ...process.env,
     SWITCHBOARD_AUTH_SECRET: secret,
     SWITCHBOARD_PUBLISH_CONCURRENCY: String(publishConcurrency),
+    // Clients send a handful of messages each; the per-connection limit is not what is measured,
+    // unless a stage asks for one (the client-publish stage's one hot connection).
     SWITCHBOARD_RATE_LIMIT_BURST: String(options.rateLimit?.burst ?? 1000),
     SWITCHBOARD_RATE_LIMIT_PER_SECOND: String(options.rateLimit?.perSecond ?? 1000),
-  });
+  };
   const logs: CapturedLogs = { stack: { warn: 0, error: 0 }, handlers: {}, recent: [] };
   const log: LocalLog = {
     debug: () => {},
@@ -138,21 +141,21 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     },
   };
   captureOutput(logs, options.onLine);
-  // Before the stack starts: it sets SWITCHBOARD_DYNAMODB_ENDPOINT for its handlers.
   const external = Boolean(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT?.trim());
   const tableName = `switchboard-bench-${randomUUID().slice(0, 8)}`;
   const stack = await startLocalStack({
+    env,
     port: 0,
     dynamodbPort: 0,
     tableName,
     log,
     ...(options.fanoutTimeoutMs !== undefined ? { fanoutTimeoutMs: options.fanoutTimeoutMs } : {}),
   });
-  // The stack has pointed AWS_REGION and the credentials at the local services: clients built from
-  // here on are configured exactly like the handlers'.
-  const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });
-  const db = createDocumentClient({ dynamodbEndpoint: stack.endpoints.dynamodb });
-  const management = createManagementClient({ callbackUrl: stack.endpoints.management });
+  // With the region and credentials of the stack's own clients: configured exactly like the handlers'.
+  const { aws } = stack;
+  const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...aws });
+  const db = createDocumentClient({ dynamodbEndpoint: stack.endpoints.dynamodb, aws });
+  const management = createManagementClient({ callbackUrl: stack.endpoints.management, aws });
   const eventBridge = new EventBridgeClient({
     endpoint: stack.endpoints.eventBridge,
     region: 'local',

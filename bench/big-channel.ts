@@ -3,8 +3,9 @@
  * `@connections` answers 429 past a callback quota, as API Gateway's account quota does.
  *
  * The stage runs in a process of its own (`big-channel-process.ts`) with a stack of its own: the
- * handlers read `SWITCHBOARD_CALLBACKS_PER_SECOND` once, at import, and the quota would slow the
- * other stages' posts, so neither can be set for this stage alone in the bench's process. That
+ * bench stack reads `SWITCHBOARD_CALLBACKS_PER_SECOND` from its process's environment, and the
+ * quota would slow the other stages' posts, so neither is set for this stage alone in the bench's
+ * process. That
  * process starts the stack with the quota, Switchboard's budget under it and a short fan-out
  * timeout, its own client workers, and then, on one set of connections of tenant `big` (and a few
  * outsiders of another tenant and of none, subscribed to channels of the same names):

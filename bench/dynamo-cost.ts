@@ -189,7 +189,7 @@ export async function runDynamoCost(
   const tableName = `bench-cost-${Date.now().toString(36)}`;
   await client.send(new CreateTableCommand(createTableInput(tableName)));
   await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
-  const db = createDocumentClient({ dynamodbEndpoint: stack.stack.endpoints.dynamodb });
+  const db = createDocumentClient({ dynamodbEndpoint: stack.stack.endpoints.dynamodb, aws: stack.stack.aws });
   try {
     // One connection through the real store: what $connect, a message and subscribe write.
     const store = new DynamoConnectionStore(db, tableName);

@@ -5,7 +5,7 @@
  * stack's handlers run in this process, so their requests are counted as they are: no proxy in
  * their path, no change to how their clients are built.
  *
- * Why not a proxy: the handlers build their DynamoDB client at import, from configuration, so the
+ * Why not a proxy: the handlers build their DynamoDB client once, from configuration, so the
  * only way to meter it from outside is its endpoint, and a metering proxy in this process adds a
  * hop on the event loop the handlers share (in a trial on a busy two-core machine it about halved
  * the spread burst's events/s).

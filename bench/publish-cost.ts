@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadConfig } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import type { ConnectionGateway, Log } from '../core/ports.js';
@@ -38,11 +37,11 @@ export async function measurePublishUnits(
   channelOf: (k: number) => string,
   events: number,
 ): Promise<PublishUnits> {
-  // The handlers' configuration: the stack has set it in this process's environment.
-  const config = loadConfig();
+  // The configuration the stack built its handlers from.
+  const config = stack.stack.handlerConfig;
   // A client of its own: the metering middleware goes on the raw client's stack, which a document
   // client shares, and must not stay on the bench's.
-  const raw = new DynamoDBClient({ endpoint: stack.stack.endpoints.dynamodb });
+  const raw = new DynamoDBClient({ endpoint: stack.stack.endpoints.dynamodb, ...stack.stack.aws });
   const { client, take } = meteredClient(raw);
   try {
     const deps = {

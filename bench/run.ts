@@ -139,7 +139,7 @@ function parseOptions() {
 // The SDK warns once per process that Node 20 support ends in 2027; the project runs on Node 20
 // by design (docs/dependencies.md), and the warning would land in the middle of the progress bar.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// Before a stack points the AWS variables at itself: the big-channel stage starts one of its own.
+// The environment the big-channel stage's own process starts from (it runs a stack of its own).
 const launchEnvironment = { ...process.env };
 
 const options = parseOptions();

@@ -1,27 +1,9 @@
-/** `$disconnect`: forgets the connection and all its subscriptions (best effort on AWS; the sweep backs it up). */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients.js';
+/**
+ * `$disconnect`: forgets the connection and all its subscriptions: the function's entry (what the CDK bundles). The handler is built once, at init, from
+ * the environment; `disconnect-handler.ts` builds it from any configuration (the local stack, tests).
+ */
 import { loadConfig } from '../adapters/config.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
-import { createLogger, createMetrics, errorSummary, METRIC } from '../adapters/observability.js';
-import { forgetConnection } from '../core/connections.js';
+import { createHandler } from './disconnect-handler.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-// Keeps presence: the connection's last leave of each presence channel is announced.
-const { store } = createHandlerStores(config, createDocumentClient(config), logger);
-
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
-  try {
-    await forgetConnection(event.requestContext.connectionId, store);
-    metrics.addMetric(METRIC.disconnections, 'Count', 1);
-    return { statusCode: 200 };
-  } catch (error) {
-    // The sweep removes what this could not; the failure is still worth an alarm.
-    logger.error('disconnect cleanup failed', errorSummary(error));
-    throw error;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export { createHandler };
+export const handler = createHandler(loadConfig());

@@ -26,8 +26,18 @@ export interface HandlerAccess {
 export type AccessNeed = keyof HandlerAccess;
 
 export interface HandlerSpec {
-  /** File name under `lambdas/` (without extension); it exports `handler`. */
+  /**
+   * File name under `lambdas/` (without extension): the function's entry, which the CDK bundles.
+   * It exports `handler`, built once at init from the environment (`loadConfig()`), and
+   * `createHandler`.
+   */
   readonly entry: string;
+  /**
+   * The file that defines `createHandler(config, env?)` without building a handler at import,
+   * which the local stack and tests import to build handlers from a configuration of their own.
+   * @default `{entry}-handler`
+   */
+  readonly factory?: string;
   /**
    * The WebSocket route it serves. Two-way routes send the handler's returned `body` back to the
    * client (a route response). Without a route, `trigger` says what invokes it.
@@ -67,6 +77,7 @@ const MESSAGE_ROUTE_ACCESS: HandlerAccess = {
 
 const messageRoute = (entry: string, routeKey: string): HandlerSpec => ({
   entry,
+  factory: 'client-message',
   route: { routeKey, twoWay: true },
   access: MESSAGE_ROUTE_ACCESS,
   ...ROUTE_SIZING,
@@ -139,6 +150,11 @@ export function handlerSpec(entry: string): HandlerSpec {
   const spec = HANDLER_LIST.find((candidate) => candidate.entry === entry);
   if (!spec) throw new Error(`no handler named ${JSON.stringify(entry)} in lambdas/handlers.ts`);
   return spec;
+}
+
+/** The file under `lambdas/` whose `createHandler` builds a handler from a configuration. */
+export function handlerFactoryModule(spec: HandlerSpec): string {
+  return spec.factory ?? `${spec.entry}-handler`;
 }
 
 /** The entry names of the handlers that are not WebSocket routes, for readable call sites. */

@@ -1,30 +1,9 @@
-/** Scheduled sweep: closes connections whose token expired and forgets silent ones (see `core/sweep.ts`). */
-import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
+/**
+ * Scheduled sweep: the function's entry (what the CDK bundles). The handler is built once, at init, from
+ * the environment; `sweep-handler.ts` builds it from any configuration (the local stack, tests).
+ */
 import { loadConfig } from '../adapters/config.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
-import { ManagementApiGateway } from '../adapters/management-gateway.js';
-import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
-import { sweep } from '../core/sweep.js';
+import { createHandler } from './sweep-handler.js';
 
-const config = loadConfig();
-const logger = createLogger();
-const metrics = createMetrics();
-const deps = {
-  // Keeps presence: a connection whose $disconnect was lost leaves its presence channels here.
-  store: createHandlerStores(config, createDocumentClient(config), logger).store,
-  gateway: new ManagementApiGateway(createManagementClient(config)),
-  settings: config,
-  log: logger,
-};
-
-export const handler = async (): Promise<void> => {
-  const report = await sweep(deps);
-  const swept = report.closedExpired + report.removedSilent;
-  // Only when something was swept: a custom metric is billed for the hours it receives data, and
-  // an idle stack's sweep (every minute) would otherwise keep it billed all month.
-  if (swept > 0) {
-    metrics.addMetric(METRIC.sweptConnections, 'Count', swept);
-    metrics.publishStoredMetrics();
-  }
-  if (report.examined > 0) logger.info('sweep done', { ...report });
-};
+export { createHandler };
+export const handler = createHandler(loadConfig());

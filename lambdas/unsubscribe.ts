@@ -1,5 +1,10 @@
 /**
  * The `unsubscribe` route. Its own function (so API Gateway, throttling and alarms see the route),
- * running the shared message handler: see `client-message.ts`.
+ * running the shared message handler (see `client-message.ts`), built once, at init, from the
+ * environment.
  */
-export { handler } from './client-message.js';
+import { loadConfig } from '../adapters/config.js';
+import { createHandler } from './client-message.js';
+
+export { createHandler };
+export const handler = createHandler(loadConfig());

@@ -4,6 +4,7 @@
  * modules are the very files deployed to AWS (`lambdas/{entry}.ts`).
  */
 import type { Context } from 'aws-lambda';
+import type { Config } from '../adapters/config.js';
 import { uuid } from './aws-ids.js';
 import { LambdaThrottledError, LambdaTimeoutError, LocalStackError } from './errors.js';
 
@@ -107,21 +108,28 @@ export function createLocalFunction(props: LocalFunctionProps): LocalFunction {
   };
 }
 
+/** A handler module's `createHandler(config, env)`: builds the handler (sync or async). */
+export type HandlerFactory = (
+  config: Config,
+  env: NodeJS.ProcessEnv,
+) => LambdaHandler | Promise<LambdaHandler>;
+
 /**
- * Imports `{dir}/{entry}.ts` and returns its `handler`. The caller must have set the handlers'
- * environment first: handler modules read their configuration once, at import.
+ * Imports `{dir}/{module}.ts` and returns its `createHandler`. Importing it builds nothing and
+ * reads no environment: the caller builds each handler from its own configuration, so stacks
+ * with different settings can share one process.
  */
-export async function importHandler(dir: URL, entry: string): Promise<LambdaHandler> {
-  const file = new URL(`${entry}.ts`, dir);
-  let module: { handler?: unknown };
+export async function importHandlerFactory(dir: URL, module: string): Promise<HandlerFactory> {
+  const file = new URL(`${module}.ts`, dir);
+  let imported: { createHandler?: unknown };
   try {
-    module = (await import(file.href)) as { handler?: unknown };
+    imported = (await import(file.href)) as { createHandler?: unknown };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new LocalStackError(`cannot load the handler ${file.pathname}: ${reason}`, { cause: error });
   }
-  if (typeof module.handler !== 'function') {
-    throw new LocalStackError(`${file.pathname} does not export a function named "handler"`);
+  if (typeof imported.createHandler !== 'function') {
+    throw new LocalStackError(`${file.pathname} does not export a function named "createHandler"`);
   }
-  return module.handler as LambdaHandler;
+  return imported.createHandler as HandlerFactory;
 }

@@ -8,22 +8,23 @@
  * With `SWITCHBOARD_LOCAL_FAULTS=1` (tests only) the stack also plays a fault plan, controlled at
  * `/local/faults` (see `fault-plan.ts`): a proxy then sits between the handlers and DynamoDB.
  *
- * Handler modules read their configuration once, at import, so the environment is set first and
- * the modules are imported after; a process therefore hosts one local stack configuration at a
- * time (see `startLocalStack`).
+ * Each handler is built with its module's `createHandler` from a configuration this stack computes
+ * (`localHandlerConfig`: its settings and endpoints), never by writing `process.env`: stacks with
+ * different settings can run side by side in one process, each with its own handlers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createVerifierFromConfig } from '../adapters/auth.js';
-import { loadConfig } from '../adapters/config.js';
+import type { AwsClientConfig, Config } from '../adapters/config.js';
 import { DynamoPresenceStore } from '../adapters/dynamo-presence.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
 import {
   HANDLER_LIST,
+  handlerFactoryModule,
   handlerSpec,
   MOCK_ROUTES,
   TRIGGER_ENTRIES,
@@ -40,13 +41,13 @@ import { createHttpApi, TOKEN_EXCHANGE_PATH } from './http-api.js';
 import { type RequestHandler, sendJson } from './http-io.js';
 import {
   createLocalFunction,
-  importHandler,
+  importHandlerFactory,
   type LambdaHandler,
   LOCAL_ACCOUNT,
   type LocalFunction,
 } from './lambda-runtime.js';
 import { listenOnLoopback } from './listen.js';
-import { applyLocalEnvironment, LOCAL_CREDENTIALS } from './local-env.js';
+import { type LocalHandlerConfig, localAws, localHandlerConfig } from './local-env.js';
 import { LOCAL_ENV, resolveSettings } from './local-settings.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
@@ -62,6 +63,11 @@ import { createWebConsole, type WebConsole } from './web-console.js';
 import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
 
 export interface LocalStackOptions {
+  /**
+   * The environment this stack reads its settings and its handlers' configuration from; it is
+   * never written. @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
   /** The one HTTP/WebSocket port on 127.0.0.1; 0 picks a free one. @default SWITCHBOARD_PORT, else 8080 */
   readonly port?: number;
   /** DynamoDB Local's port; 0 picks a free one. @default SWITCHBOARD_DYNAMODB_PORT, else 8000 */
@@ -133,6 +139,10 @@ export interface LocalStack {
   readonly endpoints: LocalStackEndpoints;
   readonly tableName: string;
   readonly eventBusName: string;
+  /** The region and credentials the stack's SDK clients use, for clients of the caller's own. */
+  readonly aws: AwsClientConfig;
+  /** The configuration the handlers were built from (endpoints, limits, auth), for tests and the bench. */
+  readonly handlerConfig: Config;
   /** The WebSocket API: `connections`, `closeConnection(id, code)`, `faults`. */
   readonly gateway: WebSocketGateway;
   /** The event bus (`PutEvents`), whose rule puts events on the publish queue. */
@@ -186,10 +196,6 @@ function eventIdOf(body: string): string | undefined {
   }
 }
 
-/** Settings the handler modules of a directory were imported with: they cannot be re-read. */
-const importedWith = new Map<string, string>();
-let running = false;
-
 /** Listens on the stack's one port; a port in use is named with the variable that moves it. */
 async function listen(server: Server, port: number): Promise<number> {
   try {
@@ -215,26 +221,18 @@ function refuseUpgrade(socket: Duplex, status: 404 | 503): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/** Each entry's handler: the injected one, else its module's `createHandler` given `handlerConfig`. */
 async function loadHandlers(
   options: LocalStackOptions,
-  settings: Record<string, string>,
+  handlerConfig: LocalHandlerConfig,
 ): Promise<(entry: string) => LambdaHandler> {
-  const entries = HANDLER_LIST.map((spec) => spec.entry);
   const injected = options.handlers ?? {};
-  const missing = entries.filter((entry) => injected[entry] === undefined);
   const handlers = new Map<string, LambdaHandler>(Object.entries(injected));
-  if (missing.length > 0) {
-    const dir = options.handlersDir ?? new URL('../lambdas/', import.meta.url);
-    const snapshot = JSON.stringify(settings);
-    const previous = importedWith.get(dir.href);
-    if (previous !== undefined && previous !== snapshot) {
-      throw new LocalStackError(
-        'the handler modules were already imported in this process with other settings (they read them once, ' +
-          'at import); start this local stack in a new process (e.g. one stack per test file), or reuse the same port',
-      );
-    }
-    importedWith.set(dir.href, snapshot);
-    for (const entry of missing) handlers.set(entry, await importHandler(dir, entry));
+  const dir = options.handlersDir ?? new URL('../lambdas/', import.meta.url);
+  for (const spec of HANDLER_LIST) {
+    if (handlers.has(spec.entry)) continue;
+    const createHandler = await importHandlerFactory(dir, handlerFactoryModule(spec));
+    handlers.set(spec.entry, await createHandler(handlerConfig.config, handlerConfig.env));
   }
   return (entry) => {
     const handler = handlers.get(entry);
@@ -247,13 +245,14 @@ async function loadHandlers(
  * Starts the local stack. Explicit options win over the environment (`LOCAL_ENV`), which wins
  * over the defaults. Rejects with a `LocalStackError` (one line, says what to do) on a port in
  * use, missing Java, a bad variable or a handler that cannot be loaded, after stopping whatever
- * it had started. One stack at a time per process.
+ * it had started. Several stacks may run in one process (on different ports), each with its own
+ * settings.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  if (running) throw new LocalStackError('a local stack is already running in this process; close it first');
-  const settings = resolveSettings(options, process.env);
+  const env = options.env ?? process.env;
+  const settings = resolveSettings(options, env);
+  const aws = localAws(env);
   const log = options.log ?? createLocalLog({ verbose: settings.verbose });
-  running = true;
 
   // Bundled while DynamoDB Local starts; a failure is reported by the console, not fatal.
   const assets = buildWebAssets();
@@ -312,7 +311,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await dynamodbProxy?.close();
       await dynamodb?.close();
       meter.close();
-      running = false;
     })();
     return closing;
   };
@@ -326,11 +324,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(settings.dynamodbEndpoint
         ? { endpoint: settings.dynamodbEndpoint }
         : { port: settings.dynamodbPort }),
-      region: process.env.AWS_REGION || 'local',
-      credentials: {
-        accessKeyId: process.env.AWS_ACCESS_KEY_ID || LOCAL_CREDENTIALS.accessKeyId,
-        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || LOCAL_CREDENTIALS.secretAccessKey,
-      },
+      ...aws,
       log,
     });
     if (settings.faultInjection) {
@@ -351,7 +345,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `fault injection is ON (${LOCAL_ENV.localFaults}=1, tests only): the plan is at http://${base}${FAULTS_PATH}`,
       );
     }
-    const handlerEnv = applyLocalEnvironment({
+    const handlerConfig = localHandlerConfig(env, {
       callbackUrl,
       sqsEndpoint: `http://${base}`,
       fanoutQueueUrl: `http://${base}/${LOCAL_ACCOUNT}/${FANOUT_QUEUE_NAME}`,
@@ -361,10 +355,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       idleTimeoutSeconds: settings.idleTimeoutSeconds,
       maxConnectionSeconds: settings.maxConnectionSeconds,
     });
-    const region = handlerEnv.AWS_REGION ?? 'local';
-    const handlerFor = await loadHandlers(options, handlerEnv);
+    const { region } = aws;
+    const handlerFor = await loadHandlers(options, handlerConfig);
     // The console checks admin tokens with the handlers' verifier, built from the same configuration.
-    const config = loadConfig();
+    const { config } = handlerConfig;
     const verifier = await createVerifierFromConfig(config.auth);
     const activity = new LocalActivity();
     // Each function with the stack's timeout and reserved concurrency (lambdas/handlers.ts).
@@ -481,7 +475,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       account: LOCAL_ACCOUNT,
       log,
     });
-    tableClient = new DynamoDBClient({ endpoint: dynamodb.endpoint });
+    tableClient = new DynamoDBClient({ endpoint: dynamodb.endpoint, ...aws });
     const consoleTable = DynamoDBDocumentClient.from(tableClient, {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -548,6 +542,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       tableName: settings.tableName,
       eventBusName: settings.eventBusName,
+      aws,
+      handlerConfig: config,
       gateway,
       eventBus,
       publishQueue,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LambdaCrashError, LocalStackError } from '../../local/errors.js';
 import { LocalFaults, parseFaultPlan } from '../../local/fault-plan.js';
 import type { LambdaHandler, LocalFunction } from '../../local/lambda-runtime.js';
@@ -15,7 +15,8 @@ import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { silentLog } from '../../local/log.js';
 import { dynamodbEndpoint } from '../support/dynamodb.js';
 
-const savedEnv = { ...process.env };
+/** The stacks' environment: this process's is left as it is. */
+const stackEnv = { ...process.env, SWITCHBOARD_AUTH_SECRET: 'a-test-secret-that-is-at-least-32-bytes' };
 const handler = (fn: (event: never) => unknown) => fn as LambdaHandler;
 const standIns = {
   connect: handler(() => ({ statusCode: 200 })),
@@ -30,8 +31,9 @@ const standIns = {
   auth: handler(() => ({ statusCode: 401 })),
 };
 
-function start(faultInjection: boolean): Promise<LocalStack> {
+function start(faultInjection: boolean, env: NodeJS.ProcessEnv = stackEnv): Promise<LocalStack> {
   return startLocalStack({
+    env,
     port: 0,
     dynamodbEndpoint: dynamodbEndpoint(),
     tableName: `fault-plan-${randomUUID()}`,
@@ -86,10 +88,6 @@ function tcpConnect(port: number): Promise<string> {
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
-
-afterAll(() => {
-  process.env = savedEnv;
-});
 
 describe('turning fault injection on', () => {
   it('is off by default, and a plan given without turning it on is an error', () => {
@@ -212,9 +210,6 @@ describe('the fault rules', () => {
 describe('the /local/faults route', () => {
   let stack: LocalStack | undefined;
 
-  beforeAll(() => {
-    process.env.SWITCHBOARD_AUTH_SECRET = 'a-test-secret-that-is-at-least-32-bytes';
-  });
   afterEach(async () => {
     await stack?.close();
     stack = undefined;
@@ -269,12 +264,10 @@ describe('the /local/faults route', () => {
   });
 
   it('plays the plan of SWITCHBOARD_LOCAL_FAULT_PLAN from the start', async () => {
-    process.env.SWITCHBOARD_LOCAL_FAULT_PLAN = '{"dropDisconnect":"all","publish":{"crashAfterPosts":3}}';
-    try {
-      stack = await start(true);
-    } finally {
-      delete process.env.SWITCHBOARD_LOCAL_FAULT_PLAN;
-    }
+    stack = await start(true, {
+      ...stackEnv,
+      SWITCHBOARD_LOCAL_FAULT_PLAN: '{"dropDisconnect":"all","publish":{"crashAfterPosts":3}}',
+    });
     expect(await call(stack.port, 'GET')).toMatchObject({
       status: 200,
       body: { data: { plan: { dropDisconnect: 'all', publish: { crashAfterPosts: 3, invocations: 1 } } } },
@@ -284,7 +277,7 @@ describe('the /local/faults route', () => {
   it('takes DynamoDB away (open connections reset, new ones refused) and brings it back', async () => {
     // Prepare: the handlers' DynamoDB endpoint is the proxy; one connection is open through it.
     stack = await start(true);
-    const proxyPort = Number(new URL(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT ?? '').port);
+    const proxyPort = Number(new URL(stack.handlerConfig.dynamodbEndpoint ?? '').port);
     expect(proxyPort).not.toBe(Number(new URL(stack.endpoints.dynamodb).port));
     const open = connect({ host: '127.0.0.1', port: proxyPort });
     await new Promise((resolve) => open.once('connect', resolve));

@@ -6,55 +6,63 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LocalStackError } from '../../local/errors.js';
 import type { LambdaHandler } from '../../local/lambda-runtime.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { silentLog } from '../../local/log.js';
 import { dynamodbEndpoint } from '../support/dynamodb.js';
 
-const savedEnv = { ...process.env };
+const processEnv = { ...process.env };
+const env = { ...process.env, SWITCHBOARD_AUTH_SECRET: 'a-test-secret-that-is-at-least-32-bytes' };
 const published: unknown[] = [];
 const handler = (fn: (event: never) => unknown) => fn as LambdaHandler;
 let stack: LocalStack;
 
-beforeAll(async () => {
-  process.env.SWITCHBOARD_AUTH_SECRET = 'a-test-secret-that-is-at-least-32-bytes';
-  stack = await startLocalStack({
+const standIns = {
+  connect: handler(() => ({ statusCode: 200 })),
+  disconnect: handler(() => ({ statusCode: 200 })),
+  subscribe: handler(() => ({ statusCode: 200, body: 'subscribed' })),
+  unsubscribe: handler(() => ({ statusCode: 200 })),
+  ping: handler(() => ({ statusCode: 200, body: 'pong' })),
+  default: handler((event: { body: string }) => ({ statusCode: 200, body: `default:${event.body}` })),
+  publish: handler((event: { Records: { body: string }[] }) => {
+    for (const record of event.Records) published.push(JSON.parse(record.body));
+  }),
+  fanout: handler(() => ({ batchItemFailures: [] })),
+  sweep: handler(() => undefined),
+  auth: handler(() => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: '{"ok":true}',
+  })),
+};
+
+const start = () =>
+  startLocalStack({
+    env,
     port: 0,
     dynamodbEndpoint: dynamodbEndpoint(),
     tableName: `local-stack-${randomUUID()}`,
     log: silentLog,
-    handlers: {
-      connect: handler(() => ({ statusCode: 200 })),
-      disconnect: handler(() => ({ statusCode: 200 })),
-      subscribe: handler(() => ({ statusCode: 200, body: 'subscribed' })),
-      unsubscribe: handler(() => ({ statusCode: 200 })),
-      ping: handler(() => ({ statusCode: 200, body: 'pong' })),
-      default: handler((event: { body: string }) => ({ statusCode: 200, body: `default:${event.body}` })),
-      publish: handler((event: { Records: { body: string }[] }) => {
-        for (const record of event.Records) published.push(JSON.parse(record.body));
-      }),
-      fanout: handler(() => ({ batchItemFailures: [] })),
-      sweep: handler(() => undefined),
-      auth: handler(() => ({
-        statusCode: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"ok":true}',
-      })),
-    },
+    handlers: standIns,
   });
+
+beforeAll(async () => {
+  stack = await start();
 });
 
 afterAll(async () => {
   await stack?.close();
-  process.env = savedEnv;
 });
 
 describe('the local stack on one port', () => {
-  it('gives the handlers the local endpoints in their environment before loading them', () => {
-    expect(process.env.SWITCHBOARD_CALLBACK_URL).toBe(stack.endpoints.management);
-    expect(process.env.SWITCHBOARD_DYNAMODB_ENDPOINT).toBe(stack.endpoints.dynamodb);
+  it('builds the handlers’ configuration from its endpoints, leaving process.env as it was', () => {
+    expect(stack.handlerConfig).toMatchObject({
+      callbackUrl: stack.endpoints.management,
+      dynamodbEndpoint: stack.endpoints.dynamodb,
+      aws: { region: 'local' },
+    });
     expect(stack.endpoints.websocket).toBe(`ws://127.0.0.1:${stack.port}/ws`);
+    expect(process.env).toEqual(processEnv);
   });
 
   it('serves the WebSocket API, the token exchange and PutEvents side by side', async () => {
@@ -90,7 +98,18 @@ describe('the local stack on one port', () => {
     events.destroy();
   });
 
-  it('refuses to start a second stack in the same process', async () => {
-    await expect(startLocalStack({ port: 0, log: silentLog })).rejects.toBeInstanceOf(LocalStackError);
+  it('runs a second stack beside the first, each on its own port with its own endpoints', async () => {
+    const second = await start();
+    try {
+      expect(second.port).not.toBe(stack.port);
+      expect(second.handlerConfig.callbackUrl).toBe(second.endpoints.management);
+      expect(stack.handlerConfig.callbackUrl).toBe(stack.endpoints.management);
+      const [first, other] = await Promise.all(
+        [stack, second].map((s) => fetch(`http://127.0.0.1:${s.port}/nowhere`).then((r) => r.status)),
+      );
+      expect([first, other]).toEqual([404, 404]);
+    } finally {
+      await second.close();
+    }
   });
 });

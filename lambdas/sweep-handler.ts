@@ -1,0 +1,32 @@
+/** Scheduled sweep: closes connections whose token expired and forgets silent ones (see `core/sweep.ts`). */
+import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
+import type { Config } from '../adapters/config.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
+import { ManagementApiGateway } from '../adapters/management-gateway.js';
+import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
+import { sweep } from '../core/sweep.js';
+
+/** `env`: what the logger and metrics read (the Lambda runtime's variables by default). */
+export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
+  const logger = createLogger(env);
+  const metrics = createMetrics(env);
+  const deps = {
+    // Keeps presence: a connection whose $disconnect was lost leaves its presence channels here.
+    store: createHandlerStores(config, createDocumentClient(config), logger).store,
+    gateway: new ManagementApiGateway(createManagementClient(config)),
+    settings: config,
+    log: logger,
+  };
+
+  return async (): Promise<void> => {
+    const report = await sweep(deps);
+    const swept = report.closedExpired + report.removedSilent;
+    // Only when something was swept: a custom metric is billed for the hours it receives data, and
+    // an idle stack's sweep (every minute) would otherwise keep it billed all month.
+    if (swept > 0) {
+      metrics.addMetric(METRIC.sweptConnections, 'Count', swept);
+      metrics.publishStoredMetrics();
+    }
+    if (report.examined > 0) logger.info('sweep done', { ...report });
+  };
+}
