@@ -287,9 +287,10 @@ export async function runDynamoCost(
       );
       let bytesInPage = 0;
       for (const item of page.Items ?? []) {
-        // The template connection's live-index entry (broadcast's audience), written by
-        // `putConnection`; the copies have none, and fan-out does not read it.
-        if (item.pk?.S?.startsWith('live#')) continue;
+        // The template connection's index entries written by `putConnection` (live: broadcast's
+        // audience; usr: direct messages to a user; the tenant registry); the copies have none,
+        // and a channel's fan-out reads none of them.
+        if (/^(live#|usr#|tenants$)/.test(item.pk?.S ?? '')) continue;
         const bytes = itemBytes(item);
         bytesInPage += bytes;
         sizes.push(bytes);
