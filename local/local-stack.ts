@@ -22,6 +22,7 @@ import { DynamoPresenceStore } from '../adapters/dynamo-presence.js';
 import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { switchboardEventPattern } from '../adapters/event-pattern.js';
 import { signToken } from '../adapters/token-verifier.js';
+import { CLIENT_EVENT_SOURCE } from '../core/publishers.js';
 import {
   HANDLER_LIST,
   handlerFactoryModule,
@@ -52,6 +53,7 @@ import { LOCAL_ENV, resolveSettings } from './local-settings.js';
 import { createLocalLog, type LocalLog } from './log.js';
 import { createManagementApi } from './management-api.js';
 import { createMeterRoute, LocalMeter } from './meter.js';
+import type { EventEnvelope } from './put-events.js';
 import { createRequestGuard } from './request-guard.js';
 import { createSqsEndpoint } from './sqs-endpoint.js';
 import { SqsEventSource } from './sqs-event-source.js';
@@ -187,6 +189,18 @@ function gatewayFaults(
 const FANOUT_QUEUE_NAME = 'switchboard-fanout';
 
 /** The id of the EventBridge event a queue message holds. */
+/** A client publish as the message handler queued it (PROTOCOL §8), or undefined for anything else. */
+function clientEnvelopeOf(body: string): EventEnvelope | undefined {
+  try {
+    const envelope = JSON.parse(body) as Partial<EventEnvelope> | null;
+    if (envelope?.source !== CLIENT_EVENT_SOURCE || typeof envelope.id !== 'string') return undefined;
+    if (typeof envelope.detail !== 'object' || envelope.detail === null) return undefined;
+    return envelope as EventEnvelope;
+  } catch {
+    return undefined;
+  }
+}
+
 function eventIdOf(body: string): string | undefined {
   try {
     const id = (JSON.parse(body) as { id?: unknown } | null)?.id;
@@ -411,6 +425,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       name: LOCAL_QUEUE_NAMES.publish,
       region,
       account: LOCAL_ACCOUNT,
+      // Client publishes reach the queue without the bus: the dashboard lists them too.
+      onSend: (body) => {
+        const envelope = clientEnvelopeOf(body);
+        if (envelope) activity.accepted(envelope, 'publishing');
+      },
       deadLetter: { queue: deadLetterQueue, maxReceiveCount: PUBLISH_PIPELINE.maxReceiveCount },
     });
     const publish = fn(TRIGGER_ENTRIES.publish);

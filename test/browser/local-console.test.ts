@@ -328,6 +328,11 @@ describe.skipIf(skipWithoutChromium)('the local console in Chromium', () => {
     }
     expect(refused).toMatch(/^Refused: unauthorized/);
     expect(await bob.getAttribute('[data-testid="state"]', 'data-state')).toBe('open');
+    // The dashboard lists client publishes beside PutEvents entries, with their deliveries
+    const dashboard = await openDashboard(await tokenFor({ sub: 'ops', roles: ['admin'] }));
+    const row = dashboard.locator(`#events tr[data-event-id="${fromAlice}"]`);
+    await row.locator('[data-testid="deliveries"]', { hasText: /^2$/ }).waitFor({ timeout: WAIT_MS });
+    expect(await row.textContent()).toContain('switchboard.client');
     expect(pageErrors.get(alice)).toEqual([]);
     expect(pageErrors.get(bob)).toEqual([]);
   });
