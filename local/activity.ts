@@ -4,6 +4,7 @@
  * for it. Local only: on AWS the same facts live in CloudWatch (the publish function's metrics and
  * logs). Bounded, so a long-running `npm start` does not grow.
  */
+import { publishDetailSchema } from '../core/publish.js';
 import type { EventEnvelope } from './put-events.js';
 
 /** What became of an accepted entry. */
@@ -12,6 +13,8 @@ export type EventStatus =
   | 'not_matched'
   /** Put on another bus than the one Switchboard's rule listens on. */
   | 'other_bus'
+  /** Matched by the rule, but its detail breaks PROTOCOL §6: the publish function drops it. */
+  | 'ignored'
   /** Handed to the publish function (retries included). */
   | 'publishing'
   | 'published'
@@ -116,7 +119,8 @@ export class LocalActivity {
       channels,
       tenant: text(detail.tenant),
       dataPreview: preview(detail.data),
-      status,
+      // What the publish function will do with it: a malformed detail is logged and dropped.
+      status: status === 'publishing' && !publishDetailSchema.safeParse(detail).success ? 'ignored' : status,
       deliveries: 0,
       gone: 0,
     });
@@ -132,7 +136,7 @@ export class LocalActivity {
   /** The publish function finished with an event: `published`, or `failed` after its retries. */
   settled(eventId: string, status: 'published' | 'failed'): void {
     const event = this.events.get(eventId);
-    if (!event) return;
+    if (!event || event.status === 'ignored') return;
     event.status = status;
     this.changed();
   }

@@ -123,6 +123,7 @@ function presenceCell(channel: DashboardChannel): HTMLElement | string {
 const STATUS_TEXT: Record<DashboardEvent['status'], string> = {
   not_matched: 'no channel',
   other_bus: 'other bus',
+  ignored: 'ignored (malformed)',
   publishing: 'publishing',
   published: 'published',
   failed: 'failed (DLQ)',

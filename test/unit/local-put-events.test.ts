@@ -196,3 +196,31 @@ describe('deeply nested details', () => {
     expect(activity.recent()[0]).toMatchObject({ id: 'deep', channels: ['news'], status: 'publishing' });
   });
 });
+
+describe('the dashboard activity', () => {
+  const envelope = (id: string, detail: Record<string, unknown>) =>
+    ({
+      version: '0',
+      id,
+      'detail-type': 't',
+      source: 's',
+      account: '000000000000',
+      time: '2026-11-21T12:00:00Z',
+      region: 'local',
+      resources: [],
+      detail,
+    }) as const;
+
+  it('names where an event goes, and marks one the publish function will drop as ignored', () => {
+    // Prepare
+    const activity = new LocalActivity();
+    // Act
+    activity.accepted(envelope('ok', { broadcast: true, user: 'ana', data: 1 }), 'publishing');
+    activity.accepted(envelope('bad', { broadcast: 'yes', data: 1 }), 'publishing');
+    activity.settled('bad', 'published');
+    // Assess
+    const [bad, ok] = activity.recent();
+    expect(ok).toMatchObject({ id: 'ok', channels: ['user:ana', 'broadcast'], status: 'publishing' });
+    expect(bad).toMatchObject({ id: 'bad', status: 'ignored' });
+  });
+});
