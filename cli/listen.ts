@@ -2,20 +2,28 @@
  * `npm run listen -- --channel C [--channel D] [--since N] [--sub alice] [--roles a,b] [--tenant acme]
  * [--url ws://…] [--token T] [--pretty]` watches channels from a terminal through the client SDK
  * (Node's `ws` as its WebSocket): one JSON line per event on stdout, so it pipes into `jq` or a file;
- * `--pretty` prints one readable line instead. Connection news and errors go to stderr. The SDK
- * reconnects, resubscribes and recovers what was missed (`since`); Ctrl-C (SIGINT) or SIGTERM closes
- * the connection and exits with code 0.
+ * `--pretty` prints one readable line instead, control characters escaped. Connection news and
+ * errors go to stderr. The SDK reconnects, resubscribes and recovers what was missed (`since`);
+ * Ctrl-C (SIGINT) or SIGTERM closes the connection and exits with code 0, and so does a closed
+ * stdout (`| head -1`).
  *
  * Locally (the default URL is `ws://127.0.0.1:$SWITCHBOARD_PORT/ws`) it mints a token as
  * `npm run token` does; against AWS give `--url wss://…/ws --token <jwt>` (or `SWITCHBOARD_TOKEN`).
- * Exit codes: 0 after a signal, 1 when the client stops on an error, 2 on bad arguments.
+ * Exit codes: 0 after a signal or a closed stdout, 1 when the client stops on an error or every
+ * subscription is refused, 2 on bad arguments (cli/listen-options.ts).
  */
 import WebSocket from 'ws';
 import { signToken } from '../adapters/token-verifier.js';
 import { type Client, createClient, type EventMessage, SwitchboardError } from '../client/index.js';
-import { CHANNEL_PATTERN } from '../core/protocol.js';
 import { localAuthSecret } from '../local/local-secret.js';
 import { commandLine, HELP_OPTION, refuse } from './args.js';
+import {
+  checkListenFlags,
+  DEFAULT_LISTEN_SUB,
+  type ListenIdentityOptions,
+  ListenOptionsError,
+  printable,
+} from './listen-options.js';
 
 const usage =
   'usage: npm run listen -- --channel <name> [--channel <name> ...] [--since <seq>] [--sub <user>] [--roles a,b] [--tenant <t>] [--url <ws://…|wss://…>] [--token <jwt>] [--pretty]';
@@ -27,7 +35,7 @@ function fail(message: string): never {
 const values = commandLine(usage, {
   channel: { type: 'string', multiple: true },
   since: { type: 'string' },
-  sub: { type: 'string', default: 'listen-cli' },
+  sub: { type: 'string' },
   roles: { type: 'string' },
   tenant: { type: 'string' },
   url: { type: 'string' },
@@ -36,34 +44,30 @@ const values = commandLine(usage, {
   ...HELP_OPTION,
 });
 
-const channels = values.channel ?? [];
-if (channels.length === 0) fail('--channel is required');
-const bad = channels.find((c) => !CHANNEL_PATTERN.test(c) && !/^[A-Za-z0-9_.:@-]{0,127}[:.]\*$/.test(c));
-if (bad !== undefined) fail(`channel "${bad}" must match [A-Za-z0-9_.:@-]{1,128} (or end in :* or .*)`);
-const since = values.since === undefined ? undefined : Number(values.since);
-if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) {
-  fail(`--since must be a seq (a non-negative integer), got "${values.since}"`);
+const envToken = process.env.SWITCHBOARD_TOKEN?.trim();
+const given = values.token ?? (envToken || undefined);
+const tokenSource =
+  values.token !== undefined ? '--token' : given !== undefined ? 'SWITCHBOARD_TOKEN' : undefined;
+let options: ListenIdentityOptions;
+try {
+  options = checkListenFlags(values, tokenSource);
+} catch (error) {
+  if (!(error instanceof ListenOptionsError)) throw error;
+  fail(error.message);
 }
-if (values.tenant !== undefined && !CHANNEL_PATTERN.test(values.tenant)) {
-  fail(`--tenant must match [A-Za-z0-9_.:@-]{1,128}, got "${values.tenant}"`);
-}
+const { channels, since, identity } = options;
 const url = values.url ?? `ws://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}/ws`;
 if (!URL.canParse(url) || !/^wss?:$/.test(new URL(url).protocol)) {
   fail(`--url must be a ws:// or wss:// URL, got "${url}"`);
 }
-const given = values.token ?? process.env.SWITCHBOARD_TOKEN?.trim();
 const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 // A locally minted token is signed with the local secret: a deployed stack would refuse it.
 if (!given && !local) fail(`--url ${url} is not the local stack: give --token (or SWITCHBOARD_TOKEN)`);
 
 async function mintLocalToken(): Promise<string> {
-  const roles = (values.roles ?? '')
-    .split(',')
-    .map((r) => r.trim())
-    .filter(Boolean);
   return signToken({
     secret: localAuthSecret(),
-    identity: { userId: values.sub, roles, ...(values.tenant ? { tenant: values.tenant } : {}) },
+    identity: { roles: [], ...identity, userId: identity?.userId ?? DEFAULT_LISTEN_SUB },
     ttlSeconds: 3600,
     ...(process.env.SWITCHBOARD_AUTH_ISSUER ? { issuer: process.env.SWITCHBOARD_AUTH_ISSUER } : {}),
     ...(process.env.SWITCHBOARD_AUTH_AUDIENCE ? { audience: process.env.SWITCHBOARD_AUTH_AUDIENCE } : {}),
@@ -74,14 +78,15 @@ const note = (message: string) => process.stderr.write(`listen: ${message}\n`);
 
 function print(event: EventMessage): void {
   if (!values.pretty) {
+    // JSON.stringify escapes every C0 control character: a JSON line cannot drive a terminal.
     process.stdout.write(`${JSON.stringify(event)}\n`);
     return;
   }
   const seq = event.seq === undefined ? '' : ` #${event.seq}`;
   const sender = event.sender ? ` from ${event.sender.userId}` : '';
-  process.stdout.write(
-    `${event.timestamp}  ${event.channel}${seq}  ${event.event_type}${sender}  ${JSON.stringify(event.data)}\n`,
-  );
+  // Every field is the publisher's: escape what a terminal would act on (ESC, BEL, C1, bidi).
+  const line = `${event.timestamp}  ${event.channel}${seq}  ${event.event_type}${sender}  ${JSON.stringify(event.data)}`;
+  process.stdout.write(`${printable(line)}\n`);
 }
 
 const client: Client = createClient({
@@ -93,6 +98,28 @@ const client: Client = createClient({
 });
 
 let stopping = false;
+
+/** Closes the connection and exits with `code` once stdout has drained into its pipe. */
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  client.close();
+  process.stdout.write('', () => process.exit(code));
+}
+
+// A reader that went away (`listen … | head -1`) ends listen quietly with 0, as Unix tools end on
+// SIGPIPE (Node ignores SIGPIPE, so the write fails with EPIPE instead).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stopping = true;
+  client.close();
+  process.exit(0);
+});
+
+/** Channels whose first `subscribe` has not settled: their refusal is printed by that promise. */
+const pending = new Set(channels);
+let refused = 0;
+
 client.on('open', ({ reconnected }) => note(reconnected ? 'reconnected' : `connected to ${url}`));
 client.on('reconnecting', ({ attempt, delayMs, error }) =>
   note(`${error.message}; retry ${attempt} in ${delayMs} ms`),
@@ -100,30 +127,42 @@ client.on('reconnecting', ({ attempt, delayMs, error }) =>
 client.on('gap', ({ channel, reason, lastSeq, seq }) =>
   note(`${channel}: events after #${lastSeq} up to #${seq} may be missing (${reason})`),
 );
-client.on('error', (error) => note(`${error.code}: ${error.message}`));
+client.on('error', (error) => {
+  // The SDK also emits a refused subscribe here; its rejected promise prints it (below).
+  if (error.channel !== undefined && pending.has(error.channel)) return;
+  note(`${error.code}: ${error.message}`);
+});
 client.on('closed', ({ error }) => {
   if (stopping) return;
   note(error ? `stopped: ${error.code}: ${error.message}` : 'closed');
-  process.exit(error ? 1 : 0);
+  stop(error ? 1 : 0);
 });
 
 for (const channel of channels) {
   client.subscribe(channel, print, since === undefined ? {} : { since }).then(
-    () => note(`subscribed to ${channel}${since === undefined ? '' : ` after #${since}`}`),
-    (error: unknown) =>
-      note(
-        `could not subscribe to ${channel}: ${error instanceof SwitchboardError ? `${error.code}: ` : ''}${(error as Error).message}`,
-      ),
+    () => {
+      pending.delete(channel);
+      note(`subscribed to ${channel}${since === undefined ? '' : ` after #${since}`}`);
+    },
+    (error: unknown) => {
+      pending.delete(channel);
+      const code = error instanceof SwitchboardError ? error.code : undefined;
+      note(`could not subscribe to ${channel}: ${code ? `${code}: ` : ''}${(error as Error).message}`);
+      // A timeout leaves the subscription wanted (the SDK sends it again); any other error is final.
+      if (code === 'timeout') return;
+      refused += 1;
+      if (refused === channels.length && !stopping) {
+        note('every subscription was refused: stopping');
+        stop(1);
+      }
+    },
   );
 }
 
-function stop(signal: string): void {
+function onSignal(signal: string): void {
   if (stopping) return;
-  stopping = true;
   note(`${signal}: closing`);
-  client.close();
-  // stdout may still be flushing into a pipe: exit once it has drained.
-  process.stdout.write('', () => process.exit(0));
+  stop(0);
 }
-process.on('SIGINT', () => stop('SIGINT'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));

@@ -1,6 +1,10 @@
 /**
  * `npm run packages:build [-- client|cdk]`: builds the two npm packages from this repository's
- * sources, into `packages/{client,cdk}/dist` (never committed; `npm pack` runs it as `prepack`).
+ * sources, into `packages/{client,cdk}/dist` (never committed). `npm run packages:pack` builds both
+ * then packs each with `npm pack` into `packages/*.tgz` (not committed either). The package.json
+ * files have no `scripts`: `npm pack` ships package.json as it is on disk, and a build step of this
+ * repository would mean nothing in a user's node_modules; so packing is a step of this script rather
+ * than a `prepack`, and `npm pack` run by hand packs whatever `dist/` holds.
  *
  * - `@switchboard/client` from `client/`: esbuild transpiles each module to ESM on its own (no
  *   bundling, so an application's bundler drops what it does not import), and the declarations are
@@ -13,7 +17,9 @@
  *   `dist/handlers/{entry}/index.mjs`, which the packaged construct deploys with `Code.fromAsset`.
  *
  * Each build checks what it wrote: only the imports its package.json allows, and every declaration
- * file resolving inside the package.
+ * file resolving inside the package. Packing checks what ships beside (`checkShippedFiles`): a
+ * package.json without `scripts` and a README that links nowhere outside the package (`../`), since
+ * only the package reaches the user.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +44,7 @@ export class PackageBuildError extends Error {
 interface PackageJson {
   readonly name: string;
   readonly version: string;
+  readonly scripts?: Record<string, string>;
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
 }
@@ -270,17 +277,46 @@ export async function buildCdkPackage(): Promise<void> {
   checkImports(CDK_PACKAGE_DIR, pkg, [join(dist, 'index.js'), join(dist, 'index.d.ts')]);
 }
 
+/** Fails when the package.json or README would ship something that only makes sense in this repository. */
+export function checkShippedFiles(packageDir: string): void {
+  const pkg = readPackageJson(packageDir);
+  const problems: string[] = [];
+  if (pkg.scripts !== undefined)
+    problems.push(`package.json has scripts (${Object.keys(pkg.scripts).join(', ')})`);
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+  for (const [, target] of readme.matchAll(/\]\((\.\.\/[^)]*)\)/g)) {
+    problems.push(`README.md links to ${target}, outside the package`);
+  }
+  if (problems.length > 0) throw new PackageBuildError(`${pkg.name}: ${problems.join('; ')}`);
+}
+
+/** `npm pack` of a built package into `destination`; returns the tarball's path. */
+export function packPackage(packageDir: string, destination: string): string {
+  checkShippedFiles(packageDir);
+  const { name, version } = readPackageJson(packageDir);
+  const result = spawnSync('npm', ['pack', '--pack-destination', destination], {
+    cwd: packageDir,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    throw new PackageBuildError(`npm pack of ${name} failed:\n${result.stdout}${result.stderr}`);
+  }
+  return join(destination, `${name.replace('@', '').replace('/', '-')}-${version}.tgz`);
+}
+
 /** True when this file is the program being run, not a module a test imports. */
 function isMain(): boolean {
   return process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 }
 
 if (isMain()) {
-  const which = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const pack = args.includes('--pack');
+  const which = args.filter((a) => a !== '--pack');
   const unknown = which.filter((w) => w !== 'client' && w !== 'cdk');
   if (unknown.length > 0) {
     process.stderr.write(
-      `unknown package ${unknown.join(', ')}\nusage: npm run packages:build [-- client|cdk]\n`,
+      `unknown package ${unknown.join(', ')}\nusage: npm run packages:build [-- client|cdk] | npm run packages:pack [-- client|cdk]\n`,
     );
     process.exit(2);
   }
@@ -288,10 +324,18 @@ if (isMain()) {
     if (which.length === 0 || which.includes('client')) {
       await buildClientPackage();
       process.stdout.write(`built ${readPackageJson(CLIENT_PACKAGE_DIR).name} into packages/client/dist\n`);
+      if (pack)
+        process.stdout.write(
+          `packed ${relative(PROJECT_ROOT, packPackage(CLIENT_PACKAGE_DIR, PACKAGES_DIR))}\n`,
+        );
     }
     if (which.length === 0 || which.includes('cdk')) {
       await buildCdkPackage();
       process.stdout.write(`built ${readPackageJson(CDK_PACKAGE_DIR).name} into packages/cdk/dist\n`);
+      if (pack)
+        process.stdout.write(
+          `packed ${relative(PROJECT_ROOT, packPackage(CDK_PACKAGE_DIR, PACKAGES_DIR))}\n`,
+        );
     }
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);

@@ -1,16 +1,21 @@
 /**
- * Both packages proved by installing them, as a user would (issue 14): `npm pack` builds and packs
- * `@switchboard/cdk` and `@switchboard/client` (their `prepack`), and scratch projects created here,
- * in a temporary directory, install the tarballs with `npm install --prefer-offline`:
+ * Both packages proved by installing them, as a user would (issue 14): `@switchboard/cdk` and
+ * `@switchboard/client` are built and packed with `npm pack` (what `npm run packages:pack` does), and
+ * scratch projects created here, in a temporary directory, install the tarballs with
+ * `npm install --prefer-offline`. What ships is only what makes sense outside this repository: a
+ * package.json without `scripts`, a README without links out of the package.
  *
  * - a TypeScript CDK app that adds `new SwitchboardApi(this, 'Realtime', …)` to its own stack,
  *   type-checked against the shipped declarations (`skipLibCheck: false`), then synthesized by plain
  *   `node` with a PATH holding nothing but node: no esbuild, no Docker, no network;
  * - a React web app, built with esbuild, that uses the SDK and `useSwitchboard` from
  *   `@switchboard/client/react`, type-checked likewise, served on loopback and run in real Chromium
- *   against the local stack: it connects, subscribes, and shows an event published with PutEvents.
+ *   against the local stack: it connects, subscribes, and shows an event published with PutEvents;
+ *   and a type check under `moduleResolution: node10` (which ignores `exports`) still finds the
+ *   types of `@switchboard/client/react` (`typesVersions`).
  *
- * The scratch projects' type checks use this repository's `tsc` (the same TypeScript version).
+ * The scratch projects' type checks use this repository's `tsc` (the same TypeScript version), and
+ * for `node10`, which TypeScript 7 no longer has, API Extractor's TypeScript 6.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,10 +37,12 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../core/protocol-version.js';
 import {
+  buildCdkPackage,
+  buildClientPackage,
   CDK_PACKAGE_DIR,
   CLIENT_PACKAGE_DIR,
   HANDLER_ENTRIES,
-  readPackageJson,
+  packPackage,
 } from '../../packages/build.js';
 import { launchChromium, skipWithoutChromium } from '../browser/chromium.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
@@ -47,6 +54,17 @@ const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')
   devDependencies: Record<string, string>;
 };
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+/** A TypeScript that still has `moduleResolution: node10` (removed in 7): API Extractor's own 6.x. */
+const TSC_6 = join(
+  ROOT,
+  'node_modules',
+  '@microsoft',
+  'api-extractor',
+  'node_modules',
+  'typescript',
+  'bin',
+  'tsc',
+);
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--save-exact'];
 /** What the scratch web app installs besides the SDK: React 19 and esbuild, as a user's app would. */
 const WEB_APP_DEPENDENCIES = [
@@ -77,11 +95,19 @@ function run(command: string, args: string[], cwd: string, env = cleanEnv()): Sp
 }
 
 function pack(packageDir: string): string {
-  const { name, version } = readPackageJson(packageDir);
-  run('npm', ['pack', '--pack-destination', scratch], packageDir);
-  const tarball = join(scratch, `${name.replace('@', '').replace('/', '-')}-${version}.tgz`);
+  const tarball = packPackage(packageDir, scratch);
   expect(existsSync(tarball)).toBe(true);
   return tarball;
+}
+
+/** The package.json and README of an installed package: only what makes sense outside this repository. */
+function expectSelfContained(installed: string): Record<string, unknown> {
+  const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, unknown>;
+  expect(pkg.scripts).toBeUndefined();
+  const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+  expect(readme).not.toMatch(/\]\(\.\.\//);
+  expect(readme).toContain(`import {`);
+  return pkg;
 }
 
 function writeFiles(dir: string, files: Record<string, string>): void {
@@ -101,8 +127,10 @@ interface LambdaProperties {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-beforeAll(() => {
+beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'switchboard-install-'));
+  await buildCdkPackage();
+  await buildClientPackage();
   tarballs.cdk = pack(CDK_PACKAGE_DIR);
   tarballs.client = pack(CLIENT_PACKAGE_DIR);
 }, 240_000);
@@ -175,6 +203,7 @@ app.synth();
     });
 
     // Assess
+    expectSelfContained(join(app, 'node_modules', '@switchboard', 'cdk'));
     expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
     const template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Shop.template.json'), 'utf8'));
     const functions = Object.values(
@@ -318,6 +347,32 @@ createRoot(root).render(
     });
     run('npm', [...NPM_INSTALL, tarballs.client as string, ...WEB_APP_DEPENDENCIES], app);
     run(process.execPath, [TSC, '-p', '.'], app);
+    // An older project's resolution: `node10` ignores `exports`, so the subpath needs `typesVersions`.
+    writeFiles(app, {
+      'node10/tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          ignoreDeprecations: '6.0',
+          lib: ['ES2023', 'DOM'],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: [],
+        },
+        include: ['.'],
+      }),
+      'node10/check.ts': `import { type Client, createClient } from '@switchboard/client';
+import { type SwitchboardChannel, useSwitchboard } from '@switchboard/client/react';
+export const connect: (url: string) => Client = (url) => createClient({ url });
+export const feed: (channel: string) => SwitchboardChannel = useSwitchboard;
+`,
+    });
+    run(process.execPath, [TSC_6, '-p', 'node10'], app);
+    expect(expectSelfContained(join(app, 'node_modules', '@switchboard', 'client')).typesVersions).toEqual({
+      '*': { react: ['./dist/client/react.d.ts'] },
+    });
     run('npm', ['run', 'build'], app);
     server = await serve(join(app, 'dist'));
     const channel = `orders-${Date.now()}`;
