@@ -30,6 +30,7 @@ import {
   collectReceipts,
   openClients,
   subscribeClients,
+  takeReceipts,
   workerCounts,
 } from './connections.js';
 import { type BenchContext, mapConcurrently, StageError, sleep, throwIfAborted, within } from './context.js';
@@ -37,7 +38,6 @@ import { countDynamoRequests, type DynamoRequestCounter } from './dynamo-request
 import { type FloorPost, floorMessage, postFloor } from './floor.js';
 import { measurePublishUnits, type PublishUnits } from './publish-cost.js';
 import { hrNow, round, roundSummary, type Summary, summarize } from './stats.js';
-import type { TrackedReceipts } from './worker-protocol.js';
 
 export interface BurstOptions {
   /** Channels of the spread and one-connection bursts, and connections opened. */
@@ -322,17 +322,13 @@ async function runBurst(
       expectedPerWorker[worker] = (expectedPerWorker[worker] ?? 0) + 1;
     }
   }
-  const receipts = await within(
-    pool.all<TrackedReceipts>((worker) => ({
-      op: 'take',
-      tag,
-      expected: expectedPerWorker[worker] ?? 0,
-      timeoutMs: RECEIPT_TIMEOUT_MS,
-      quietMs: QUIET_MS,
-    })),
-    RECEIPT_TIMEOUT_MS + 10_000,
+  const receipts = await takeReceipts(
+    ctx,
+    pool,
+    tag,
+    expectedPerWorker,
+    { timeoutMs: RECEIPT_TIMEOUT_MS, quietMs: QUIET_MS },
     `${label}: collecting the receipts`,
-    ctx.signal,
   );
   const judged = judgeBurst(put, plan.audience, receipts);
   const deliverySeconds = (judged.lastReceipt - firstPut) / 1000;
@@ -427,7 +423,7 @@ export async function runBurstStage(
       token: await stack.token({ userId: `burst-${String(client.index).padStart(3, '0')}`, roles: [] }),
     })),
   );
-  const opened = await openClients(ctx, stack, pool, specs, 'burst connect');
+  const opened = await openClients(ctx, stack.stack.endpoints.websocket, pool, specs, 'burst connect');
   const { subscriptions, connectionIds } = await subscribeClients(ctx, pool, clients, 'burst subscribe');
   // The floor posts to the spread's connections.
   const targets = clients.map((client) => ({
