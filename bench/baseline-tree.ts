@@ -2,18 +2,55 @@
  * An older commit of this repository, checked out beside the working tree for a same-run A/B: a
  * detached `git worktree` under a temporary directory, with its own `node_modules` from its own
  * lockfile (`npm ci`, from the npm cache when it has everything, else from the registry).
- * `remove()` takes the worktree (and its registration in the repository) away again.
+ * Its removal is a step of the stage's `Teardown`; worktrees of a bench killed outright are removed
+ * by the next run.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { StageError, type Teardown } from './context.js';
 import { hrNow, round } from './stats.js';
 
 const run = promisify(execFile);
 const NPM_CI_TIMEOUT_MS = 300_000;
+const PREFIX = 'switchboard-ab-';
+/** Beside the worktree: the pid of the bench that made it. */
+const OWNER_FILE = 'owner.pid';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes baseline worktrees left by a bench that was killed outright (SIGKILL gives it no chance
+ * to clean up; so does `tsx` when a loaded machine keeps the bench from answering its relayed
+ * Ctrl-C within 30 ms): those under the temporary directory whose owner is no longer running.
+ */
+async function removeLeftovers(repoRoot: string): Promise<void> {
+  const { stdout } = await run('git', ['worktree', 'list', '--porcelain'], { cwd: repoRoot });
+  for (const line of stdout.split('\n')) {
+    const dir = line.startsWith('worktree ') ? line.slice('worktree '.length) : undefined;
+    const parent = dir ? dirname(dir) : undefined;
+    if (!dir || !parent || dirname(parent) !== tmpdir() || !basename(parent).startsWith(PREFIX)) continue;
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(join(parent, OWNER_FILE), 'utf8'));
+    } catch {
+      // No owner file: made by a bench that died before writing it.
+    }
+    if (Number.isInteger(owner) && isRunning(owner)) continue;
+    await run('git', ['worktree', 'remove', '--force', dir], { cwd: repoRoot }).catch(() => {});
+    rmSync(parent, { recursive: true, force: true });
+  }
+  await run('git', ['worktree', 'prune'], { cwd: repoRoot });
+}
 
 export interface BaselineTree {
   readonly dir: string;
@@ -40,7 +77,9 @@ export async function prepareBaselineTree(
   teardown: Teardown,
   signal: AbortSignal,
 ): Promise<BaselineTree> {
-  const parent = mkdtempSync(join(tmpdir(), 'switchboard-ab-'));
+  await removeLeftovers(repoRoot).catch(() => {});
+  const parent = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(parent, OWNER_FILE), String(process.pid));
   const dir = join(parent, 'baseline');
   teardown.add(`removing the baseline worktree ${dir}`, async () => {
     await run('git', ['worktree', 'remove', '--force', dir], { cwd: repoRoot }).catch(() => {});
