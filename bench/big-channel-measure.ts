@@ -223,7 +223,7 @@ export async function measureBigChannel(
       }),
     })),
   );
-  const opened = await openClients(ctx, stack, pool, specs, 'big channel: connect');
+  const opened = await openClients(ctx, stack.stack.endpoints.websocket, pool, specs, 'big channel: connect');
   const subscribed = await sendRequests(
     ctx,
     pool,

@@ -30,6 +30,7 @@ import {
   collectReceipts,
   openIndexedClients,
   subscribeClients,
+  takeReceipts as takeTracked,
   workerCounts,
 } from './connections.js';
 import { type BenchContext, mapConcurrently, StageError, sleep, throwIfAborted, within } from './context.js';
@@ -276,17 +277,13 @@ export function takeReceipts(
       expectedPerWorker[worker] = (expectedPerWorker[worker] ?? 0) + 1;
     }
   }
-  return within(
-    pool.all<TrackedReceipts>((worker) => ({
-      op: 'take',
-      tag,
-      expected: expectedPerWorker[worker] ?? 0,
-      timeoutMs: RECEIPT_TIMEOUT_MS,
-      quietMs: QUIET_MS,
-    })),
-    RECEIPT_TIMEOUT_MS + 10_000,
+  return takeTracked(
+    ctx,
+    pool,
+    tag,
+    expectedPerWorker,
+    { timeoutMs: RECEIPT_TIMEOUT_MS, quietMs: QUIET_MS },
     `${label}: collecting the receipts`,
-    ctx.signal,
   );
 }
 

@@ -11,6 +11,7 @@ import type {
   Counts,
   OpenResult,
   RequestResult,
+  TrackedReceipts,
 } from './worker-protocol.js';
 
 /** Handshakes (and later requests) in flight per worker. */
@@ -34,10 +35,10 @@ export interface OpenedClients {
   readonly retries: number;
 }
 
-/** Opens `specs` (client `i` of `indexOf`) in their workers; fails if any client cannot connect. */
+/** Opens `specs` (client `i` of `indexOf`) to the WebSocket API at `url` in their workers; fails if any client cannot connect. */
 export async function openClients(
   ctx: BenchContext,
-  stack: BenchStack,
+  url: string,
   pool: ClientPool,
   specs: readonly (ClientSpec & { readonly index: number })[],
   label: string,
@@ -50,7 +51,7 @@ export async function openClients(
     const results = await within(
       pool.all<OpenResult>((worker) => ({
         op: 'open',
-        url: stack.stack.endpoints.websocket,
+        url,
         clients: (round[worker] ?? []).map(({ key, token }) => ({ key, token })),
         concurrency: IN_FLIGHT_PER_WORKER,
       })),
@@ -87,7 +88,7 @@ export async function openIndexedClients(
       token: await stack.token({ userId: `${prefix}-${String(client.index).padStart(3, '0')}`, roles: [] }),
     })),
   );
-  const opened = await openClients(ctx, stack, pool, specs, `${prefix} connect`);
+  const opened = await openClients(ctx, stack.stack.endpoints.websocket, pool, specs, `${prefix} connect`);
   return { opened, workerOfKey: (key) => pool.workerOf(indexOf.get(key) ?? 0) };
 }
 
@@ -193,6 +194,32 @@ export function collectReceipts(
   // Observed at once: a failure before the caller awaits must not count as unhandled.
   arrived.catch(() => {});
   return { arrived };
+}
+
+/**
+ * Every worker's receipts of a tracked `tag` (`op: 'track'`, sent before the events), once the
+ * worker's share of `expectedPerWorker` arrived (or `timeoutMs` passed) and then `quietMs`
+ * passed without another (late duplicates).
+ */
+export function takeReceipts(
+  ctx: BenchContext,
+  pool: ClientPool,
+  tag: string,
+  expectedPerWorker: readonly number[],
+  timing: { readonly timeoutMs: number; readonly quietMs: number },
+  label: string,
+): Promise<TrackedReceipts[]> {
+  return within(
+    pool.all<TrackedReceipts>((worker) => ({
+      op: 'take',
+      tag,
+      expected: expectedPerWorker[worker] ?? 0,
+      ...timing,
+    })),
+    timing.timeoutMs + 10_000,
+    label,
+    ctx.signal,
+  );
 }
 
 /** Counts of every worker, summed. */

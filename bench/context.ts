@@ -99,3 +99,29 @@ export async function mapConcurrently<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * What a stage started and must stop (processes, a worktree), newest first. The stage runs it when
+ * it ends; the bench runs it too when it exits early (Ctrl-C, the time limit), and both wait for
+ * the same single run.
+ */
+export class Teardown {
+  private readonly steps: { readonly what: string; readonly stop: () => Promise<void> }[] = [];
+  private running: Promise<void> | undefined;
+
+  add(what: string, stop: () => Promise<void>): void {
+    this.steps.push({ what, stop });
+  }
+
+  /** Runs every step once, newest first; a failing step is reported to `onError` and the rest still run. */
+  run(onError: (message: string) => void = () => {}): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of [...this.steps].reverse()) {
+        await step.stop().catch((error: unknown) => {
+          onError(`${step.what}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
+    })();
+    return this.running;
+  }
+}

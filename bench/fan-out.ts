@@ -147,7 +147,7 @@ export async function runFanOut(
       token: await stack.token({ userId: `fan-${String(index).padStart(5, '0')}`, roles: [] }),
     })),
   );
-  const opened = await openClients(ctx, stack, pool, specs, 'connect');
+  const opened = await openClients(ctx, stack.stack.endpoints.websocket, pool, specs, 'connect');
   const subscribes = specs.flatMap((spec) =>
     sizes
       .filter((size) => spec.index < size)

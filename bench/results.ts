@@ -11,7 +11,7 @@ import type { FanOutResult } from './fan-out.js';
 import type { FanoutSimResult } from './fanout-sim.js';
 import type { MachineInfo } from './machine.js';
 import type { PresenceCostResult } from './presence-cost.js';
-import type { SmallChannelComparison } from './small-channels.js';
+import type { SmallChannelsResult } from './small-channels.js';
 import type { SoakResult } from './soak.js';
 import type { StatsCostResult } from './stats-cost.js';
 import type { WildcardCostResult } from './wildcard-cost.js';
@@ -26,6 +26,7 @@ export const STAGES = [
   'burst',
   'client-publish',
   'soak',
+  'small-channels',
   'big-channel',
   'fanout-sim',
 ] as const;
@@ -68,8 +69,8 @@ export interface BenchResults {
   readonly bigChannel: BigChannelResult | undefined;
   /** The fan-out's arithmetic at a million subscribers, on simulated time (issue 12). */
   readonly fanoutSim: FanoutSimResult | undefined;
-  /** The fan-out stage's 1-, 100- and 1,000-subscriber latencies against the previous results (issue 12). */
-  readonly smallChannels: SmallChannelComparison | undefined;
+  /** 1-, 100- and 1,000-subscriber fan-out, the last commit before big channels against the working tree, same run (issue 12). */
+  readonly smallChannels: SmallChannelsResult | undefined;
   readonly warnings: readonly string[];
   /** Written by `npm run bundle-report -- --record`, not by the bench, which keeps it as it is. */
   readonly bundles?: BundlesResult;

@@ -8,7 +8,8 @@
  * bare `PostToConnection` floor (`fan-out.ts`), bursts on spread and busy channels with their
  * DynamoDB requests per event (`burst.ts`), client publishes beside service publishes
  * (`client-publish.ts`), a multi-tenant soak (`soak.ts`), big channels and
- * broadcast under a callback quota in a stack of their own (`big-channel.ts`), and the fan-out's
+ * broadcast under a callback quota in a stack of their own (`big-channel.ts`), small channels
+ * against the last commit before big channels, both stacks side by side (`small-channels.ts`), and the fan-out's
  * arithmetic at a million subscribers on simulated time (`fanout-sim.ts`). Writes
  * `bench/results.json`, `bench/results.md` (the tables of bench/README.md) and `bench/results.svg`.
  *
@@ -28,7 +29,7 @@ import { runBurstStage } from './burst.js';
 import { ClientPool } from './client-pool.js';
 import { runClientPublish } from './client-publish.js';
 import { runColdStart } from './cold-start.js';
-import { BenchAbortedError, type BenchContext, StageError, within } from './context.js';
+import { BenchAbortedError, type BenchContext, StageError, Teardown, within } from './context.js';
 import { runDynamoCost } from './dynamo-cost.js';
 import { runFanOut } from './fan-out.js';
 import { runFanoutSim, simScenarios } from './fanout-sim.js';
@@ -39,7 +40,7 @@ import { Progress, type StagePlan } from './progress.js';
 import { renderMarkdown } from './report-markdown.js';
 import { renderSvg } from './report-svg.js';
 import { type BenchResults, recordedBundles, STAGES, type StageName } from './results.js';
-import { compareSmallChannels, readSmallChannelBaseline } from './small-channels.js';
+import { runSmallChannels, SMALL_CHANNEL_SIZES, SMALL_CHANNELS_BASELINE } from './small-channels.js';
 import { runSoak } from './soak.js';
 import { hrNow, round } from './stats.js';
 import { runStatsCost, STATS_COST_PLAN } from './stats-cost.js';
@@ -103,7 +104,9 @@ function parseOptions() {
     fail(`--workers must be 1 to 8 (got ${values.workers})`);
   // The big-channel stage runs a stack of its own, with tens of thousands of connections.
   const bigMinutes = stages.includes('big-channel') ? (quick ? 3 : 15) : 0;
-  const maxMinutes = Number(values['max-minutes'] ?? (quick ? 4 : 9.5) + bigMinutes);
+  // The small-channel A/B installs an old commit's dependencies and runs two stacks of its own.
+  const smallMinutes = stages.includes('small-channels') ? (quick ? 4 : 8) : 0;
+  const maxMinutes = Number(values['max-minutes'] ?? (quick ? 4 : 9.5) + bigMinutes + smallMinutes);
   if (!(maxMinutes > 0 && maxMinutes <= 60))
     fail(`--max-minutes must be more than 0 and at most 60 (got ${values['max-minutes']})`);
   const outDir = values.out ?? fileURLToPath(new URL('.', import.meta.url));
@@ -160,6 +163,7 @@ const PLAN = options.quick
       clientPublish: { clients: 20, perClient: 10, rounds: 15, warmupRounds: 2, pauseMs: 30 },
       soak: { clients: 500, seconds: 15, eventsPerSecond: 10, roomsPerTenant: 10 },
       bigChannel: { subscribers: 2_000, outsiders: 10 },
+      smallChannels: { rounds: (n: number) => (n >= 1000 ? 8 : 15), warmupRounds: 2, pauseMs: 30 },
       simSubscribers: 100_000,
     }
   : {
@@ -177,6 +181,12 @@ const PLAN = options.quick
       // stack process sustains; bench/README.md ("Under overload") says what happens past it.
       soak: { clients: 2_400, seconds: 60, eventsPerSecond: 15, roomsPerTenant: 20 },
       bigChannel: { subscribers: 20_000, outsiders: 20 },
+      // Per size and side; each round is one event to each stack.
+      smallChannels: {
+        rounds: (n: number) => (n >= 1000 ? 40 : n >= 100 ? 60 : 100),
+        warmupRounds: 3,
+        pauseMs: 50,
+      },
       simSubscribers: 1_000_000,
     };
 /**
@@ -242,6 +252,15 @@ const stagePlan: StagePlan[] = [
       ]
     : []),
   { name: 'stopping', weight: 8 },
+  ...(has('small-channels')
+    ? [
+        { name: 'small channels: prepare', weight: 40 },
+        { name: 'small channels: stacks', weight: 30 },
+        { name: 'small channels: connect', weight: 40 * quickFactor },
+        { name: 'small channels: measure', weight: options.quick ? 30 : 150 },
+        { name: 'small channels: stop', weight: 10 },
+      ]
+    : []),
   ...(has('big-channel')
     ? [
         { name: 'big channel: stack', weight: 10 },
@@ -267,6 +286,8 @@ const ctx: BenchContext = {
 
 let stack: BenchStack | undefined;
 let pool: ClientPool | undefined;
+/** What the small-channel stage started (worktree, two stacks, workers): it stops them itself, or the exit does. */
+const smallChannelsTeardown = new Teardown();
 let currentStage = 'start';
 let cleaning: Promise<void> | undefined;
 
@@ -294,7 +315,7 @@ function exitAfterCleanup(code: number, message: string): void {
   progress.log(message);
   // Should stopping itself hang, leave anyway: the workers and the JVM die with this process.
   setTimeout(() => process.exit(code), 60_000).unref();
-  void cleanup().finally(() => {
+  void Promise.all([cleanup(), smallChannelsTeardown.run()]).finally(() => {
     progress.done();
     process.exit(code);
   });
@@ -486,8 +507,25 @@ async function main(): Promise<BenchResults> {
   currentStage = 'stopping';
   await cleanup();
 
-  // After the shared stack has stopped: the big-channel stage brings its own, and the simulation
+  // After the shared stack has stopped: the small-channel and big-channel stages bring their own, and the simulation
   // wants the machine to itself (it is CPU-bound).
+  let smallChannels: BenchResults['smallChannels'];
+  if (has('small-channels')) {
+    smallChannels = await stage('small-channels', () =>
+      runSmallChannels(
+        ctx,
+        {
+          ...PLAN.smallChannels,
+          sizes: SMALL_CHANNEL_SIZES,
+          workers: options.workers,
+          baselineCommit: SMALL_CHANNELS_BASELINE,
+        },
+        (name) => progress.stage(name),
+        launchEnvironment,
+        smallChannelsTeardown,
+      ),
+    );
+  }
   let bigChannel: BigChannelResult | undefined;
   if (has('big-channel')) {
     bigChannel = await stage('big-channel', () =>
@@ -509,15 +547,6 @@ async function main(): Promise<BenchResults> {
   if (has('fanout-sim')) {
     progress.stage('fanout-sim');
     fanoutSim = await stage('fanout-sim', () => runFanoutSim(ctx, simScenarios(PLAN.simSubscribers)));
-  }
-  const smallChannels = compareSmallChannels(readSmallChannelBaseline(), fanOut);
-  if (smallChannels) {
-    const sizes = smallChannels.sizes.map(
-      (s) => `${s.subscribers}: ${s.change >= 0 ? '+' : ''}${Math.round(s.change * 100)} %`,
-    );
-    progress.log(
-      `  small channels, time to all ÷ floor vs ${smallChannels.baseline.commit}: ${sizes.join(', ')} (goal ≤ +10 %)`,
-    );
   }
   const logs = stack?.logs;
   if (logs && (logs.stack.error > 0 || (logs.handlers.ERROR ?? 0) > 0)) {

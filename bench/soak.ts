@@ -152,7 +152,7 @@ export async function runSoak(
       }),
     })),
   );
-  const opened = await openClients(ctx, stack, pool, specs, 'soak connect');
+  const opened = await openClients(ctx, stack.stack.endpoints.websocket, pool, specs, 'soak connect');
   // The connection ids, to look a client up in the table if something goes missing.
   const { connectionIds } = await subscribeClients(ctx, pool, clients, 'soak subscribe');
   const connectionIdOf = (key: string) => connectionIds.get(key) ?? '';

@@ -62,9 +62,9 @@ const STOP_TIMEOUT_MS = 5_000;
 /**
  * Runs the command given as arguments and kills it when this shell's stdin reaches EOF, i.e. when
  * the Node process that spawned it dies, even by SIGKILL. Without this an orphaned JVM would keep
- * port 8000 after a crashed test run. SIGTERM/SIGINT are passed on.
+ * port 8000 after a crashed test run. SIGTERM/SIGINT are passed on. Arguments: `sh -c WATCHDOG name command...`.
  */
-const WATCHDOG = `
+export const WATCHDOG = `
 exec 3<&0 0</dev/null
 "$@" &
 pid=$!
