@@ -16,11 +16,15 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
-import { SETTING_DOCS } from '../adapters/settings-docs.js';
-import { SETTING_ROWS, SETTINGS } from '../adapters/settings-table.js';
 // The construct package's entry (`@switchboard/cdk`, built from lib/index.ts): this app is its
 // first user and reaches nothing in lib/ that a user of the package could not.
-import { type SwitchboardApiProps, SwitchboardStack } from '../lib/index.js';
+import {
+  SETTING_DOCS,
+  SETTING_ROWS,
+  SETTINGS,
+  type SwitchboardApiProps,
+  SwitchboardStack,
+} from '../lib/index.js';
 
 /** A context row of the settings table, by its `kind`. */
 type ContextRow = (typeof SETTING_ROWS)[number] & { readonly context: string };

@@ -13,6 +13,13 @@
  * In the package, every handler is a bundle built when the package was built (`dist/handlers/`),
  * deployed with `lambda.Code.fromAsset`: a synth needs neither esbuild nor Docker.
  */
+
+/**
+ * Every setting: its environment variable, prop, context key, default, range and doc line. For an
+ * app that takes the construct's props from CDK context, as this repository's bin/app.ts does.
+ */
+export { SETTING_DOCS } from '../adapters/settings-docs.js';
+export { SETTING_ROWS, SETTINGS, type Setting } from '../adapters/settings-table.js';
 export type { ChannelRule } from '../core/channel-policy.js';
 export {
   DEFAULT_CHANNEL_POLICY,
