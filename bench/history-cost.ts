@@ -33,6 +33,9 @@ export function meteredClient(raw: DynamoDBClient): { client: DynamoDBDocumentCl
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   let read = 0;
   let write = 0;
+  // A stage run after another on the same raw client replaces the earlier meter (a stack refuses
+  // two middlewares of one name), so each stage counts its own requests only.
+  client.middlewareStack.remove('benchConsumedCapacity');
   client.middlewareStack.add(
     (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
