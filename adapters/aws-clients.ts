@@ -8,6 +8,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { POST_REQUEST_TIMEOUT_MS } from '../core/delivery.js';
 import type { Config } from './config.js';
 import { ConfigError, ENV } from './config.js';
 
@@ -40,7 +41,7 @@ export function createManagementClient(
     // A hung post must not eat the invocation: it fails and is retried like a 5xx. No
     // connectionTimeout: the SDK's timer also runs while a request waits for a pooled socket, so
     // under load it fails healthy posts that were merely queued.
-    requestHandler: { requestTimeout: 5_000, throwOnRequestTimeout: true },
+    requestHandler: { requestTimeout: POST_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
 }
 

@@ -318,7 +318,8 @@ export async function measureBigChannel(
       fanoutLog.take();
       if (delivered !== expectedDeliveries || deadLettered > 0) {
         throw new StageError(
-          `warm-up: ${delivered} of ${expectedDeliveries} delivered, ${deadLettered} dead-lettered`,
+          `warm-up: ${delivered} of ${expectedDeliveries} delivered, ${deadLettered} dead-lettered; ` +
+            `the stack's latest warnings and errors: ${stack.logs.recent.slice(-6).join(' | ')}`,
         );
       }
       continue;

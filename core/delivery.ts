@@ -8,6 +8,13 @@
  */
 import type { PostResult } from './ports.js';
 
+/**
+ * The longest one `@connections` post may take before it fails as a timeout (the Management API
+ * client's request timeout, `adapters/aws-clients.ts`). The time kept back at the end of an
+ * invocation must cover it: a post may start at the last allowed moment.
+ */
+export const POST_REQUEST_TIMEOUT_MS = 5_000;
+
 /** The Management API throttled the call (HTTP 429): slow down and retry. */
 export class ThrottledError extends Error {
   override readonly name = 'ThrottledError';

@@ -13,7 +13,7 @@
  */
 import { CallbackPacer, paceChunk } from './callback-pacer.js';
 import { canSubscribe } from './channel-policy.js';
-import { AdaptiveLimit, deliverAll } from './delivery.js';
+import { AdaptiveLimit, deliverAll, POST_REQUEST_TIMEOUT_MS } from './delivery.js';
 import type { CallbackBudget, DeliveryDeps, FanoutQueue, FanoutTask, SubscriberRecord } from './ports.js';
 import { epochSeconds, type Settings } from './settings.js';
 
@@ -22,9 +22,14 @@ export const FANOUT_SHARDS = 16;
 /** Subscribers read per Query page of a shard. */
 const PAGE_SIZE = 1000;
 /** A page is started only with this much of the invocation left; otherwise the shard is re-queued. */
-const START_MARGIN_MS = 10_000;
-/** Kept back from the posts of a page for the bookkeeping after them. */
-const POST_MARGIN_MS = 2_000;
+const START_MARGIN_MS = 12_000;
+/**
+ * No post starts later than this before the invocation ends: one started at the last moment may
+ * take its whole request timeout, and the connections left must still be handed on (one queue
+ * send). Shorter, a post hung on a saturated gateway ran the worker past its timeout, and the
+ * queue's retry of the whole task posted its connections a second time.
+ */
+const POST_MARGIN_MS = POST_REQUEST_TIMEOUT_MS + 3_000;
 /** Tries of the same failed connections before their task is left to the queue's own retries. */
 const MAX_TASK_ATTEMPTS = 3;
 

@@ -6,7 +6,7 @@
  * never receive what it may not read.
  */
 import { canSubscribe } from './channel-policy.js';
-import { AdaptiveLimit, deliverAll } from './delivery.js';
+import { AdaptiveLimit, deliverAll, POST_REQUEST_TIMEOUT_MS } from './delivery.js';
 import { BROADCAST_CHANNEL, shardTasks } from './fanout.js';
 import {
   type Audience,
@@ -105,9 +105,12 @@ export interface PublishResult {
 }
 
 /** Time a channel needs left in the invocation to be started at all (its numbering and a page). */
-const START_MARGIN_MS = 5_000;
-/** Time kept back from the posts for the bookkeeping after them. */
-const POST_MARGIN_MS = 2_000;
+const START_MARGIN_MS = 10_000;
+/**
+ * No post starts later than this before the invocation ends: a post started at the last moment
+ * may take its whole request timeout, and the bookkeeping after the posts still has to run.
+ */
+const POST_MARGIN_MS = POST_REQUEST_TIMEOUT_MS + 2_000;
 /** Channels of one batch numbered and fanned out at once; their posts share one concurrency limit. */
 const CHANNELS_AT_ONCE = 8;
 
