@@ -6,6 +6,7 @@
  */
 import type { EventMessage } from '../core/protocol.js';
 import type { SwitchboardError } from './errors.js';
+import { type ExternalStore, externalStore } from './external-store.js';
 import type { ChannelGap, Client, ClientState } from './types.js';
 
 export interface ChannelFeedOptions {
@@ -29,15 +30,11 @@ export interface ChannelFeedSnapshot {
   readonly gap: ChannelGap | undefined;
 }
 
-export interface ChannelFeed {
-  /** The current snapshot: the same object until something changes. */
-  getSnapshot(): ChannelFeedSnapshot;
-  /**
-   * Calls `onChange` after every change. The first listener subscribes to the channel; when the
-   * last one leaves, the channel is unsubscribed (events already held stay in the snapshot).
-   */
-  listen(onChange: () => void): () => void;
-}
+/**
+ * The first listener subscribes to the channel; when the last one leaves, the channel is
+ * unsubscribed (events already held stay in the snapshot).
+ */
+export type ChannelFeed = ExternalStore<ChannelFeedSnapshot>;
 
 export const DEFAULT_FEED_KEEP = 50;
 
@@ -51,34 +48,26 @@ export function createChannelFeed(
   if (!Number.isInteger(keep) || keep < 1) {
     throw new RangeError(`keep must be a positive integer, got ${String(keep)}`);
   }
-  let snapshot: ChannelFeedSnapshot = {
+  const initial: ChannelFeedSnapshot = {
     state: client.state,
     events: [],
     subscribed: false,
     error: undefined,
     gap: undefined,
   };
-  const listeners = new Set<() => void>();
-  let stop: (() => void) | undefined;
-
-  const update = (change: Partial<ChannelFeedSnapshot>) => {
-    snapshot = { ...snapshot, ...change };
-    for (const listener of [...listeners]) listener();
-  };
-
-  const start = () => {
+  return externalStore(initial, (update, snapshot) => {
     // Listeners first, so a state change during subscribe is not missed.
     const offs = (['connecting', 'open', 'reconnecting'] as const).map((name) =>
       client.on(name, () => update({ state: client.state })),
     );
     offs.push(
       client.on('closed', ({ error }) =>
-        update({ state: client.state, ...(error ? { error: snapshot.error ?? error } : {}) }),
+        update({ state: client.state, ...(error ? { error: snapshot().error ?? error } : {}) }),
       ),
     );
     const subscription = client.subscribe(
       channel,
-      (event) => update({ events: [event, ...snapshot.events].slice(0, keep) }),
+      (event) => update({ events: [event, ...snapshot().events].slice(0, keep) }),
       { onGap: (gap) => update({ gap }) },
     );
     let active = true;
@@ -86,25 +75,12 @@ export function createChannelFeed(
       () => active && update({ subscribed: true, error: undefined }),
       (error: SwitchboardError) => active && update({ subscribed: false, error }),
     );
-    if (snapshot.state !== client.state) update({ state: client.state });
+    if (snapshot().state !== client.state) update({ state: client.state });
     return () => {
       active = false;
       for (const off of offs) off();
       void subscription.unsubscribe();
-      if (snapshot.subscribed) update({ subscribed: false });
+      if (snapshot().subscribed) update({ subscribed: false });
     };
-  };
-
-  return {
-    getSnapshot: () => snapshot,
-    listen(onChange) {
-      listeners.add(onChange);
-      if (listeners.size === 1) stop = start();
-      return () => {
-        if (!listeners.delete(onChange) || listeners.size > 0) return;
-        stop?.();
-        stop = undefined;
-      };
-    },
-  };
+  });
 }

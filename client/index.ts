@@ -62,6 +62,7 @@ export {
 export { createClient } from './client.js';
 export type { Unlisten } from './emitter.js';
 export { type ClientErrorCode, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
+export type { ExternalStore } from './external-store.js';
 export {
   type ClientOptions,
   ClientOptionsError,

@@ -9,6 +9,7 @@
  * `presence_leave` keep it current.
  */
 import type { SwitchboardError } from './errors.js';
+import { type ExternalStore, externalStore } from './external-store.js';
 import type { Client } from './types.js';
 
 export interface PresenceFeedSnapshot {
@@ -23,30 +24,18 @@ export interface PresenceFeedSnapshot {
   readonly error: SwitchboardError | undefined;
 }
 
-export interface PresenceFeed {
-  /** The current snapshot: the same object until something changes. */
-  getSnapshot(): PresenceFeedSnapshot;
-  /** Calls `onChange` after every change; the first listener starts the feed, the last stops it. */
-  listen(onChange: () => void): () => void;
-}
+/** The first listener subscribes to the channel and asks who is here; the last one unsubscribes. */
+export type PresenceFeed = ExternalStore<PresenceFeedSnapshot>;
 
 export function createPresenceFeed(client: Client, channel: string): PresenceFeed {
-  let snapshot: PresenceFeedSnapshot = {
+  const initial: PresenceFeedSnapshot = {
     members: [],
     count: 0,
     truncated: false,
     known: false,
     error: undefined,
   };
-  const listeners = new Set<() => void>();
-  let stop: (() => void) | undefined;
-
-  const update = (change: Partial<PresenceFeedSnapshot>) => {
-    snapshot = { ...snapshot, ...change };
-    for (const listener of [...listeners]) listener();
-  };
-
-  const start = () => {
+  return externalStore(initial, (update, snapshot) => {
     let active = true;
     let asked = 0;
     const ask = () => {
@@ -67,12 +56,12 @@ export function createPresenceFeed(client: Client, channel: string): PresenceFee
       );
     };
     const changed = (userId: string, joined: boolean) => {
-      const has = snapshot.members.includes(userId);
+      const has = snapshot().members.includes(userId);
       if (joined === has) return;
       const members = joined
-        ? [...snapshot.members, userId].sort()
-        : snapshot.members.filter((member) => member !== userId);
-      update({ members, count: Math.max(0, snapshot.count + (joined ? 1 : -1)) });
+        ? [...snapshot().members, userId].sort()
+        : snapshot().members.filter((member) => member !== userId);
+      update({ members, count: Math.max(0, snapshot().count + (joined ? 1 : -1)) });
     };
     const offs = [
       client.on('presence_join', (notice) => notice.channel === channel && changed(notice.user.userId, true)),
@@ -80,7 +69,7 @@ export function createPresenceFeed(client: Client, channel: string): PresenceFee
         'presence_leave',
         (notice) => notice.channel === channel && changed(notice.user.userId, false),
       ),
-      client.on('open', ({ reconnected }) => reconnected && snapshot.known && ask()),
+      client.on('open', ({ reconnected }) => reconnected && snapshot().known && ask()),
     ];
     const subscription = client.subscribe(channel, () => {});
     subscription.then(
@@ -92,18 +81,5 @@ export function createPresenceFeed(client: Client, channel: string): PresenceFee
       for (const off of offs) off();
       void subscription.unsubscribe();
     };
-  };
-
-  return {
-    getSnapshot: () => snapshot,
-    listen(onChange) {
-      listeners.add(onChange);
-      if (listeners.size === 1) stop = start();
-      return () => {
-        if (!listeners.delete(onChange) || listeners.size > 0) return;
-        stop?.();
-        stop = undefined;
-      };
-    },
-  };
+  });
 }
