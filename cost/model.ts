@@ -86,7 +86,13 @@ export function invocation(ms: number, memoryMb: number, count = 1): Usage {
 }
 
 /** Read units of a strongly consistent read of `bytes` (at least one unit, as DynamoDB bills). */
-export const consistentReadUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096));
+/**
+ * Strongly consistent read units for `bytes` read: one per 4 KB, rounded up. Sizes derived from a
+ * measurement (286.72 B × 100 = 28,672.000000000004 in floating point) must not round up a unit
+ * that is exactly whole, so a part below a millionth of a byte is dropped first.
+ */
+export const consistentReadUnits = (bytes: number) =>
+  Math.max(1, Math.ceil(Math.round(bytes * 1e6) / 1e6 / 4096));
 
 /** What the bench measured that the model uses (`bench/results.json`, see `bench-facts.ts`). */
 export interface BenchFacts {
