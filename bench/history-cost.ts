@@ -25,29 +25,46 @@ export interface HistoryCostResult {
   readonly recovery: readonly (Units & { readonly events: number })[];
 }
 
+/** A document client whose calls are counted: units by reads and writes, requests by operation. */
+export interface MeteredClient {
+  readonly client: DynamoDBDocumentClient;
+  /** The calls since the last `take`, by operation (`Query`, `BatchWriteItem`, ...), sorted. */
+  requests(): Record<string, number>;
+  /** Whether DynamoDB (Local) reported consumed capacity on any call so far. */
+  reported(): boolean;
+  /** The units consumed since the last `take`, and a fresh start for units and requests. */
+  take(): Units;
+}
+
 /**
- * Sums the capacity each call consumed, as reads or writes by the command that consumed it. The
- * middleware goes on `raw`'s stack (a document client shares it): give it a client of its own.
+ * Sums the capacity each call consumed, as reads or writes by the command that consumed it, and
+ * counts the calls. The middleware goes on `raw`'s stack (a document client shares it): give it a
+ * client of its own.
  */
-export function meteredClient(raw: DynamoDBClient): { client: DynamoDBDocumentClient; take(): Units } {
+export function meteredClient(raw: DynamoDBClient): MeteredClient {
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   let read = 0;
   let write = 0;
+  let reported = false;
+  const requests = new Map<string, number>();
   // A stage run after another on the same raw client replaces the earlier meter (a stack refuses
   // two middlewares of one name), so each stage counts its own requests only.
   client.middlewareStack.remove('benchConsumedCapacity');
   client.middlewareStack.add(
     (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      requests.set(operation, (requests.get(operation) ?? 0) + 1);
       const result = await next(args);
       const consumed = (
         result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }
       ).ConsumedCapacity;
+      if (consumed !== undefined) reported = true;
       const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
         (sum, c) => sum + (c.CapacityUnits ?? 0),
         0,
       );
-      if (/Get|Query|Scan/.test(context.commandName ?? '')) read += units;
+      if (/Get|Query|Scan/.test(operation)) read += units;
       else write += units;
       return result;
     },
@@ -55,10 +72,13 @@ export function meteredClient(raw: DynamoDBClient): { client: DynamoDBDocumentCl
   );
   return {
     client,
+    requests: () => Object.fromEntries([...requests].sort(([a], [b]) => a.localeCompare(b))),
+    reported: () => reported,
     take() {
       const units = { read: Math.round(read * 10) / 10, write: Math.round(write * 10) / 10 };
       read = 0;
       write = 0;
+      requests.clear();
       return units;
     },
   };

@@ -30,6 +30,7 @@ import type { ConnectionRecord, EventQueue } from '../core/ports.js';
 import { PresenceTrackingStore } from '../core/presence.js';
 import { MAX_PRESENCE_MEMBERS } from '../core/protocol.js';
 import { type BenchContext, StageError } from './context.js';
+import { meteredClient } from './history-cost.js';
 import { isMainModule, runStandaloneStage } from './standalone-stage.js';
 import { hrNow, round } from './stats.js';
 
@@ -74,44 +75,17 @@ export interface PresenceCostResult {
   readonly requests: readonly PresenceReadCost[];
 }
 
-/** A document client whose calls are counted by operation, with their consumed units. */
+/** The bench's metered client, its units named as this stage reports them. */
 function metered(raw: DynamoDBClient) {
-  const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  const counts = { requests: new Map<string, number>(), read: 0, write: 0, queries: 0, reported: false };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(args);
-      const consumed = (
-        result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }
-      ).ConsumedCapacity;
-      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
-        (sum, c) => sum + (c.CapacityUnits ?? 0),
-        0,
-      );
-      if (consumed !== undefined) counts.reported = true;
-      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
-      counts.requests.set(operation, (counts.requests.get(operation) ?? 0) + 1);
-      if (/Get|Query|Scan/.test(operation)) counts.read += units;
-      else counts.write += units;
-      return result;
-    },
-    { step: 'initialize', name: 'presenceCost' },
-  );
+  const meter = meteredClient(raw);
   return {
-    client,
-    reported: () => counts.reported,
-    queries: () => counts.requests.get('Query') ?? 0,
+    client: meter.client,
+    reported: meter.reported,
+    queries: () => meter.requests().Query ?? 0,
     take(): StoreCost {
-      const cost = {
-        requests: Object.fromEntries([...counts.requests].sort(([a], [b]) => a.localeCompare(b))),
-        readUnits: round(counts.read, 1),
-        writeUnits: round(counts.write, 1),
-      };
-      counts.requests.clear();
-      counts.read = 0;
-      counts.write = 0;
-      return cost;
+      const requests = meter.requests();
+      const { read, write } = meter.take();
+      return { requests, readUnits: read, writeUnits: write };
     },
   };
 }

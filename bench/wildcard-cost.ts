@@ -123,19 +123,8 @@ export async function runWildcardCost(
     });
 
     ctx.progress.update(0.8, 'wildcards: publishing');
-    const { client, take } = meteredClient(raw);
-    const requests = new Map<string, number>();
-    let reported = false;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
-        requests.set(name, (requests.get(name) ?? 0) + 1);
-        const result = await next(args);
-        if ((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity !== undefined) reported = true;
-        return result;
-      },
-      { step: 'initialize', name: 'wildcardCostRequests' },
-    );
+    const meter = meteredClient(raw);
+    const { client } = meter;
     let posts = 0;
     const gateway: ConnectionGateway = {
       post: async () => {
@@ -157,8 +146,7 @@ export async function runWildcardCost(
       log: quiet,
     };
     const publishOnce = async (channel: string): Promise<PublishCost> => {
-      take();
-      requests.clear();
+      meter.take();
       posts = 0;
       const id = randomUUID();
       const event = {
@@ -170,8 +158,8 @@ export async function runWildcardCost(
       };
       const { retry } = await publishBatch([{ key: id, event }], deps);
       if (retry.length > 0) throw new StageError(`publishing to ${channel} failed`);
-      const units = take();
-      const counted = Object.fromEntries([...requests.entries()].sort(([a], [b]) => a.localeCompare(b)));
+      const counted = meter.requests();
+      const units = meter.take();
       return {
         channel,
         requests: counted,
@@ -191,7 +179,7 @@ export async function runWildcardCost(
       throw new StageError(`a:b.c reached ${wildcard.deliveries} connections, expected ${expected}`);
     return {
       ...options,
-      dynamoDbLocalReportsConsumedCapacity: reported,
+      dynamoDbLocalReportsConsumedCapacity: meter.reported(),
       wildcard,
       emptyPrefixes,
       noPrefix,
