@@ -17,6 +17,7 @@
  * the invocations, continuations, retries, read units and cost per event are counted.
  */
 import { connectionIdRange } from '../adapters/dynamo-store.js';
+import { budgetWindow, windowRights } from '../core/callback-pacer.js';
 import { DEFAULT_CHANNEL_POLICY } from '../core/channel-policy.js';
 import { ThrottledError } from '../core/delivery.js';
 import { FANOUT_SHARDS, type FanoutDeps, runFanoutTask, shardTasks } from '../core/fanout.js';
@@ -214,7 +215,7 @@ class FakeAudience {
   }
 }
 
-/** The per-second budget item with the DynamoDB adapter's protocol (one `ADD` per take), counting its writes. */
+/** The per-window budget items with the DynamoDB adapter's protocol (one `ADD` per take), counting its writes a second. */
 class SimBudget implements CallbackBudget {
   private readonly used = new Map<number, number>();
   readonly writesBySecond = new Map<number, number>();
@@ -225,15 +226,18 @@ class SimBudget implements CallbackBudget {
   ) {}
 
   async take(n: number, nowMs: number): Promise<number> {
-    const second = Math.floor(nowMs / 1000);
-    const want = Math.min(n, this.perSecond);
+    const window = budgetWindow(nowMs);
+    const limit = windowRights(this.perSecond, window);
+    const want = Math.min(n, limit);
+    if (want <= 0) return 0;
     await this.clock.sleep(SIM_LATENCY_MS.budget / 2);
     // The atomic ADD: what was counted before it, and the count after it.
-    const before = this.used.get(second) ?? 0;
-    this.used.set(second, before + want);
+    const before = this.used.get(window) ?? 0;
+    this.used.set(window, before + want);
+    const second = Math.floor(nowMs / 1000);
     this.writesBySecond.set(second, (this.writesBySecond.get(second) ?? 0) + 1);
     await this.clock.sleep(SIM_LATENCY_MS.budget / 2);
-    return Math.max(0, Math.min(want, this.perSecond - before));
+    return Math.max(0, Math.min(want, limit - before));
   }
 }
 

@@ -207,7 +207,8 @@ export interface FanoutQueue {
 
 /**
  * The account's `@connections` quota, shared by every fan-out worker: `take(n)` grants up to `n`
- * calls in the current second (0 when it is used up).
+ * calls in the current budget window (`core/callback-pacer.ts`: a tenth of a second), 0 when the
+ * window's share of the budget is used up.
  */
 export interface CallbackBudget {
   take(n: number, nowMs: number): Promise<number>;

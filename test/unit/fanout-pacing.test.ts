@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CallbackPacer } from '../../core/callback-pacer.js';
+import { BUDGET_WINDOW_MS, budgetWindow, CallbackPacer, windowRights } from '../../core/callback-pacer.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import { runFanoutTask } from '../../core/fanout.js';
 import type { CallbackBudget, ConnectionStore, FanoutTask, SubscriberRecord } from '../../core/ports.js';
 import type { Settings } from '../../core/settings.js';
 
-/** A per-second budget like the table's item, counting the takes it is asked for. */
+/** A per-window budget like the table's items, counting the takes it is asked for. */
 function countingBudget(perSecond: number) {
   const used = new Map<number, number>();
   const budget = {
@@ -13,12 +13,20 @@ function countingBudget(perSecond: number) {
     async take(n: number, nowMs: number): Promise<number> {
       budget.takes += 1;
       await Promise.resolve();
-      const second = Math.floor(nowMs / 1000);
-      const granted = Math.min(n, perSecond - (used.get(second) ?? 0));
-      used.set(second, (used.get(second) ?? 0) + granted);
+      const window = budgetWindow(nowMs);
+      const granted = Math.min(n, windowRights(perSecond, window) - (used.get(window) ?? 0));
+      used.set(window, (used.get(window) ?? 0) + granted);
       return granted;
     },
-    used: (second: number) => used.get(second) ?? 0,
+    usedIn: (window: number) => used.get(window) ?? 0,
+    usedBySecond: () => {
+      const seconds = new Map<number, number>();
+      for (const [window, n] of used) {
+        const second = Math.floor((window * BUDGET_WINDOW_MS) / 1000);
+        seconds.set(second, (seconds.get(second) ?? 0) + n);
+      }
+      return seconds;
+    },
   };
   return budget satisfies CallbackBudget;
 }
@@ -41,15 +49,37 @@ afterEach(() => {
 
 describe('pacing a fan-out worker by the shared budget', () => {
   it("shares one take between a worker's concurrent posts and loses none of the rights it took", async () => {
-    // Prepare: mid-second, so that every take falls in the same second.
-    const budget = countingBudget(1000);
-    const pacer = new CallbackPacer(budget, 10, () => 7_000_500);
+    // Prepare: mid-window, so that every take falls in the same window (200 calls a window).
+    const budget = countingBudget(2000);
+    const pacer = new CallbackPacer(budget, 10, () => 7_000_550);
     // Act: a page's posts all ask at once.
     const granted = await Promise.all(Array.from({ length: 200 }, () => pacer.acquire()));
     // Assess
     expect(granted.every(Boolean)).toBe(true);
     expect(budget.takes).toBe(20);
-    expect(budget.used(7_000)).toBe(200);
+    expect(budget.usedIn(budgetWindow(7_000_550))).toBe(200);
+  });
+
+  it('spreads a second of calls over its windows, never more than the budget a second', async () => {
+    // Prepare: 100 calls a second, four workers' pacers asking as fast as they can for 3 s.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(1_900_000_000_000);
+    const budget = countingBudget(100);
+    const calls: number[] = [];
+    const worker = async () => {
+      const pacer = new CallbackPacer(budget, 2);
+      while (await pacer.acquire(1_900_000_003_000)) calls.push(Date.now());
+    };
+    // Act
+    const workers = Promise.all(Array.from({ length: 4 }, worker));
+    await vi.advanceTimersByTimeAsync(4_000);
+    await workers;
+    // Assess: the budget is used whole, and no window takes more than its tenth of it.
+    expect([...budget.usedBySecond().values()]).toEqual([100, 100, 100]);
+    const byWindow = new Map<number, number>();
+    for (const at of calls) byWindow.set(budgetWindow(at), (byWindow.get(budgetWindow(at)) ?? 0) + 1);
+    expect(byWindow.size).toBe(30);
+    expect(Math.max(...byWindow.values())).toBe(10);
   });
 
   it('hands on the posts not started when the invocation runs low, for those connections only, at the same try', async () => {
