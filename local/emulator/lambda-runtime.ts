@@ -5,8 +5,9 @@
  */
 import type { Context } from 'aws-lambda';
 import type { Config } from '../../adapters/config.js';
-import { LambdaThrottledError, LambdaTimeoutError, LocalStackError } from '../errors.js';
+import { LocalStackError } from '../errors.js';
 import { uuid } from './aws-ids.js';
+import { LambdaThrottledError, LambdaTimeoutError } from './lambda-errors.js';
 
 /** Any `export const handler = async (event, context) => result`; `never` accepts every event type. */
 export type LambdaHandler = (event: never, context: Context) => unknown;
