@@ -29,7 +29,7 @@ import { createDocumentClient } from '../adapters/aws-clients.js';
 import { channelPartition, connectionKey, DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { createTableInput, TABLE_SCHEMA } from '../adapters/table-schema.js';
 import type { ConnectionRecord } from '../core/ports.js';
-import { apiGatewayId } from '../local/aws-ids.js';
+import { apiGatewayId } from '../local/emulator/aws-ids.js';
 import type { BenchStack } from './bench-stack.js';
 import { type BenchContext, mapConcurrently, StageError, sleep, throwIfAborted } from './context.js';
 import { fanOutQuery } from './fan-out.js';

@@ -33,7 +33,7 @@ import type {
 } from '../core/ports.js';
 import type { Settings } from '../core/settings.js';
 import { FANOUT_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { CallbackQuota } from '../local/callback-quota.js';
+import { CallbackQuota } from '../local/emulator/callback-quota.js';
 import type { BenchContext } from './context.js';
 import { round } from './stats.js';
 import { VirtualClock } from './virtual-clock.js';

@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { WATCHDOG } from '../local/dynamodb-local.js';
+import { WATCHDOG } from '../local/emulator/dynamodb-local.js';
 import { findFreePort } from '../local/free-port.js';
 import { StageError, within } from './context.js';
 import { findDescendant } from './machine.js';

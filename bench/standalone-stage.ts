@@ -6,7 +6,7 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { startDynamoDbLocal } from '../local/emulator/dynamodb-local.js';
 import type { BenchContext } from './context.js';
 import { Progress } from './progress.js';
 

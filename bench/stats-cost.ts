@@ -28,7 +28,7 @@ import { connectionKey, DynamoConnectionStore, liveKey } from '../adapters/dynam
 import { createTableInput, TABLE_SCHEMA } from '../adapters/table-schema.js';
 import type { ConnectionRecord } from '../core/ports.js';
 import { type LiveStats, liveStats } from '../core/stats.js';
-import { apiGatewayId } from '../local/aws-ids.js';
+import { apiGatewayId } from '../local/emulator/aws-ids.js';
 import { type BenchContext, mapConcurrently, StageError } from './context.js';
 import { itemBytes, writeAll } from './dynamo-cost.js';
 import { statsSection } from './report-markdown.js';

@@ -31,7 +31,7 @@ import { DynamoConnectionStore } from '../adapters/dynamo-store.js';
 import { createTableInput } from '../adapters/table-schema.js';
 import type { ConnectionGateway, ConnectionRecord, Log } from '../core/ports.js';
 import { publishBatch } from '../core/publish.js';
-import { apiGatewayId } from '../local/aws-ids.js';
+import { apiGatewayId } from '../local/emulator/aws-ids.js';
 import { type BenchContext, mapConcurrently, StageError } from './context.js';
 import { meteredClient } from './history-cost.js';
 import { wildcardSection } from './report-markdown.js';

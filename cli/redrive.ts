@@ -6,7 +6,7 @@
  * `PublishQueueUrl`). Exit code 0 when every message read was moved, 1 otherwise, 2 on bad arguments.
  */
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_QUEUE_NAMES } from '../local/sqs-queue.js';
+import { LOCAL_QUEUE_NAMES } from '../local/emulator/sqs-queue.js';
 import { commandLine, HELP_OPTION, refuse } from './args.js';
 import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
 import { RedriveError, type RedriveReport, redrive } from './dead-letters.js';

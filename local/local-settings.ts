@@ -5,7 +5,7 @@
  */
 import { LOCAL_STACK_ENV, SETTINGS, type Setting } from '../adapters/settings-table.js';
 import { LocalStackError } from './errors.js';
-import { type FaultPlan, FaultPlanError, parseFaultPlan } from './fault-plan.js';
+import { type FaultPlan, FaultPlanError, parseFaultPlan } from './faults/fault-plan.js';
 import type { LocalStackOptions } from './local-stack.js';
 
 /** Variables the local stack itself reads (beside the handlers' own, see `adapters/config.ts`). */

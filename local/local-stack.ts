@@ -3,10 +3,11 @@
  * behind a local API Gateway WebSocket API, its `@connections` API, the HTTP API's token
  * exchange and an EventBridge `PutEvents` endpoint, all on ONE loopback port, with DynamoDB
  * Local beside them and the sweep on its schedule. The same port serves a browser console that
- * exists only locally: a test client page, a live dashboard and a token minter (`web-console.ts`).
+ * exists only locally: a test client page, a live dashboard and a token minter
+ * (`console/web-console.ts`).
  *
  * With `SWITCHBOARD_LOCAL_FAULTS=1` (tests only) the stack also plays a fault plan, controlled at
- * `/local/faults` (see `fault-plan.ts`): a proxy then sits between the handlers and DynamoDB.
+ * `/local/faults` (see `faults/fault-plan.ts`): a proxy then sits between the handlers and DynamoDB.
  *
  * Each handler is built with its module's `createHandler` from a configuration this stack computes
  * (`localHandlerConfig`: its settings and endpoints), never by writing `process.env`: stacks with
@@ -32,37 +33,37 @@ import {
   WEBSOCKET_ROUTES,
 } from '../lambdas/handlers.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
-import { LocalActivity } from './activity.js';
-import { CallbackQuota } from './callback-quota.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
-import { LocalStackError } from './errors.js';
-import { EventBridgeEndpoint } from './eventbridge-endpoint.js';
-import { createFaultRoute, FAULTS_PATH, LocalFaults } from './fault-plan.js';
-import { createHttpApi, TOKEN_EXCHANGE_PATH } from './http-api.js';
-import { type RequestHandler, sendJson } from './http-io.js';
+import { LocalActivity } from './console/activity.js';
+import { buildWebAssets } from './console/web-assets.js';
+import { createWebConsole, type WebConsole } from './console/web-console.js';
+import { CallbackQuota } from './emulator/callback-quota.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from './emulator/dynamodb-local.js';
+import { EventBridgeEndpoint } from './emulator/eventbridge-endpoint.js';
+import { createHttpApi, TOKEN_EXCHANGE_PATH } from './emulator/http-api.js';
 import {
   createLocalFunction,
   importHandlerFactory,
   type LambdaHandler,
   LOCAL_ACCOUNT,
   type LocalFunction,
-} from './lambda-runtime.js';
+} from './emulator/lambda-runtime.js';
+import { createManagementApi } from './emulator/management-api.js';
+import { createMeterRoute, LocalMeter } from './emulator/meter.js';
+import type { EventEnvelope } from './emulator/put-events.js';
+import { createSqsEndpoint } from './emulator/sqs-endpoint.js';
+import { SqsEventSource } from './emulator/sqs-event-source.js';
+import { LOCAL_QUEUE_NAMES, LocalQueue } from './emulator/sqs-queue.js';
+import { type SweepSchedule, startSweepSchedule } from './emulator/sweep-schedule.js';
+import { type GatewayFaults, WebSocketGateway } from './emulator/websocket-gateway.js';
+import { LocalStackError } from './errors.js';
+import { createFaultRoute, FAULTS_PATH, LocalFaults } from './faults/fault-plan.js';
+import { startTcpProxy, type TcpProxy } from './faults/tcp-proxy.js';
+import { type RequestHandler, sendJson } from './http-io.js';
 import { listenOnLoopback } from './listen.js';
 import { type LocalHandlerConfig, localAws, localHandlerConfig } from './local-env.js';
 import { LOCAL_ENV, resolveSettings } from './local-settings.js';
 import { createLocalLog, type LocalLog } from './log.js';
-import { createManagementApi } from './management-api.js';
-import { createMeterRoute, LocalMeter } from './meter.js';
-import type { EventEnvelope } from './put-events.js';
 import { createRequestGuard } from './request-guard.js';
-import { createSqsEndpoint } from './sqs-endpoint.js';
-import { SqsEventSource } from './sqs-event-source.js';
-import { LOCAL_QUEUE_NAMES, LocalQueue } from './sqs-queue.js';
-import { type SweepSchedule, startSweepSchedule } from './sweep-schedule.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
-import { buildWebAssets } from './web-assets.js';
-import { createWebConsole, type WebConsole } from './web-console.js';
-import { type GatewayFaults, WebSocketGateway } from './websocket-gateway.js';
 
 export interface LocalStackOptions {
   /**

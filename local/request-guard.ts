@@ -10,7 +10,7 @@
  *   cannot post frames to `@connections` or events to `PutEvents`, not even the "simple"
  *   `text/plain` POSTs that need no preflight. The SDKs send no `Origin` and are not affected.
  *   Two kinds of request are left to the rules AWS applies to them: the HTTP API's routes (the
- *   token exchange, whose CORS allow-list decides, see `http-api.ts`) and WebSocket upgrades
+ *   token exchange, whose CORS allow-list decides, see `emulator/http-api.ts`) and WebSocket upgrades
  *   (`$connect` checks `Origin` against `SWITCHBOARD_ALLOWED_ORIGINS`, as on AWS).
  *
  * Refusals are a 403 with API Gateway's `{"message": …}` body, before any body is read.

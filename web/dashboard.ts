@@ -9,7 +9,7 @@ import type {
   DashboardConnection,
   DashboardEvent,
   DashboardState,
-} from '../local/dashboard-state.js';
+} from '../local/console/dashboard-state.js';
 import { $, clockTime, describe, el, list, mintLocalToken, refusalOf, relativeTime, shortId } from './ui.js';
 
 const TOKEN_KEY = 'switchboard.admin-token';

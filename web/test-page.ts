@@ -1,7 +1,7 @@
 /**
  * The test client page (`/` on the local stack): connect with a token, subscribe to channels and
  * watch events arrive. Everything goes through the client SDK, served to the page as
- * `/assets/client.js` (see `local/web-assets.ts`), so the page behaves as an application does:
+ * `/assets/client.js` (see `local/console/web-assets.ts`), so the page behaves as an application does:
  * reconnection, resubscription, ordering and deduplication are the SDK's.
  */
 import {

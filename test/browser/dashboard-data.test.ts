@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ConnectionRecord } from '../../core/ports.js';
-import { LocalActivity, MAX_RECORDED_EVENTS } from '../../local/activity.js';
-import type { EventEnvelope } from '../../local/put-events.js';
-import { dashboardState } from '../../local/web-console.js';
-import type { GatewayConnection } from '../../local/websocket-gateway.js';
+import { LocalActivity, MAX_RECORDED_EVENTS } from '../../local/console/activity.js';
+import { dashboardState } from '../../local/console/web-console.js';
+import type { EventEnvelope } from '../../local/emulator/put-events.js';
+import type { GatewayConnection } from '../../local/emulator/websocket-gateway.js';
 
 function envelope(id: string, detail: Record<string, unknown>): EventEnvelope {
   return {

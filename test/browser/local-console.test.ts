@@ -11,7 +11,7 @@ import {
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DashboardState } from '../../local/dashboard-state.js';
+import type { DashboardState } from '../../local/console/dashboard-state.js';
 import { localCredentials } from '../support/dynamodb.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';

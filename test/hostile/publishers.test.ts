@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_QUEUE_NAMES } from '../../local/sqs-queue.js';
+import { LOCAL_QUEUE_NAMES } from '../../local/emulator/sqs-queue.js';
 import { localCredentials } from '../support/dynamodb.js';
 import { LeakWatch } from '../support/hostile-jwt.js';
 import { expectCleanLogs, expectStillServing, startHostileStack } from '../support/hostile-stack.js';

@@ -5,7 +5,7 @@
  * bill: invocations by function and DynamoDB requests by operation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeterReading } from '../../local/meter.js';
+import type { MeterReading } from '../../local/emulator/meter.js';
 import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 

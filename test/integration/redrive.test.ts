@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
-import { LOCAL_QUEUE_NAMES } from '../../local/sqs-queue.js';
+import { LOCAL_QUEUE_NAMES } from '../../local/emulator/sqs-queue.js';
 import { localCredentials } from '../support/dynamodb.js';
 import { FaultControl, startFaultStack } from '../support/faults.js';
 import { type RunningStack, tokenFor } from '../support/local-stack.js';

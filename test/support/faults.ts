@@ -7,7 +7,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
-import type { FaultPlanInput, FaultState } from '../../local/fault-plan.js';
+import type { FaultPlanInput, FaultState } from '../../local/faults/fault-plan.js';
 import type { testDocumentClient } from './dynamodb.js';
 import { type RunningStack, startStack, type TokenClaims, tokenFor } from './local-stack.js';
 import { type Message, TestClient } from './ws-client.js';

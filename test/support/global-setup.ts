@@ -4,7 +4,7 @@
  * running one instead.
  */
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startDynamoDbLocal } from '../../local/emulator/dynamodb-local.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fromEnv = process.env.SWITCHBOARD_TEST_DYNAMODB_ENDPOINT;

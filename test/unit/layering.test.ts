@@ -1,8 +1,9 @@
 /**
- * The layering (client → gateway → handler → core ← adapters) is enforced by Biome's
- * `noRestrictedImports` in biome.json, so `npm run lint` fails on an import that runs the wrong
- * way. This runs the project's Biome configuration over a small tree of probe files, one import a
- * file, and checks which ones it refuses.
+ * The layering (client → gateway → handler → core ← adapters), and inside local/ the split into
+ * emulator, console and faults (docs/local-stack.md), is enforced by Biome's `noRestrictedImports`
+ * in biome.json, so `npm run lint` fails on an import that runs the wrong way. This runs the
+ * project's Biome configuration over a small tree of probe files, one import a file, and checks
+ * which ones it refuses.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,27 @@ const PROBES: readonly (readonly [file: string, source: string, refused: boolean
   ['client/protocol.ts', '../core/protocol.js', false],
   ['client/own.ts', './emitter.js', false],
   ['lib/anything.ts', '../lambdas/handlers.js', false],
+  // local/: the emulator, the console and fault injection, composed by local/local-stack.ts.
+  ['local/emulator/console.ts', '../console/web-console.js', true],
+  ['local/emulator/faults.ts', '../faults/fault-plan.js', true],
+  ['local/emulator/composition.ts', '../local-stack.js', true],
+  ['local/emulator/kit.ts', '../log.js', false],
+  ['local/emulator/own.ts', './lambda-runtime.js', false],
+  ['local/emulator/adapter.ts', '../../adapters/config.js', false],
+  ['local/console/faults.ts', '../faults/fault-plan.js', true],
+  ['local/console/composition.ts', '../local-settings.js', true],
+  ['local/console/emulator.ts', '../emulator/websocket-gateway.js', false],
+  ['local/console/kit.ts', '../http-io.js', false],
+  ['local/console/core.ts', '../../core/protocol.js', false],
+  ['local/faults/console.ts', '../console/activity.js', true],
+  ['local/faults/composition.ts', '../main.js', true],
+  ['local/faults/emulator.ts', '../emulator/lambda-runtime.js', false],
+  ['local/faults/kit.ts', '../listen.js', false],
+  ['local/log.ts', './emulator/aws-ids.js', true],
+  ['local/http-io.ts', './local-stack.js', true],
+  ['local/errors.ts', './log.js', false],
+  ['local/local-stack.ts', './faults/fault-plan.js', false],
+  ['local/main.ts', './console/web-console.js', false],
 ];
 
 let root: string;

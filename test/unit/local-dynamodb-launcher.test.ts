@@ -1,9 +1,13 @@
-/** The loopback launcher of DynamoDB Local (see `local/java/LoopbackDynamoDbLocal.java`). */
+/** The loopback launcher of DynamoDB Local (see `local/emulator/java/LoopbackDynamoDbLocal.java`). */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dynamoDbLocalJarDir, LAUNCHER_UNBUILDABLE, loopbackLauncher } from '../../local/dynamodb-local.js';
+import {
+  dynamoDbLocalJarDir,
+  LAUNCHER_UNBUILDABLE,
+  loopbackLauncher,
+} from '../../local/emulator/dynamodb-local.js';
 
 describe('the loopback launcher of DynamoDB Local', () => {
   it('is built once per jar release and then reused', async () => {

@@ -14,18 +14,18 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EventBridgeEndpoint } from '../../local/eventbridge-endpoint.js';
-import { createLocalFunction, type LambdaHandler } from '../../local/lambda-runtime.js';
-import { createManagementApi } from '../../local/management-api.js';
-import type { EventEnvelope } from '../../local/put-events.js';
-import { startSweepSchedule } from '../../local/sweep-schedule.js';
-import type { WebSocketEvent } from '../../local/websocket-events.js';
+import { EventBridgeEndpoint } from '../../local/emulator/eventbridge-endpoint.js';
+import { createLocalFunction, type LambdaHandler } from '../../local/emulator/lambda-runtime.js';
+import { createManagementApi } from '../../local/emulator/management-api.js';
+import type { EventEnvelope } from '../../local/emulator/put-events.js';
+import { startSweepSchedule } from '../../local/emulator/sweep-schedule.js';
+import type { WebSocketEvent } from '../../local/emulator/websocket-events.js';
 import {
   type GatewayFaults,
   type GatewayObserver,
   MAX_WAITING_MESSAGES,
   WebSocketGateway,
-} from '../../local/websocket-gateway.js';
+} from '../../local/emulator/websocket-gateway.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 type Handlers = Partial<Record<string, (event: WebSocketEvent) => unknown>>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LocalActivity } from '../../local/activity.js';
+import { LocalActivity } from '../../local/console/activity.js';
 import {
   busNameOf,
   entrySize,
@@ -7,7 +7,7 @@ import {
   MAX_DETAIL_DEPTH,
   type PutEventsOptions,
   putEvents,
-} from '../../local/put-events.js';
+} from '../../local/emulator/put-events.js';
 
 let counter = 0;
 const options: PutEventsOptions = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { banner, READY_LINE } from '../../local/banner.js';
+import { corsHeaders, httpApiEvent } from '../../local/emulator/http-api.js';
 import { LocalStackError } from '../../local/errors.js';
-import { corsHeaders, httpApiEvent } from '../../local/http-api.js';
 import { localEnvironment } from '../../local/local-env.js';
 import { resolveSettings } from '../../local/local-settings.js';
 

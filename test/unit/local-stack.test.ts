@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LambdaHandler } from '../../local/lambda-runtime.js';
+import type { LambdaHandler } from '../../local/emulator/lambda-runtime.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { silentLog } from '../../local/log.js';
 import { dynamodbEndpoint } from '../support/dynamodb.js';

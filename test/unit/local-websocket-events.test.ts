@@ -10,7 +10,7 @@ import {
   selectableRouteKeys,
   selectRoute,
   toProxyResult,
-} from '../../local/websocket-events.js';
+} from '../../local/emulator/websocket-events.js';
 
 const facts: ConnectionFacts = {
   connectionId: 'L0SM9cOFvHcCIhw=',

@@ -5,7 +5,7 @@ import {
   MappingTemplateError,
   mockStatusCode,
   renderTemplate,
-} from '../../local/mapping-template.js';
+} from '../../local/emulator/mapping-template.js';
 
 const input = {
   context: { connectionId: 'abc=', requestTimeEpoch: 1764417600123, routeKey: 'ping' },

@@ -5,8 +5,8 @@
  * AWS shape `{endpoint}/{account}/{name}`. Only the actions Switchboard's tools use are served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathOf, type RequestHandler, readBody, send } from '../http-io.js';
 import { uuid } from './aws-ids.js';
-import { pathOf, type RequestHandler, readBody, send } from './http-io.js';
 import type { LocalQueue } from './sqs-queue.js';
 
 const JSON_10 = 'application/x-amz-json-1.0';

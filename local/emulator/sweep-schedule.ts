@@ -3,9 +3,10 @@
  * `Scheduled Event`. Unlike EventBridge, a tick is skipped while the previous run is still going,
  * so runs never overlap locally.
  */
+
+import { type LocalLog, silentLog } from '../log.js';
 import { eventTime, uuid } from './aws-ids.js';
 import type { LocalFunction } from './lambda-runtime.js';
-import { type LocalLog, silentLog } from './log.js';
 
 export interface SweepScheduleProps {
   readonly sweep: LocalFunction;

@@ -14,8 +14,8 @@
  * `retryDelayMs` after the invocation ends, so that retries take seconds, not minutes.
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { type LocalLog, silentLog } from '../log.js';
 import type { LocalFunction } from './lambda-runtime.js';
-import { type LocalLog, silentLog } from './log.js';
 import type { LocalQueue, QueueMessage } from './sqs-queue.js';
 
 export interface SqsEventSourceProps {

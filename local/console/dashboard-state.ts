@@ -3,7 +3,7 @@
  * `GET /admin/api/stream` Server-Sent Events. Types only, shared by the server (`web-console.ts`)
  * and the page (`web/dashboard.ts`). Times are ISO 8601 strings.
  */
-import type { PresenceMember } from '../core/protocol.js';
+import type { PresenceMember } from '../../core/protocol.js';
 import type { EventStatus } from './activity.js';
 
 /**

@@ -6,10 +6,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { pathOf, type RequestHandler, readBody, send, sendJson } from '../http-io.js';
+import { type LocalLog, silentLog } from '../log.js';
 import { apiGatewayId, clfTime } from './aws-ids.js';
-import { pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
 import type { LocalFunction } from './lambda-runtime.js';
-import { type LocalLog, silentLog } from './log.js';
 import { toProxyResult } from './websocket-events.js';
 
 export interface HttpApiProps {

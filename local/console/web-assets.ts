@@ -16,7 +16,7 @@ export interface WebAsset {
 /** Assets by URL path. */
 export type WebAssets = ReadonlyMap<string, WebAsset>;
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

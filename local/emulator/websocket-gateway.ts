@@ -26,9 +26,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type LocalLog, silentLog } from '../log.js';
 import { apiGatewayId, apiId as newApiId } from './aws-ids.js';
 import type { LocalFunction } from './lambda-runtime.js';
-import { type LocalLog, silentLog } from './log.js';
 import { checkTemplate, mockStatusCode } from './mapping-template.js';
 import {
   type ConnectionFacts,

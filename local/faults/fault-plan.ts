@@ -18,13 +18,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { LambdaCrashError } from './errors.js';
-import { isLoopbackHost, pathOf, type RequestHandler, readBody, sendJson } from './http-io.js';
-import type { LocalFunction } from './lambda-runtime.js';
-import { type LocalLog, silentLog } from './log.js';
-import type { ManagementApiFaults, ManagementFault, RequestOutcome } from './management-api.js';
+import { LambdaCrashError } from '../emulator/lambda-errors.js';
+import type { LocalFunction } from '../emulator/lambda-runtime.js';
+import type { ManagementApiFaults, ManagementFault, RequestOutcome } from '../emulator/management-api.js';
+import type { GatewayFaults } from '../emulator/websocket-gateway.js';
+import { isLoopbackHost, pathOf, type RequestHandler, readBody, sendJson } from '../http-io.js';
+import { type LocalLog, silentLog } from '../log.js';
 import type { TcpProxy } from './tcp-proxy.js';
-import type { GatewayFaults } from './websocket-gateway.js';
 
 /** The route that reads and changes the plan. */
 export const FAULTS_PATH = '/local/faults';

@@ -3,13 +3,13 @@
  * answering on the wire like API Gateway so the real `@aws-sdk/client-apigatewaymanagementapi`
  * behaves as on AWS: a closed or unknown connection is 410 with `x-amzn-ErrorType:
  * GoneException`, which the SDK raises as `GoneException`. Signatures are not verified.
- * With fault injection on (tests only, see `fault-plan.ts`), chosen requests get API Gateway's
+ * With fault injection on (tests only, see `local/faults/fault-plan.ts`), chosen requests get API Gateway's
  * 410, 429 or 500 answers, or are held like a request that times out.
  */
 import type { ServerResponse } from 'node:http';
+import { pathOf, type RequestHandler, readBody, send, sendJson } from '../http-io.js';
+import { type LocalLog, silentLog } from '../log.js';
 import type { CallbackQuota } from './callback-quota.js';
-import { pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
-import { type LocalLog, silentLog } from './log.js';
 import { MAX_MESSAGE_BYTES, type WebSocketGateway } from './websocket-gateway.js';
 
 export interface ManagementApiProps {

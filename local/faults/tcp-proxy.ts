@@ -7,9 +7,9 @@
  * local stack puts it between the handlers and DynamoDB when fault injection is on.
  */
 import { connect, createServer, type Socket } from 'node:net';
-import { LocalStackError } from './errors.js';
-import { listenOnLoopback } from './listen.js';
-import { type LocalLog, silentLog } from './log.js';
+import { LocalStackError } from '../errors.js';
+import { listenOnLoopback } from '../listen.js';
+import { type LocalLog, silentLog } from '../log.js';
 
 export interface TcpProxyProps {
   /** Where connections are forwarded. */

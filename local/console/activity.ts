@@ -4,8 +4,8 @@
  * for it. Local only: on AWS the same facts live in CloudWatch (the publish function's metrics and
  * logs). Bounded, so a long-running `npm start` does not grow.
  */
-import { publishDetailSchema } from '../core/publish.js';
-import type { EventEnvelope } from './put-events.js';
+import { publishDetailSchema } from '../../core/publish.js';
+import type { EventEnvelope } from '../emulator/put-events.js';
 
 /** What became of an accepted entry. */
 export type EventStatus =

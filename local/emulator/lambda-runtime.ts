@@ -4,9 +4,10 @@
  * modules are the very files deployed to AWS (`lambdas/{entry}.ts`).
  */
 import type { Context } from 'aws-lambda';
-import type { Config } from '../adapters/config.js';
+import type { Config } from '../../adapters/config.js';
+import { LocalStackError } from '../errors.js';
 import { uuid } from './aws-ids.js';
-import { LambdaThrottledError, LambdaTimeoutError, LocalStackError } from './errors.js';
+import { LambdaThrottledError, LambdaTimeoutError } from './lambda-errors.js';
 
 /** Any `export const handler = async (event, context) => result`; `never` accepts every event type. */
 export type LambdaHandler = (event: never, context: Context) => unknown;

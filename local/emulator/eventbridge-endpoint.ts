@@ -12,10 +12,10 @@ import {
   type EventPattern,
   matchesEventPattern,
   switchboardEventPattern,
-} from '../adapters/event-pattern.js';
+} from '../../adapters/event-pattern.js';
+import { pathOf, type RequestHandler, readBody, send } from '../http-io.js';
+import { type LocalLog, silentLog } from '../log.js';
 import { uuid } from './aws-ids.js';
-import { pathOf, type RequestHandler, readBody, send } from './http-io.js';
-import { type LocalLog, silentLog } from './log.js';
 import { type EventEnvelope, putEvents } from './put-events.js';
 
 /** The rule's target: the publish queue's `SendMessage`. */

@@ -11,7 +11,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { isLoopbackHost, pathOf, type RequestHandler, readBody, sendJson } from './http-io.js';
+import { isLoopbackHost, pathOf, type RequestHandler, readBody, sendJson } from '../http-io.js';
 import type { LocalFunction } from './lambda-runtime.js';
 
 export const METER_PATH = '/local/meter';

@@ -23,10 +23,10 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, TABLE_SCHEMA } from '../adapters/table-schema.js';
-import { LocalStackError } from './errors.js';
-import { findFreePort, isPortFree } from './free-port.js';
-import { type LocalLog, silentLog } from './log.js';
+import { createTableInput, TABLE_SCHEMA } from '../../adapters/table-schema.js';
+import { LocalStackError } from '../errors.js';
+import { findFreePort, isPortFree } from '../free-port.js';
+import { type LocalLog, silentLog } from '../log.js';
 
 export interface DynamoDbLocalProps {
   readonly tableName: string;
@@ -102,7 +102,7 @@ export function dynamoDbLocalJarDir(): string {
 const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
 const LAUNCHER_SOURCE = fileURLToPath(new URL(`./java/${LAUNCHER_CLASS}.java`, import.meta.url));
 /** Inside the repository (ignored by git), not a shared temporary directory others could write to. */
-const LAUNCHER_CACHE = fileURLToPath(new URL('../.switchboard/dynamodb-local/', import.meta.url));
+const LAUNCHER_CACHE = fileURLToPath(new URL('../../.switchboard/dynamodb-local/', import.meta.url));
 
 export const LAUNCHER_UNBUILDABLE =
   'DynamoDB Local must listen on 127.0.0.1 only, and its loopback launcher could not be compiled: ' +

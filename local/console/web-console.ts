@@ -15,11 +15,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { type ChannelRule, isAdmin, policyNames } from '../core/channel-policy.js';
-import { bearerToken, type Identity, TokenRejectedError, type TokenVerifier } from '../core/identity.js';
-import type { ConnectionStore, LiveConnection, PresenceStore } from '../core/ports.js';
-import { CHANNEL_PATTERN } from '../core/protocol.js';
-import { isWildcard } from '../core/wildcards.js';
+import { type ChannelRule, isAdmin, policyNames } from '../../core/channel-policy.js';
+import { bearerToken, type Identity, TokenRejectedError, type TokenVerifier } from '../../core/identity.js';
+import type { ConnectionStore, LiveConnection, PresenceStore } from '../../core/ports.js';
+import { CHANNEL_PATTERN } from '../../core/protocol.js';
+import { isWildcard } from '../../core/wildcards.js';
+import type { GatewayConnection } from '../emulator/websocket-gateway.js';
+import { isLoopbackHost, pathOf, type RequestHandler, readBody, send, sendJson } from '../http-io.js';
+import { type LocalLog, silentLog } from '../log.js';
 import type { LocalActivity } from './activity.js';
 import {
   type ConsoleErrorBody,
@@ -28,10 +31,7 @@ import {
   type DashboardConnection,
   type DashboardState,
 } from './dashboard-state.js';
-import { isLoopbackHost, pathOf, type RequestHandler, readBody, send, sendJson } from './http-io.js';
-import { type LocalLog, silentLog } from './log.js';
 import type { WebAssets } from './web-assets.js';
-import type { GatewayConnection } from './websocket-gateway.js';
 
 /** What `POST /local/token` signs with; absent when the stack verifies JWKS tokens only. */
 export interface TokenMinting {

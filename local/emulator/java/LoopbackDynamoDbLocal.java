@@ -9,7 +9,7 @@
  * arguments), and before starting it sets each connector's host to 127.0.0.1 and puts a Host check
  * in front of its handler. Telemetry is never configured, so none is sent.
  *
- * Compiled once per jar release by local/dynamodb-local.ts (with the JDK compiler module that
+ * Compiled once per jar release by local/emulator/dynamodb-local.ts (with the JDK compiler module that
  * Java runtimes ship) and run with DynamoDBLocal.jar on the class path.
  */
 import java.lang.reflect.Field;
