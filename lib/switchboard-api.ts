@@ -102,10 +102,10 @@ export interface ISwitchboardApi extends IConstruct {
 
   /**
    * Lets `grantee` call the management API of the WebSocket stage: `execute-api:ManageConnections`
-   * on `{api}/{stage}/* /@connections/*` (POST sends to a connection, GET reads its status, DELETE
-   * closes it; "Use @connections commands in your backend service", API Gateway developer guide).
-   * For a service that answers a connection directly instead of publishing to a channel; the
-   * handlers get this same grant.
+   * on `{api-id}/{stage}/{any method}/@connections/{any connection}`, the ARN format of "Control
+   * access to WebSocket APIs with IAM authorization" (API Gateway developer guide): POST sends to a
+   * connection, GET reads its status, DELETE closes it. For a service that answers a connection
+   * directly instead of publishing to a channel; the handlers get this same grant.
    */
   grantManageConnections(grantee: IGrantable): Grant;
 
