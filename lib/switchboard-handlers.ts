@@ -16,9 +16,8 @@ import { ENV } from '../adapters/config.js';
 import { HANDLER_LIST, TRIGGER_ENTRIES } from '../lambdas/handlers.js';
 import { HandlerFunction } from './handler-function.js';
 import { acknowledge, acknowledgeGrantWildcards } from './nag.js';
-import { SwitchboardPart } from './switchboard-part.js';
+import { pascal, SwitchboardPart } from './switchboard-part.js';
 import type { SwitchboardWebSocket } from './websocket-endpoint.js';
-import { pascal } from './websocket-endpoint.js';
 
 /** Why each cdk-nag finding on the handlers is acceptable (test/infra lists them all). */
 export const HANDLER_NAG_REASONS = {

@@ -40,3 +40,7 @@ export abstract class SwitchboardPart extends Construct {
     return construct;
   }
 }
+
+/** A handler entry or route key as a construct id: `connect` → `Connect`, `$default` → `$default`. */
+export const pascal = (entry: string) =>
+  entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());

@@ -28,7 +28,7 @@ import type { Construct } from 'constructs';
 import { MOCK_ROUTES, ROUTE_SELECTION_EXPRESSION, WEBSOCKET_ROUTES } from '../lambdas/handlers.js';
 import { acknowledge } from './nag.js';
 import type { SwitchboardDomainOptions } from './switchboard-api-props.js';
-import { SwitchboardPart } from './switchboard-part.js';
+import { pascal, SwitchboardPart } from './switchboard-part.js';
 
 /** The JSON access log of the WebSocket stage. No query string: browsers send `?token=` there. */
 export const WEBSOCKET_ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
@@ -56,10 +56,6 @@ export const WEBSOCKET_NAG_REASONS = {
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the API Gateway account logging role; API Gateway names its log groups itself, so they cannot be listed in advance.',
 } as const;
 
-/** `$connect` → `Connect`, `keep-alive` → `KeepAlive`: the construct ids of integrations and handlers. */
-export const pascal = (entry: string) =>
-  entry.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());
-
 export interface SwitchboardWebSocketProps {
   readonly stageName: string;
   /** The stage's default throttle. */
@@ -80,12 +76,14 @@ export class SwitchboardWebSocket extends SwitchboardPart {
   readonly accessLogs: LogGroup;
   readonly domainName?: DomainName;
   /** The WebSocket routes, by route key (empty until `route`). */
-  readonly routes: Record<string, WebSocketRoute> = {};
+  readonly routes: Readonly<Record<string, WebSocketRoute>>;
+  private readonly routesByKey: Record<string, WebSocketRoute> = {};
   private readonly routeThrottle: SwitchboardWebSocketProps['routeThrottle'];
 
   constructor(scope: Construct, id: string, props: SwitchboardWebSocketProps) {
     super(scope, id);
     this.routeThrottle = props.routeThrottle;
+    this.routes = this.routesByKey;
     this.api = this.own(
       new WebSocketApi(this.home, 'WebSocketApi', {
         description: 'Switchboard WebSocket pub/sub',
@@ -147,7 +145,7 @@ export class SwitchboardWebSocket extends SwitchboardPart {
         'AwsSolutions-APIG4',
         routeKey === '$connect' ? WEBSOCKET_NAG_REASONS.connect : WEBSOCKET_NAG_REASONS.message,
       );
-      this.routes[routeKey] = created;
+      this.routesByKey[routeKey] = created;
     }
     // Routes API Gateway answers itself: no function, no table, one-way (no route response).
     for (const { routeKey, requestTemplate } of MOCK_ROUTES) {
@@ -160,10 +158,10 @@ export class SwitchboardWebSocket extends SwitchboardPart {
         }),
       });
       acknowledge(created, 'AwsSolutions-APIG4', WEBSOCKET_NAG_REASONS.message);
-      this.routes[routeKey] = created;
+      this.routesByKey[routeKey] = created;
     }
     // Route settings name routes that must exist before the stage refers to them.
-    for (const r of Object.values(this.routes)) this.stage.node.addDependency(r);
+    for (const r of Object.values(this.routesByKey)) this.stage.node.addDependency(r);
     const routeSettings = Object.fromEntries(
       Object.entries(this.routeThrottle).map(([routeKey, t]) => [
         routeKey,
