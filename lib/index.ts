@@ -33,7 +33,7 @@ export { FanoutPipeline, type FanoutPipelineProps } from './fanout-pipeline.js';
 export { SwitchboardFrontDoor, type SwitchboardFrontDoorProps } from './front-door.js';
 export { HandlerFunction, type HandlerFunctionProps } from './handler-function.js';
 export { PublishPipeline, type PublishPipelineProps } from './publish-pipeline.js';
-export { AUTH_ROUTE_PATH, SwitchboardApi } from './switchboard-api.js';
+export { AUTH_ROUTE_PATH, type ISwitchboardApi, SwitchboardApi } from './switchboard-api.js';
 export {
   type HistoryProps,
   type RateLimitProps,
