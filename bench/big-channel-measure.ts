@@ -381,6 +381,7 @@ export async function measureBigChannel(
     quotaBurst: quota.burst,
     callbacksPerSecond: budgetOf(options),
     fanoutTimeoutSeconds: options.fanoutTimeoutSeconds,
+    sweepIntervalSeconds: options.sweepIntervalSeconds,
     fanoutShards: FANOUT_SHARDS,
     fanoutReservedConcurrency: FANOUT_PIPELINE.reservedConcurrency,
     publishConcurrency: stack.publishConcurrency,

@@ -35,6 +35,8 @@ export interface BigChannelOptions {
   readonly budgetShare: number;
   /** The fan-out function's timeout (`fanoutTimeoutMs`). */
   readonly fanoutTimeoutSeconds: number;
+  /** `SWITCHBOARD_SWEEP_INTERVAL_SECONDS`: the sweep's calls share the budget. */
+  readonly sweepIntervalSeconds: number;
   /** Client worker processes. */
   readonly workers: number;
 }
@@ -101,6 +103,7 @@ export interface BigChannelResult {
   readonly quotaBurst: number;
   readonly callbacksPerSecond: number;
   readonly fanoutTimeoutSeconds: number;
+  readonly sweepIntervalSeconds: number;
   readonly fanoutShards: number;
   readonly fanoutReservedConcurrency: number;
   readonly publishConcurrency: number;
@@ -156,6 +159,7 @@ export async function runBigChannel(
       ...environment,
       SWITCHBOARD_LOCAL_CALLBACK_RPS: String(options.quotaPerSecond),
       SWITCHBOARD_CALLBACKS_PER_SECOND: String(budgetOf(options)),
+      SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds),
       // The fan-out workers report each invocation at INFO (`fan-out shard done`); the stage tallies them.
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },

@@ -594,7 +594,8 @@ function bigChannelSection(big: BigChannelResult): string[] {
     '',
     `A stack of its own: \`@connections\` answers 429 past ${int(big.quotaPerSecond)} calls/s (token bucket, burst ` +
       `${int(big.quotaBurst)}), Switchboard's budget ${int(big.callbacksPerSecond)}/s, fan-out timeout ` +
-      `${big.fanoutTimeoutSeconds} s, ${big.fanoutShards} shards, at most ${big.fanoutReservedConcurrency} workers. ` +
+      `${big.fanoutTimeoutSeconds} s, ${big.fanoutShards} shards, at most ${big.fanoutReservedConcurrency} workers, ` +
+      `the sweep (whose calls share the budget) every ${big.sweepIntervalSeconds} s. ` +
       `Time and rate from the \`PutEvents\` call to the last first receipt.` +
       (big.sizeLimit.capped
         ? ` ${int(big.subscribers)} rather than ${int(big.requestedSubscribers)}: the stack's process may hold ` +

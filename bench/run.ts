@@ -195,14 +195,21 @@ const PLAN = options.quick
  * client workers, and other work shares the machine. Its bare PostToConnection floor is 2,000 to
  * 3,000/s on an idle machine, but with a load average of 10 to 20 from elsewhere the fan-out
  * posted 600 to 800/s: at 2,000/s the stage measured the machine, not the fan-out. Switchboard's
- * budget is 90 % of the quota: the budget counts calls per calendar second, the quota is a token
- * bucket (half a second of burst), so a second whose calls crowd its start can find the bucket
- * short, and retries after a 429 spend budget too. A fan-out timeout of 20 s: a worker starts a
- * page only with 10 s left, so each invocation posts one page at most, and at this budget's share
- * (56/s a worker) not even that; a shard takes two invocations or more, so continuations and
- * hand-ons are exercised.
+ * budget is 90 % of the quota, and retries after a 429 spend budget too. A fan-out timeout of
+ * 20 s: a worker starts a page only with 12 s left and no post in the last 8 s, so each invocation
+ * posts for a few seconds, and at this budget's share (56/s a worker) a shard takes two
+ * invocations or more, so continuations and hand-ons are exercised. The sweep every 10 minutes:
+ * its `GET @connections` calls share the budget (a quarter at most, core/sweep.ts), and the quota
+ * here is a tenth of AWS's default, so its period is ten times the default minute (18,742
+ * connections a minute would take a third of this quota, as a million would take more than
+ * AWS's whole default quota).
  */
-const BIG_CHANNEL = { quotaPerSecond: 1_000, budgetShare: 0.9, fanoutTimeoutSeconds: 20 } as const;
+const BIG_CHANNEL = {
+  quotaPerSecond: 1_000,
+  budgetShare: 0.9,
+  fanoutTimeoutSeconds: 20,
+  sweepIntervalSeconds: 600,
+} as const;
 const SOAK_TENANTS = ['t-alpha', 't-beta', 't-gamma', 't-delta', undefined] as const;
 
 const quickFactor = options.quick ? 0.3 : 1;

@@ -97,3 +97,23 @@ export class CallbackPacer {
 export function paceChunk(callbacksPerSecond: number): number {
   return Math.max(1, Math.min(100, Math.floor(callbacksPerSecond / 50)));
 }
+
+/**
+ * Spaces one process's calls at most `perSecond` a second, evenly: for a caller that may take only
+ * a share of the shared budget (the sweep), so that it cannot crowd the fan-out out of it.
+ */
+export class CallSpacing {
+  private next = 0;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async wait(): Promise<void> {
+    const now = this.now();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.perSecond;
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  }
+}

@@ -5,8 +5,15 @@
  * not written by client messages: it is API Gateway's, and the sweep asks it
  * (`GET @connections/{id}`) for every registered connection each run, which finds a lost
  * `$disconnect` within one period of the close (docs/design/keep-alive.md).
+ *
+ * Those calls count against the account's API Gateway quota as the fan-out's posts do, so each
+ * takes a right from the shared callback budget, and the sweep takes at most `SWEEP_SHARE` of it:
+ * unpaced, a sweep of 18,742 connections at 16 calls in flight burst past a 1,000/s quota in the
+ * middle of a big-channel fan-out and had 11,351 of its posts answered 429 (big-channel bench).
  */
+import { CallbackPacer, CallSpacing } from './callback-pacer.js';
 import {
+  type CallbackBudget,
   type ConnectionGateway,
   type ConnectionStatusSource,
   type ConnectionStore,
@@ -19,7 +26,12 @@ import { epochSeconds, LIVENESS_GRACE_SECONDS } from './settings.js';
 export interface SweepDeps {
   readonly store: ConnectionStore;
   readonly gateway: ConnectionGateway & ConnectionStatusSource;
-  readonly settings: { readonly idleTimeoutSeconds: number };
+  /** The `@connections` budget the fan-out workers share (`fanout.callbacksPerSecond`). */
+  readonly budget: CallbackBudget;
+  readonly settings: {
+    readonly idleTimeoutSeconds: number;
+    readonly fanout: { readonly callbacksPerSecond: number };
+  };
   readonly log: Log;
   readonly now?: () => number;
 }
@@ -35,6 +47,29 @@ export interface SweepReport {
 export const STATUS_CONCURRENCY = 16;
 
 /**
+ * The part of the callback budget the sweep may take: the rest stays with the fan-out. At the
+ * default budget (4,000/s) a run examines 1,000 connections a second, so 60,000 in a 1-minute
+ * period; past that, lengthen `sweepPeriod` (docs/design/keep-alive.md).
+ */
+export const SWEEP_SHARE = 0.25;
+
+/**
+ * The sweep takes its rights a window's share at a time: one budget write per 100 calls at the
+ * default budget, where the fan-out's chunk (`paceChunk`) would write 5 times as often, every run.
+ */
+export function sweepChunk(callbacksPerSecond: number): number {
+  return Math.max(1, Math.min(100, Math.floor(sweepShare(callbacksPerSecond) / 10)));
+}
+
+/** The sweep's calls a second at most. */
+export function sweepShare(callbacksPerSecond: number): number {
+  return Math.max(1, Math.floor(callbacksPerSecond * SWEEP_SHARE));
+}
+
+/** Waits for one `@connections` call's right: the sweep's share, then the shared budget. */
+type Pace = () => Promise<void>;
+
+/**
  * `$connect` writes the entry before API Gateway opens the connection, and API Gateway answers 410
  * for it until then: an entry is judged by a 410 only once its `$connect` must have returned, that
  * is past the route function's timeout (10 s, `lambdas/handlers.ts`; a test checks it)
@@ -44,12 +79,20 @@ export const STATUS_CONCURRENCY = 16;
 export const CONNECT_GRACE_SECONDS = 12;
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
-  const now = epochSeconds(deps.now?.() ?? Date.now());
+  const clock = deps.now ?? Date.now;
+  const now = epochSeconds(clock());
   const report = { examined: 0, closedExpired: 0, removedSilent: 0, failed: 0 };
+  const { callbacksPerSecond } = deps.settings.fanout;
+  const spacing = new CallSpacing(sweepShare(callbacksPerSecond), clock);
+  const pacer = new CallbackPacer(deps.budget, sweepChunk(callbacksPerSecond), clock);
+  const pace: Pace = async () => {
+    await spacing.wait();
+    await pacer.acquire();
+  };
   const inFlight = new Set<Promise<void>>();
   for await (const entry of deps.store.sweepEntries()) {
     report.examined += 1;
-    const task = examine(entry, now, deps, report).finally(() => inFlight.delete(task));
+    const task = examine(entry, now, deps, pace, report).finally(() => inFlight.delete(task));
     inFlight.add(task);
     if (inFlight.size >= STATUS_CONCURRENCY) await Promise.race(inFlight);
   }
@@ -59,7 +102,13 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
 
 type Counts = { closedExpired: number; removedSilent: number; failed: number };
 
-async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: Counts): Promise<void> {
+async function examine(
+  entry: SweepEntry,
+  now: number,
+  deps: SweepDeps,
+  pace: Pace,
+  report: Counts,
+): Promise<void> {
   const { connectionId } = entry;
   try {
     if (entry.dueAt <= now) {
@@ -68,6 +117,7 @@ async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: 
       const tokenExpired = connection !== undefined && connection.tokenExpiresAt <= now;
       const ended = connection === undefined || connection.endsAt <= now;
       if (tokenExpired || ended) {
+        await pace();
         await deps.gateway.close(connectionId);
         await deps.store.removeConnection(connectionId);
         if (tokenExpired) report.closedExpired += 1;
@@ -75,6 +125,7 @@ async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: 
         return;
       }
     }
+    await pace();
     const status = await deps.gateway.status(connectionId);
     if (status === 'gone') {
       const connection = await deps.store.getConnection(connectionId, now);
@@ -86,6 +137,7 @@ async function examine(entry: SweepEntry, now: number, deps: SweepDeps, report: 
     // API Gateway closes a connection idle for its timeout; one it still reports open but silent
     // for longer is not trusted to be alive.
     if (status.lastActiveAt < now - deps.settings.idleTimeoutSeconds - LIVENESS_GRACE_SECONDS) {
+      await pace();
       await deps.gateway.close(connectionId);
       await deps.store.removeConnection(connectionId);
       report.removedSilent += 1;

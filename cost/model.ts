@@ -11,6 +11,7 @@
  * the new item", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.Writes).
  */
 import { FANOUT_SHARDS } from '../core/fanout.js';
+import { sweepChunk } from '../core/sweep.js';
 import { FANOUT_PIPELINE, PUBLISH_PIPELINE } from '../lambdas/publish-pipeline.js';
 import { priceOf } from './prices.js';
 
@@ -136,6 +137,8 @@ export const DESIGN = {
    * (`STATUS_CONCURRENCY`), rounded up (assumed).
    */
   sweepMsPerConnection: 1,
+  /** `callbacksPerSecond`'s default: the sweep takes its calls' rights from it (core/sweep.ts). */
+  callbacksPerSecond: 4000,
   fanoutThreshold: 1000,
   publishBatchSize: PUBLISH_PIPELINE.batchSize,
   fanoutShards: FANOUT_SHARDS,
@@ -356,13 +359,14 @@ export function eventLines(scenario: Scenario, facts: BenchFacts): Line[] {
 /**
  * The sweep's work that grows with connections, a month: every run reads every connection's index
  * entry (keys only, eventually consistent: half a unit per 4 KB) and asks API Gateway about it
- * (`GET @connections`).
+ * (`GET @connections`), taking the call's right from the callback budget (one write a chunk).
  */
 export function sweepPerConnection(connections: number): Usage {
   const runs = MONTH_MINUTES / DESIGN.sweepPeriodMinutes;
   return addUsage(
     {
       readUnits: (runs * 0.5 * connections * DESIGN.sweepIndexEntryBytes) / 4096,
+      writeUnits: (runs * connections) / sweepChunk(DESIGN.callbacksPerSecond),
       managementCalls: runs * connections,
     },
     // The run's own invocation is counted with the stack; here only its added time.

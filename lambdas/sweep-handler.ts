@@ -1,6 +1,7 @@
 /** Scheduled sweep: closes connections whose token expired and forgets silent ones (see `core/sweep.ts`). */
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import type { Config } from '../adapters/config.js';
+import { DynamoCallbackBudget } from '../adapters/dynamo-callback-budget.js';
 import { createHandlerStores } from '../adapters/handler-stores.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics, METRIC } from '../adapters/observability.js';
@@ -10,10 +11,13 @@ import { sweep } from '../core/sweep.js';
 export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
   const logger = createLogger(env);
   const metrics = createMetrics(env);
+  const db = createDocumentClient(config);
   const deps = {
     // Keeps presence: a connection whose $disconnect was lost leaves its presence channels here.
-    store: createHandlerStores(config, createDocumentClient(config), logger).store,
+    store: createHandlerStores(config, db, logger).store,
     gateway: new ManagementApiGateway(createManagementClient(config)),
+    // Its GETs count against the account's quota like the fan-out's posts: one budget for both.
+    budget: new DynamoCallbackBudget(db, config.tableName, config.fanout.callbacksPerSecond),
     settings: config,
     log: logger,
   };

@@ -1,5 +1,6 @@
 /** The cost model's facts about the deployed stack (`cost/model.ts`) are the template's. */
 import { describe, expect, it } from 'vitest';
+import { HANDLER_SETTINGS } from '../../adapters/handler-settings.js';
 import { DEPLOYED_STACK, DESIGN } from '../../cost/model.js';
 import { HANDLERS } from '../../lambdas/handlers.js';
 import { resourcesOfType, synthStack } from './synth.js';
@@ -42,5 +43,9 @@ describe('the cost model', () => {
     expect(HANDLERS.publish.memorySize).toBe(DESIGN.publishMemoryMb);
     expect(HANDLERS.fanout.memorySize).toBe(DESIGN.fanoutMemoryMb);
     expect(HANDLERS.sweep.memorySize).toBe(DESIGN.sweepMemoryMb);
+  });
+
+  it("prices the sweep's budget writes at the default callback budget", () => {
+    expect(DESIGN.callbacksPerSecond).toBe(HANDLER_SETTINGS.callbacksPerSecond.default);
   });
 });

@@ -51,14 +51,16 @@ describe('operations', () => {
     expect(usdOf(ping) * 1e6).toBeCloseTo(2 + 0.2 + 0.0166668, 5);
   });
 
-  it('cost the sweep per connection: its index entry read and one GET each run', () => {
+  it("cost the sweep per connection: its index entry read, one GET each run and the GET's right", () => {
     // Act
     const usage = sweepPerConnection(1000);
-    // Assess: 43,200 runs × 1,000 × 100 B / 4 KB × ½ unit; 43.2 M GETs; 1 ms each at 256 MB.
+    // Assess: 43,200 runs × 1,000 × 100 B / 4 KB × ½ unit; 43.2 M GETs; 1 ms each at 256 MB;
+    // a budget write per 100 GETs (the sweep's chunk at the default 4,000 a second).
     expect(usage.readUnits).toBeCloseTo((43_200 * 1000 * 100 * 0.5) / 4096, 6);
+    expect(usage.writeUnits).toBeCloseTo(432_000, 6);
     expect(usage.managementCalls).toBe(43_200_000);
     expect(usage.lambdaGbSeconds).toBeCloseTo(43_200 * 1000 * 0.001 * 0.25, 6);
-    expect(usdOf(usage)).toBeCloseTo(527_343.75 * 0.125e-6 + 10_800 * 0.0000133334, 8);
+    expect(usdOf(usage)).toBeCloseTo(527_343.75 * 0.125e-6 + 432_000 * 0.625e-6 + 10_800 * 0.0000133334, 8);
   });
 
   it('read a channel of 100 subscribers in ⌈100 × 166 B / 4 KB⌉ = 5 units', () => {

@@ -1,35 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BUDGET_WINDOW_MS, budgetWindow, CallbackPacer, windowRights } from '../../core/callback-pacer.js';
+import { budgetWindow, CallbackPacer } from '../../core/callback-pacer.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import { runFanoutTask } from '../../core/fanout.js';
-import type { CallbackBudget, ConnectionStore, FanoutTask, SubscriberRecord } from '../../core/ports.js';
+import type { ConnectionStore, FanoutTask, SubscriberRecord } from '../../core/ports.js';
 import type { Settings } from '../../core/settings.js';
-
-/** A per-window budget like the table's items, counting the takes it is asked for. */
-function countingBudget(perSecond: number) {
-  const used = new Map<number, number>();
-  const budget = {
-    takes: 0,
-    async take(n: number, nowMs: number): Promise<number> {
-      budget.takes += 1;
-      await Promise.resolve();
-      const window = budgetWindow(nowMs);
-      const granted = Math.min(n, windowRights(perSecond, window) - (used.get(window) ?? 0));
-      used.set(window, (used.get(window) ?? 0) + granted);
-      return granted;
-    },
-    usedIn: (window: number) => used.get(window) ?? 0,
-    usedBySecond: () => {
-      const seconds = new Map<number, number>();
-      for (const [window, n] of used) {
-        const second = Math.floor((window * BUDGET_WINDOW_MS) / 1000);
-        seconds.set(second, (seconds.get(second) ?? 0) + n);
-      }
-      return seconds;
-    },
-  };
-  return budget satisfies CallbackBudget;
-}
+import { memoryBudget } from '../support/memory-budget.js';
 
 const settings = (callbacksPerSecond: number): Settings => ({
   channelPolicy: DEFAULT_CHANNEL_POLICY,
@@ -50,7 +25,7 @@ afterEach(() => {
 describe('pacing a fan-out worker by the shared budget', () => {
   it("shares one take between a worker's concurrent posts and loses none of the rights it took", async () => {
     // Prepare: mid-window, so that every take falls in the same window (200 calls a window).
-    const budget = countingBudget(2000);
+    const budget = memoryBudget(2000);
     const pacer = new CallbackPacer(budget, 10, () => 7_000_550);
     // Act: a page's posts all ask at once.
     const granted = await Promise.all(Array.from({ length: 200 }, () => pacer.acquire()));
@@ -64,7 +39,7 @@ describe('pacing a fan-out worker by the shared budget', () => {
     // Prepare: 100 calls a second, four workers' pacers asking as fast as they can for 3 s.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     vi.setSystemTime(1_900_000_000_000);
-    const budget = countingBudget(100);
+    const budget = memoryBudget(100);
     const calls: number[] = [];
     const worker = async () => {
       const pacer = new CallbackPacer(budget, 2);
@@ -109,7 +84,7 @@ describe('pacing a fan-out worker by the shared budget', () => {
         close: async () => 'delivered',
       },
       queue: { send: async (tasks) => void queued.push(...tasks) },
-      budget: countingBudget(10),
+      budget: memoryBudget(10),
       settings: settings(10),
       log: { info: () => {}, warn: () => {}, error: () => {} },
       remainingTimeMs: () => 12_000 - (Date.now() - started),

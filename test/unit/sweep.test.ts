@@ -2,7 +2,8 @@
  * The sweep's decisions, with a store and an API Gateway of stand-ins: what is closed, what is
  * forgotten, what is left alone, and that liveness is read from API Gateway, never written.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { budgetWindow } from '../../core/callback-pacer.js';
 import type {
   ConnectionGateway,
   ConnectionRecord,
@@ -11,8 +12,9 @@ import type {
   ConnectionStore,
   SweepEntry,
 } from '../../core/ports.js';
-import { CONNECT_GRACE_SECONDS, sweep } from '../../core/sweep.js';
+import { CONNECT_GRACE_SECONDS, SWEEP_SHARE, sweep } from '../../core/sweep.js';
 import { HANDLERS } from '../../lambdas/handlers.js';
+import { memoryBudget } from '../support/memory-budget.js';
 
 const NOW = 1_800_000_000;
 
@@ -28,10 +30,18 @@ function record(connectionId: string, parts: Partial<ConnectionRecord> = {}): Co
   };
 }
 
-function world(connections: ConnectionRecord[], statuses: Record<string, ConnectionStatus | Error>) {
+const SETTINGS = { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 4000 } };
+
+function world(
+  connections: ConnectionRecord[],
+  statuses: Record<string, ConnectionStatus | Error>,
+  { settings = SETTINGS, now = () => NOW * 1000 } = {},
+) {
   const removed: string[] = [];
   const closed: string[] = [];
   const asked: string[] = [];
+  /** When each `@connections` call was made (epoch ms). */
+  const calls: number[] = [];
   const byId = new Map(connections.map((c) => [c.connectionId, c]));
   const store = {
     async *sweepEntries(): AsyncIterable<SweepEntry> {
@@ -46,10 +56,12 @@ function world(connections: ConnectionRecord[], statuses: Record<string, Connect
   const gateway: ConnectionGateway & ConnectionStatusSource = {
     post: async () => 'delivered',
     close: async (id) => {
+      calls.push(now());
       closed.push(id);
       return 'delivered';
     },
     status: async (id) => {
+      calls.push(now());
       asked.push(id);
       const status = statuses[id] ?? { lastActiveAt: NOW - 30 };
       if (status instanceof Error) throw status;
@@ -57,10 +69,14 @@ function world(connections: ConnectionRecord[], statuses: Record<string, Connect
     },
   };
   const log = { info: () => {}, warn: () => {}, error: () => {} };
-  const run = () =>
-    sweep({ store, gateway, settings: { idleTimeoutSeconds: 600 }, log, now: () => NOW * 1000 });
-  return { run, removed, closed, asked };
+  const budget = memoryBudget(settings.fanout.callbacksPerSecond);
+  const run = () => sweep({ store, gateway, budget, settings, log, now });
+  return { run, removed, closed, asked, calls, budget };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('the sweep', () => {
   it("judges a 410 only once the connection's $connect must have returned", () => {
@@ -114,12 +130,45 @@ describe('the sweep', () => {
         close: async () => 'delivered',
         status: async () => ({ lastActiveAt: NOW }),
       },
-      settings: { idleTimeoutSeconds: 600 },
+      budget: memoryBudget(4000),
+      settings: SETTINGS,
       log: { info: () => {}, warn: () => {}, error: () => {} },
       now: () => NOW * 1000,
     });
     // Assess
     expect(report).toEqual({ examined: 1, closedExpired: 0, removedSilent: 0, failed: 0 });
     expect(w.removed).toEqual([]);
+  });
+
+  it("takes every call's right from the shared budget, and no more than its share of it", async () => {
+    // Prepare: 100 connections, two of them to close, against a budget of 40 calls a second, so
+    // the sweep's share is 10 a second; the clock is the test's.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(NOW * 1000);
+    const connections = Array.from({ length: 100 }, (_, i) => record(`c${i}`));
+    const w = world(
+      connections,
+      { c1: { lastActiveAt: NOW - 600 - 61 }, c2: { lastActiveAt: NOW - 600 - 61 } },
+      { settings: { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 40 } }, now: Date.now },
+    );
+    // Act
+    const running = w.run();
+    await vi.advanceTimersByTimeAsync(20_000);
+    const report = await running;
+    // Assess: 102 calls (100 GETs, 2 closes), each with a right of the budget.
+    expect(report.examined).toBe(100);
+    expect(w.calls).toHaveLength(102);
+    expect(w.budget.granted()).toBeGreaterThanOrEqual(102);
+    // At most the share (40 × SWEEP_SHARE) in any second, and in any window its tenth of it or less.
+    const share = 40 * SWEEP_SHARE;
+    const bySecond = new Map<number, number>();
+    for (const at of w.calls)
+      bySecond.set(Math.floor(at / 1000), (bySecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+    expect(Math.max(...bySecond.values())).toBeLessThanOrEqual(share);
+    const byWindow = new Map<number, number>();
+    for (const at of w.calls) byWindow.set(budgetWindow(at), (byWindow.get(budgetWindow(at)) ?? 0) + 1);
+    expect(Math.max(...byWindow.values())).toBeLessThanOrEqual(Math.ceil(40 / 10));
+    // So the run took about 102 / 10 s.
+    expect(Math.max(...w.calls) - Math.min(...w.calls)).toBeGreaterThanOrEqual(9_000);
   });
 });
