@@ -40,7 +40,9 @@ export type SettingReader =
   /** only the handlers granted this access (`lambdas/handlers.ts`) */
   | 'publishQueue'
   /** the local stack itself (`npm start`) */
-  | 'local';
+  | 'local'
+  /** the commands of `cli/` (`npm run token`, `publish`, `listen`, `redrive`) */
+  | 'cli';
 
 export interface Setting {
   readonly kind: SettingKind;

@@ -232,4 +232,8 @@ export const SETTING_DOCS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: 'none',
     doc: 'tests only: a fault plan to play from the start (needs `SWITCHBOARD_LOCAL_FAULTS=1`)',
   },
+  cliToken: {
+    defaultText: 'locally: a token minted with the local secret',
+    doc: '`npm run listen`: the token to connect with, as `--token` gives it (docs/listen.md); needed against AWS',
+  },
 };

@@ -19,6 +19,9 @@ export { HANDLER_ENV, type Setting, type SettingKind, type SettingReader } from 
 const ALL: readonly SettingReader[] = ['handlers'];
 const ALL_AND_LOCAL: readonly SettingReader[] = ['handlers', 'local'];
 const LOCAL: readonly SettingReader[] = ['local'];
+const LOCAL_AND_CLI: readonly SettingReader[] = ['local', 'cli'];
+const ALL_AND_CLI: readonly SettingReader[] = ['handlers', 'cli'];
+const CLI: readonly SettingReader[] = ['cli'];
 
 type HandlerRowName = keyof typeof HANDLER_SETTINGS;
 
@@ -34,7 +37,7 @@ const HANDLER_ROWS_REST = {
   publishQueueUrl: { kind: 'url', readBy: ['publishQueue'], onAws: 'stack' },
   dynamodbEndpoint: { kind: 'url', readBy: ALL_AND_LOCAL, onAws: 'local only' },
   sqsEndpoint: { kind: 'url', readBy: ALL, onAws: 'local only' },
-  authSecret: { kind: 'string', readBy: ALL, onAws: 'local only' },
+  authSecret: { kind: 'string', readBy: ALL_AND_CLI, onAws: 'local only' },
   authSecretArn: {
     kind: 'secretArn',
     readBy: ALL,
@@ -43,11 +46,11 @@ const HANDLER_ROWS_REST = {
     onAws: 'stack',
   },
   authJwksUrl: { kind: 'url', readBy: ALL, prop: 'auth.jwksUrl', context: 'authJwksUrl' },
-  authIssuer: { kind: 'string', readBy: ALL, prop: 'auth.issuer', context: 'authIssuer' },
-  authAudience: { kind: 'string', readBy: ALL, prop: 'auth.audience', context: 'authAudience' },
+  authIssuer: { kind: 'string', readBy: ALL_AND_CLI, prop: 'auth.issuer', context: 'authIssuer' },
+  authAudience: { kind: 'string', readBy: ALL_AND_CLI, prop: 'auth.audience', context: 'authAudience' },
   authMaxTokenLifetimeSeconds: {
     kind: 'seconds',
-    readBy: ALL,
+    readBy: ALL_AND_CLI,
     prop: 'auth.maxTokenLifetime',
     context: 'authMaxTokenLifetimeSeconds',
   },
@@ -180,7 +183,7 @@ export const SETTINGS = {
   eventBusName: {
     kind: 'string',
     env: 'SWITCHBOARD_EVENT_BUS_NAME',
-    readBy: LOCAL,
+    readBy: LOCAL_AND_CLI,
     onAws: 'local only',
     default: 'default',
   },
@@ -300,7 +303,7 @@ export const SETTINGS = {
   port: {
     kind: 'integer',
     env: 'SWITCHBOARD_PORT',
-    readBy: LOCAL,
+    readBy: LOCAL_AND_CLI,
     onAws: 'local only',
     default: 8080,
     min: 0,
@@ -353,6 +356,13 @@ export const SETTINGS = {
     readBy: LOCAL,
     onAws: 'local only',
   },
+
+  // ---- The commands of cli/ only -------------------------------------------------------------
+  cliToken: {
+    kind: 'string',
+    env: 'SWITCHBOARD_TOKEN',
+    readBy: CLI,
+  },
 } as const satisfies Readonly<Record<string, Setting>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -383,6 +393,9 @@ function envNames<K extends SettingName>(reader: SettingReader | 'publishQueue')
 
 /** The variables the local stack itself reads, by setting name. */
 export const LOCAL_STACK_ENV = envNames<ReadBy<'local'>>('local');
+
+/** The variables the commands of `cli/` read, by setting name. */
+export const CLI_ENV = envNames<ReadBy<'cli'>>('cli');
 
 /** `3600` → `1 hour`, `90` → `90 seconds`: the ranges in messages and docs. */
 export function humanSeconds(seconds: number): string {

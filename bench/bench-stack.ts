@@ -14,8 +14,10 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
+import { SETTINGS } from '../adapters/settings-table.js';
 import { signToken } from '../adapters/token-verifier.js';
 import type { Identity } from '../core/identity.js';
+import { readSetting } from '../local/local-settings.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { describeError, type LocalLog } from '../local/log.js';
 import { findDescendant } from './machine.js';
@@ -102,15 +104,12 @@ function captureOutput(logs: CapturedLogs, onLine: LineListener | undefined): vo
   capture(process.stderr, 'stderr');
 }
 
-/** The publish concurrency the stack runs with (and the floor uses): SWITCHBOARD_PUBLISH_CONCURRENCY, else 32. */
+/**
+ * The publish concurrency the stack runs with (and the floor uses): SWITCHBOARD_PUBLISH_CONCURRENCY,
+ * else the settings table's default, checked against the table's range.
+ */
 export function publishConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.SWITCHBOARD_PUBLISH_CONCURRENCY?.trim();
-  if (!raw) return 32;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 1000) {
-    throw new Error(`SWITCHBOARD_PUBLISH_CONCURRENCY must be a whole number from 1 to 1000 (got "${raw}")`);
-  }
-  return value;
+  return readSetting<number>(SETTINGS.publishConcurrency, env);
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {

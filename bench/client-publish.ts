@@ -27,6 +27,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SETTINGS } from '../adapters/settings-table.js';
+import { readSetting } from '../local/local-settings.js';
 import type { BenchStack } from './bench-stack.js';
 import { drain, takeReceipts } from './burst.js';
 import type { ClientPool } from './client-pool.js';
@@ -121,8 +123,8 @@ interface Client {
 /** The stack's per-connection limit, as `startBenchStack` set it for the handlers. */
 function stackRateLimit(): RateLimit {
   return {
-    burst: Number(process.env.SWITCHBOARD_RATE_LIMIT_BURST ?? 20),
-    perSecond: Number(process.env.SWITCHBOARD_RATE_LIMIT_PER_SECOND ?? 10),
+    burst: readSetting<number>(SETTINGS.rateLimitBurst, process.env),
+    perSecond: readSetting<number>(SETTINGS.rateLimitPerSecond, process.env),
   };
 }
 

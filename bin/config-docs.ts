@@ -34,7 +34,13 @@ function rangeOf(row: Setting): string {
 
 function whereOf(row: Setting): string {
   const readers = (row.readBy ?? []).map((reader) =>
-    reader === 'handlers' ? 'handlers' : reader === 'local' ? 'local stack' : 'message routes',
+    reader === 'handlers'
+      ? 'handlers'
+      : reader === 'local'
+        ? 'local stack'
+        : reader === 'cli'
+          ? '`npm run` commands'
+          : 'message routes',
   );
   const aws = row.onAws === 'stack' ? 'set by the stack' : row.onAws === 'fixed' ? 'fixed on AWS' : '';
   const local = row.onAws === 'local only' ? 'local only' : '';
@@ -71,7 +77,8 @@ export function configurationMarkdown(): string {
     '`SwitchboardApi` construct, or a CDK context key of the app (`cdk deploy -c key=value`, or the',
     '`context` of cdk.json), which the stack passes to the handlers as the environment variable.',
     'Locally (`npm start`) the same variables configure the handlers, and a few more the local stack',
-    'itself. "Set by the stack": the stack points the variable at one of its own resources;',
+    'itself; the `npm run` commands of cli/ (token, publish, listen, redrive) read the few marked so.',
+    '"Set by the stack": the stack points the variable at one of its own resources;',
     '"fixed on AWS": a limit of API Gateway that the stack passes as it is.',
     '',
     header,

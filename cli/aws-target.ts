@@ -4,11 +4,6 @@
  */
 import { LOCAL_CREDENTIALS } from '../local/local-env.js';
 
-/** The local stack's one port: `http://127.0.0.1:$SWITCHBOARD_PORT` (8080 by default). */
-export function localEndpoint(): string {
-  return `http://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}`;
-}
-
 /**
  * The client configuration for `endpoint`, or none on AWS (the default credential chain and region).
  * Locally any credentials do: the local endpoints accept any signature.

@@ -13,6 +13,7 @@
  * subscription is refused, 2 on bad arguments (cli/listen-options.ts).
  */
 import WebSocket from 'ws';
+import { SETTINGS } from '../adapters/settings-table.js';
 import { signToken } from '../adapters/token-verifier.js';
 import { type Client, createClient, type EventMessage, SwitchboardError } from '../client/index.js';
 import { localAuthSecret } from '../local/local-secret.js';
@@ -24,6 +25,7 @@ import {
   ListenOptionsError,
   printable,
 } from './listen-options.js';
+import { cliSettingsOrRefuse } from './settings.js';
 
 const usage =
   'usage: npm run listen -- --channel <name> [--channel <name> ...] [--since <seq>] [--sub <user>] [--roles a,b] [--tenant <t>] [--url <ws://…|wss://…>] [--token <jwt>] [--pretty]';
@@ -44,8 +46,8 @@ const values = commandLine(usage, {
   ...HELP_OPTION,
 });
 
-const envToken = process.env.SWITCHBOARD_TOKEN?.trim();
-const given = values.token ?? (envToken || undefined);
+const settings = cliSettingsOrRefuse(usage);
+const given = values.token ?? settings.token;
 const tokenSource =
   values.token !== undefined ? '--token' : given !== undefined ? 'SWITCHBOARD_TOKEN' : undefined;
 let options: ListenIdentityOptions;
@@ -56,7 +58,8 @@ try {
   fail(error.message);
 }
 const { channels, since, identity } = options;
-const url = values.url ?? `ws://127.0.0.1:${process.env.SWITCHBOARD_PORT ?? '8080'}/ws`;
+// `npm start` serves the table's default stage (it has no variable for another).
+const url = values.url ?? `ws://127.0.0.1:${settings.port}/${SETTINGS.stageName.default}`;
 if (!URL.canParse(url) || !/^wss?:$/.test(new URL(url).protocol)) {
   fail(`--url must be a ws:// or wss:// URL, got "${url}"`);
 }
@@ -68,9 +71,10 @@ async function mintLocalToken(): Promise<string> {
   return signToken({
     secret: localAuthSecret(),
     identity: { roles: [], ...identity, userId: identity?.userId ?? DEFAULT_LISTEN_SUB },
-    ttlSeconds: 3600,
-    ...(process.env.SWITCHBOARD_AUTH_ISSUER ? { issuer: process.env.SWITCHBOARD_AUTH_ISSUER } : {}),
-    ...(process.env.SWITCHBOARD_AUTH_AUDIENCE ? { audience: process.env.SWITCHBOARD_AUTH_AUDIENCE } : {}),
+    // An hour, or less where the handlers accept no token that long.
+    ttlSeconds: Math.min(3600, settings.maxTokenLifetimeSeconds),
+    ...(settings.issuer ? { issuer: settings.issuer } : {}),
+    ...(settings.audience ? { audience: settings.audience } : {}),
   });
 }
 

@@ -7,9 +7,11 @@
  */
 
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { CLI_ENV } from '../adapters/settings-table.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import { commandLine, HELP_OPTION, refuse } from './args.js';
-import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
+import { clientConfig, explainFailure } from './aws-target.js';
+import { cliSettingsOrRefuse, localEndpoint } from './settings.js';
 
 const usage =
   "usage: npm run publish -- (--channel <name> [--channel <name> ...] | --user <id> | --connection-id <id> | --broadcast) --type <event_type> [--data '<json>'] [--tenant <t>] [--source <s>] [--bus <name>] [--endpoint <url> | --aws]";
@@ -55,11 +57,13 @@ try {
   fail(`--data must be JSON, got ${values.data}`);
 }
 
-// On AWS the stack has a bus of its own (output EventBusName): nothing listens on `default` unless
-// the stack was deployed with it, so the bus is never guessed there.
-const bus = values.bus ?? process.env.SWITCHBOARD_EVENT_BUS_NAME ?? (values.aws ? undefined : 'default');
+// On AWS the stack has a bus of its own (output EventBusName): nothing listens on the table's
+// default (`default`) unless the stack was deployed with it, so the bus is never guessed there.
+const local = values.aws ? undefined : cliSettingsOrRefuse(usage);
+const bus =
+  values.bus ?? (local ? local.eventBusName : process.env[CLI_ENV.eventBusName]?.trim() || undefined);
 if (bus === undefined) fail("--aws needs --bus <name>: the stack's EventBusName output");
-const endpoint = values.aws ? undefined : (values.endpoint ?? localEndpoint());
+const endpoint = local ? (values.endpoint ?? localEndpoint(local)) : undefined;
 const client = new EventBridgeClient(clientConfig(endpoint));
 const detail = {
   ...(channels.length === 1 ? { channel: channels[0] } : channels.length > 1 ? { channels } : {}),

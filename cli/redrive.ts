@@ -8,8 +8,9 @@
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_QUEUE_NAMES } from '../local/emulator/sqs-queue.js';
 import { commandLine, HELP_OPTION, refuse } from './args.js';
-import { clientConfig, explainFailure, localEndpoint } from './aws-target.js';
+import { clientConfig, explainFailure } from './aws-target.js';
 import { RedriveError, type RedriveReport, redrive } from './dead-letters.js';
+import { cliSettingsOrRefuse, localEndpoint } from './settings.js';
 
 const usage =
   'usage: npm run redrive -- [--dry-run] [--max <messages>] [--aws --dlq-url <url> --queue-url <url>]';
@@ -38,7 +39,7 @@ for (const [flag, output] of Object.entries(stackOutputs) as [keyof typeof stack
   if (values.aws && url === undefined) fail(`--aws needs --${flag} (the stack output ${output})`);
 }
 
-const endpoint = values.aws ? undefined : localEndpoint();
+const endpoint = values.aws ? undefined : localEndpoint(cliSettingsOrRefuse(usage));
 const sqs = new SQSClient(clientConfig(endpoint));
 const queueUrl = async (given: string | undefined, name: string) =>
   given ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';

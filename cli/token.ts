@@ -7,6 +7,7 @@ import { signToken } from '../adapters/token-verifier.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
 import { localAuthSecret } from '../local/local-secret.js';
 import { commandLine, HELP_OPTION, refuse } from './args.js';
+import { cliSettingsOrRefuse } from './settings.js';
 
 const usage = 'usage: npm run token -- --sub <user> [--roles a,b] [--tenant t] [--email e] [--ttl seconds]';
 
@@ -28,7 +29,10 @@ if (typeof sub !== 'string' || sub === '') fail('--sub is required');
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0)
   fail(`--ttl must be a positive number of seconds, got "${values.ttl}"`);
-const maxLifetime = Number(process.env.SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS ?? 86400);
+// The handlers refuse a token living longer than SWITCHBOARD_AUTH_MAX_TOKEN_LIFETIME_SECONDS
+// (read with the table's default and range, as the handlers read it).
+const settings = cliSettingsOrRefuse(usage);
+const maxLifetime = settings.maxTokenLifetimeSeconds;
 if (ttl > maxLifetime) fail(`--ttl ${ttl} exceeds the accepted token lifetime (${maxLifetime} s)`);
 const tenant = typeof values.tenant === 'string' ? values.tenant : undefined;
 if (tenant !== undefined && !CHANNEL_PATTERN.test(tenant))
@@ -48,7 +52,7 @@ const token = await signToken({
     ...(typeof values.email === 'string' ? { email: values.email } : {}),
   },
   ttlSeconds: ttl,
-  ...(process.env.SWITCHBOARD_AUTH_ISSUER ? { issuer: process.env.SWITCHBOARD_AUTH_ISSUER } : {}),
-  ...(process.env.SWITCHBOARD_AUTH_AUDIENCE ? { audience: process.env.SWITCHBOARD_AUTH_AUDIENCE } : {}),
+  ...(settings.issuer ? { issuer: settings.issuer } : {}),
+  ...(settings.audience ? { audience: settings.audience } : {}),
 });
 process.stdout.write(`${token}\n`);

@@ -35,7 +35,8 @@ type Row = Setting & { readonly env: string };
 function refusal(row: Row, raw: string): string | undefined {
   const range = `from ${row.min} to ${row.max}`;
   switch (row.kind) {
-    case 'integer': {
+    case 'integer':
+    case 'seconds': {
       const n = Number(raw);
       const ok = raw !== '' && Number.isInteger(n) && n >= (row.min ?? n) && n <= (row.max ?? n);
       return ok ? undefined : `a whole number ${range}`;
@@ -55,7 +56,7 @@ function refusal(row: Row, raw: string): string | undefined {
 }
 
 function parsed(row: Row, raw: string): unknown {
-  if (row.kind === 'integer' || row.kind === 'number') return Number(raw);
+  if (row.kind === 'integer' || row.kind === 'seconds' || row.kind === 'number') return Number(raw);
   if (row.kind === 'boolean') return raw === '1' || raw === 'true';
   if (row.kind === 'list') {
     return raw
@@ -78,6 +79,15 @@ function read<T>(row: Row, explicit: T | undefined, env: NodeJS.ProcessEnv): T {
   const problem = refusal(row, raw);
   if (problem) throw new LocalStackError(`${row.env} must be ${problem} (got ${JSON.stringify(raw)})`);
   return parsed(row, raw) as T;
+}
+
+/**
+ * A row's variable in `env`, parsed and checked against the row's kind and range, else the row's
+ * default: how the commands of `cli/` read the settings they share with the stack. Throws
+ * `LocalStackError` naming the variable and what it received.
+ */
+export function readSetting<T>(row: Row, env: NodeJS.ProcessEnv): T {
+  return read<T>(row, undefined, env);
 }
 
 /** The plan to play from the start, from `SWITCHBOARD_LOCAL_FAULT_PLAN` (only with fault injection on). */
