@@ -237,7 +237,6 @@ export const HANDLER_SETTINGS = {
   },
   metricsNamespace: {
     env: 'POWERTOOLS_METRICS_NAMESPACE',
-    // METRICS_NAMESPACE in adapters/observability.ts (a test checks they agree).
     default: 'Switchboard',
   },
   logLevel: {

@@ -12,6 +12,7 @@
  * Powertools rather than grow this file.
  */
 import type { Log } from '../core/ports.js';
+import { HANDLER_SETTINGS } from './handler-settings.js';
 
 export const METRIC = {
   connections: 'Connections',
@@ -28,9 +29,11 @@ export const METRIC = {
   sweptConnections: 'SweptConnections',
 } as const;
 
-export const METRICS_NAMESPACE = 'Switchboard';
+/** The namespace when `POWERTOOLS_METRICS_NAMESPACE` is unset: the settings table's default. */
+export const METRICS_NAMESPACE = HANDLER_SETTINGS.metricsNamespace.default;
 
-const serviceName = (env: NodeJS.ProcessEnv) => env.POWERTOOLS_SERVICE_NAME || 'switchboard';
+const serviceName = (env: NodeJS.ProcessEnv) =>
+  env.POWERTOOLS_SERVICE_NAME || HANDLER_SETTINGS.serviceName.default;
 
 /** Powertools' level numbers. */
 const LOG_LEVELS: Readonly<Record<string, number>> = {

@@ -68,8 +68,8 @@ export function localEnvironment(env: NodeJS.ProcessEnv, endpoints: LocalEndpoin
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-    [ENV.serviceName]: SETTINGS.serviceName.default,
-    [ENV.metricsNamespace]: SETTINGS.metricsNamespace.default,
+    [ENV.serviceName]: keep(ENV.serviceName, () => SETTINGS.serviceName.default),
+    [ENV.metricsNamespace]: keep(ENV.metricsNamespace, () => SETTINGS.metricsNamespace.default),
     // Handlers log at INFO on AWS; locally that would drown the terminal in one line per message.
     [ENV.logLevel]: keep(ENV.logLevel, () => 'WARN'),
     // Metrics are EMF lines on stdout, for CloudWatch; locally nothing reads them.

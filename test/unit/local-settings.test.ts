@@ -43,6 +43,8 @@ describe('the handlers’ local environment', () => {
         SWITCHBOARD_AUTH_SECRET: secret,
         AWS_REGION: 'eu-west-1',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        POWERTOOLS_SERVICE_NAME: 'orders-realtime',
+        POWERTOOLS_METRICS_NAMESPACE: 'OrdersRealtime',
         SWITCHBOARD_CALLBACK_URL: 'https://elsewhere/ws',
       },
       endpoints,
@@ -50,6 +52,8 @@ describe('the handlers’ local environment', () => {
     // Assess
     expect(env.AWS_REGION).toBe('eu-west-1');
     expect(env.POWERTOOLS_LOG_LEVEL).toBe('DEBUG');
+    expect(env.POWERTOOLS_SERVICE_NAME).toBe('orders-realtime');
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('OrdersRealtime');
     expect(env.SWITCHBOARD_CALLBACK_URL).toBe('http://127.0.0.1:9000/ws');
   });
 });

@@ -10,7 +10,6 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../adapters/config.js';
 import { HANDLER_SETTINGS } from '../../adapters/handler-settings.js';
-import { METRICS_NAMESPACE } from '../../adapters/observability.js';
 import { SETTING_DOCS } from '../../adapters/settings-docs.js';
 import { SETTING_ROWS, SETTINGS, type Setting } from '../../adapters/settings-table.js';
 import { switchboardPropsFromContext } from '../../bin/app.js';
@@ -146,7 +145,6 @@ describe('the settings table', () => {
     expect(SETTINGS.maxMessageBytes.default).toBe(DEFAULT_MAX_MESSAGE_BYTES);
     expect(SETTINGS.publishReservedConcurrency.default).toBe(PUBLISH_PIPELINE.reservedConcurrency);
     expect(SETTINGS.publishReservedConcurrency.default).toBe(HANDLERS.publish.reservedConcurrency);
-    expect(SETTINGS.metricsNamespace.default).toBe(METRICS_NAMESPACE);
     expect(SWITCHBOARD_DEFAULTS.routeThrottle).toEqual(
       JSON.parse((SETTING_DOCS.routeThrottle.defaultText ?? '').replaceAll('`', '')),
     );
