@@ -11,7 +11,7 @@ import {
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
-import type { PublisherPolicy } from '../core/publishers.js';
+import { EVENT_SOURCE_PATTERN, type PublisherPolicy } from '../core/publishers.js';
 import type { Settings } from '../core/settings.js';
 import * as z from '../core/validation.js';
 import { HANDLER_ENV, HANDLER_SETTINGS as SETTINGS } from './handler-settings.js';
@@ -133,7 +133,9 @@ export interface Config extends Settings {
 }
 
 /** A `source` as the props accept it: 1-256 characters, no spaces. */
-const sourceSchema = z.string().check(z.regex(/^\S{1,256}$/, 'sources are 1-256 characters without spaces'));
+const sourceSchema = z
+  .string()
+  .check(z.regex(EVENT_SOURCE_PATTERN, 'sources are 1-256 characters without spaces'));
 
 export const sourceTenantsSchema = z.record(
   sourceSchema,

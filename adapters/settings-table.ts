@@ -397,6 +397,12 @@ export const LOCAL_STACK_ENV = envNames<ReadBy<'local'>>('local');
 /** The variables the commands of `cli/` read, by setting name. */
 export const CLI_ENV = envNames<ReadBy<'cli'>>('cli');
 
+/** What a stage name may be (API Gateway's rule for a WebSocket stage), for the construct and the local stack. */
+export const STAGE_NAME = {
+  pattern: /^[A-Za-z0-9_-]{1,128}$/,
+  requirement: '1-128 characters of [A-Za-z0-9_-]',
+} as const;
+
 /** `3600` → `1 hour`, `90` → `90 seconds`: the ranges in messages and docs. */
 export function humanSeconds(seconds: number): string {
   const units: readonly [number, string][] = [

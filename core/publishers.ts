@@ -17,6 +17,13 @@ export interface PublisherPolicy {
 }
 
 /**
+ * A `source` a stack may list (`eventSources`) or bind to tenants (`sourceTenants`): 1-256
+ * characters without spaces. The construct's props, and the handlers' variables, are checked
+ * against it.
+ */
+export const EVENT_SOURCE_PATTERN = /^\S{1,256}$/;
+
+/**
  * The source of events that clients publish (PROTOCOL §8). The message routes put them on the
  * publish queue themselves, past the rule, after checking the publish and channel policies and
  * taking the tenant from the token, so the publishers' policy does not apply to them. (A service

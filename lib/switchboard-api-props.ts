@@ -11,7 +11,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
 import { MAX_EVENT_PATTERN_CHARS, switchboardEventPattern } from '../adapters/event-pattern.js';
-import { humanSeconds, SETTINGS } from '../adapters/settings-table.js';
+import { humanSeconds, SETTINGS, STAGE_NAME } from '../adapters/settings-table.js';
 import {
   type ChannelRule,
   channelRuleSchema,
@@ -20,6 +20,7 @@ import {
   DEFAULT_PUBLISH_POLICY,
 } from '../core/channel-policy.js';
 import { CHANNEL_PATTERN } from '../core/protocol.js';
+import { EVENT_SOURCE_PATTERN } from '../core/publishers.js';
 import { MOCK_ROUTES, WEBSOCKET_ROUTES } from '../lambdas/handlers.js';
 
 /** How connections (and the token exchange) verify JWTs. */
@@ -500,7 +501,7 @@ function checkSourceTenants(
     checkText(
       'sourceTenants',
       source,
-      /^\S{1,256}$/,
+      EVENT_SOURCE_PATTERN,
       'must have sources of 1-256 characters without spaces as keys',
     );
     if (eventSources !== undefined && !eventSources.includes(source)) {
@@ -620,7 +621,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
   checkOrigins('tokenExchangeCorsOrigins', tokenExchangeCorsOrigins);
 
   const stageName = props.stageName ?? d.stageName;
-  checkText('stageName', stageName, /^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 characters of [A-Za-z0-9_-]');
+  checkText('stageName', stageName, STAGE_NAME.pattern, `must be ${STAGE_NAME.requirement}`);
 
   const throttle = props.throttle ?? d.throttle;
   checkThrottle('throttle', throttle);
@@ -661,7 +662,7 @@ export function resolveSwitchboardApiProps(props: SwitchboardApiProps): Resolved
       checkText(
         'eventSources',
         source,
-        /^\S{1,256}$/,
+        EVENT_SOURCE_PATTERN,
         'must hold sources of 1-256 characters without spaces',
       );
     }

@@ -3,7 +3,7 @@
  * variable's name, default and range from the settings table (`adapters/settings-table.ts`), and
  * each bad value named with what was received.
  */
-import { LOCAL_STACK_ENV, SETTINGS, type Setting } from '../adapters/settings-table.js';
+import { LOCAL_STACK_ENV, SETTINGS, type Setting, STAGE_NAME } from '../adapters/settings-table.js';
 import { LocalStackError } from './errors.js';
 import { type FaultPlan, FaultPlanError, parseFaultPlan } from './faults/fault-plan.js';
 import type { LocalStackOptions } from './local-stack.js';
@@ -113,8 +113,8 @@ function initialFaultPlan(env: NodeJS.ProcessEnv, faultInjection: boolean): Faul
 export function resolveSettings(options: LocalStackOptions, env: NodeJS.ProcessEnv): LocalSettings {
   const S = SETTINGS;
   const stage = options.stage ?? S.stageName.default;
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage))
-    throw new LocalStackError(`stage must be [A-Za-z0-9_-]+ (got "${stage}")`);
+  if (!STAGE_NAME.pattern.test(stage))
+    throw new LocalStackError(`stage must be ${STAGE_NAME.requirement} (got "${stage}")`);
   const faultInjection = read<boolean>(S.localFaults, options.faultInjection, env);
   return {
     port: read(S.port, options.port, env),

@@ -71,23 +71,23 @@ export interface LocalStackOptions {
    * never written. @default process.env
    */
   readonly env?: NodeJS.ProcessEnv;
-  /** The one HTTP/WebSocket port on 127.0.0.1; 0 picks a free one. @default SWITCHBOARD_PORT, else 8080 */
+  /** The one HTTP/WebSocket port on 127.0.0.1; 0 picks a free one. @default SWITCHBOARD_PORT, else its default in docs/configuration.md */
   readonly port?: number;
-  /** DynamoDB Local's port; 0 picks a free one. @default SWITCHBOARD_DYNAMODB_PORT, else 8000 */
+  /** DynamoDB Local's port; 0 picks a free one. @default SWITCHBOARD_DYNAMODB_PORT, else its default in docs/configuration.md */
   readonly dynamodbPort?: number;
   /** An existing DynamoDB to use instead of starting DynamoDB Local. @default SWITCHBOARD_DYNAMODB_ENDPOINT */
   readonly dynamodbEndpoint?: string;
-  /** @default SWITCHBOARD_TABLE_NAME, else 'switchboard' */
+  /** @default SWITCHBOARD_TABLE_NAME, else its default in docs/configuration.md */
   readonly tableName?: string;
-  /** The WebSocket stage (URL path). @default 'ws' */
+  /** The WebSocket stage (URL path). @default the `stageName` default in docs/configuration.md */
   readonly stage?: string;
-  /** The bus Switchboard's rule listens on. @default SWITCHBOARD_EVENT_BUS_NAME, else 'default' */
+  /** The bus Switchboard's rule listens on. @default SWITCHBOARD_EVENT_BUS_NAME, else its default in docs/configuration.md */
   readonly eventBusName?: string;
-  /** @default SWITCHBOARD_SWEEP_INTERVAL_SECONDS, else 60 */
+  /** @default SWITCHBOARD_SWEEP_INTERVAL_SECONDS, else its default in docs/configuration.md */
   readonly sweepIntervalSeconds?: number;
-  /** @default SWITCHBOARD_IDLE_TIMEOUT_SECONDS, else 600 */
+  /** @default SWITCHBOARD_IDLE_TIMEOUT_SECONDS, else its default in docs/configuration.md */
   readonly idleTimeoutSeconds?: number;
-  /** @default SWITCHBOARD_MAX_CONNECTION_SECONDS, else 7200 */
+  /** @default SWITCHBOARD_MAX_CONNECTION_SECONDS, else its default in docs/configuration.md */
   readonly maxConnectionSeconds?: number;
   /** Where the handler modules (`{entry}.ts`) are imported from. @default this repository's `lambdas/` */
   readonly handlersDir?: URL;
@@ -101,7 +101,7 @@ export interface LocalStackOptions {
    * @default `functionTimeoutMs`, else its own
    */
   readonly fanoutTimeoutMs?: number;
-  /** The wait before a failed publish record is retried. @default SWITCHBOARD_LOCAL_RETRY_SECONDS, else 2 s */
+  /** The wait before a failed publish record is retried. @default SWITCHBOARD_LOCAL_RETRY_SECONDS, else its default in docs/configuration.md */
   readonly retryDelayMs?: number;
   /** `@connections` calls per second before 429s. @default SWITCHBOARD_LOCAL_CALLBACK_RPS, else no limit */
   readonly callbackRps?: number;
@@ -109,7 +109,7 @@ export interface LocalStackOptions {
   readonly faults?: GatewayFaults;
   /**
    * Serves the fault plan at `/local/faults` and puts a proxy in front of DynamoDB (tests only).
-   * @default SWITCHBOARD_LOCAL_FAULTS=1, else false
+   * @default SWITCHBOARD_LOCAL_FAULTS, else its default in docs/configuration.md
    */
   readonly faultInjection?: boolean;
   /** @default stderr, with debug lines when SWITCHBOARD_LOCAL_VERBOSE=true */

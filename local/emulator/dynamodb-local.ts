@@ -28,12 +28,19 @@ import { LocalStackError } from '../errors.js';
 import { findFreePort, isPortFree } from '../free-port.js';
 import { type LocalLog, silentLog } from '../log.js';
 
-export interface DynamoDbLocalProps {
+/**
+ * Either an existing DynamoDB to use instead of starting one (no Java needed), or the port to
+ * start DynamoDB Local on (0 picks a free one). No default port here: the local stack passes
+ * `SWITCHBOARD_DYNAMODB_PORT` or the settings table's default (local/local-settings.ts).
+ */
+export type DynamoDbLocalProps = DynamoDbLocalCommonProps &
+  (
+    | { readonly endpoint: string; readonly port?: number }
+    | { readonly endpoint?: undefined; readonly port: number }
+  );
+
+interface DynamoDbLocalCommonProps {
   readonly tableName: string;
-  /** An existing DynamoDB to use instead of starting one (no Java needed). @default - start DynamoDB Local */
-  readonly endpoint?: string;
-  /** DynamoDB Local's port; 0 picks a free one. @default 8000 */
-  readonly port?: number;
   /** @default 'local' */
   readonly region?: string;
   /** @default dummy credentials (DynamoDB Local ignores them with `-sharedDb`) */
@@ -254,7 +261,7 @@ function stopJvm(jvm: ChildProcess): Promise<void> {
  */
 export async function startDynamoDbLocal(props: DynamoDbLocalProps): Promise<DynamoDbLocal> {
   const log = props.log ?? silentLog;
-  if (props.endpoint) {
+  if (props.endpoint !== undefined) {
     const client = clientFor(props, props.endpoint);
     try {
       await ensureTable(client, props.tableName);
@@ -272,7 +279,7 @@ export async function startDynamoDbLocal(props: DynamoDbLocalProps): Promise<Dyn
   checkJava();
   const jarDir = dynamoDbLocalJarDir();
   const launcherDir = await loopbackLauncher(jarDir);
-  const requested = props.port ?? 8000;
+  const requested = props.port;
   const port = requested === 0 ? await findFreePort() : requested;
   const portInUse = `port ${port} is in use; set SWITCHBOARD_DYNAMODB_PORT (or SWITCHBOARD_DYNAMODB_ENDPOINT to use a running DynamoDB)`;
   if (!(await isPortFree(port))) throw new LocalStackError(portInUse);

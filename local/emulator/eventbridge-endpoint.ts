@@ -26,8 +26,8 @@ export interface EventTarget {
 export interface EventBridgeEndpointProps {
   /** The rule's target. */
   readonly target: EventTarget;
-  /** The bus Switchboard's rule is on. @default 'default' */
-  readonly busName?: string;
+  /** The bus Switchboard's rule is on (the local stack passes `SWITCHBOARD_EVENT_BUS_NAME`, or the settings table's default). */
+  readonly busName: string;
   /**
    * The rule's pattern: `switchboardEventPattern` of the accepted sources and their tenant
    * bindings (`SWITCHBOARD_EVENT_SOURCES`, `SWITCHBOARD_SOURCE_TENANTS`), as the stack deploys it.
@@ -98,7 +98,7 @@ export class EventBridgeEndpoint {
       return true;
     }
     const outcome = putEvents(parsed, {
-      busName: this.props.busName ?? 'default',
+      busName: this.props.busName,
       account: this.props.account ?? '000000000000',
       region: this.props.region ?? 'local',
       newId: uuid,
@@ -129,7 +129,7 @@ export class EventBridgeEndpoint {
       );
       return;
     }
-    const ruleBus = this.props.busName ?? 'default';
+    const ruleBus = this.props.busName;
     if (busName !== ruleBus) {
       observer?.accepted(envelope, 'other_bus');
       this.log.warn(

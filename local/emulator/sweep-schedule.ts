@@ -10,8 +10,8 @@ import type { LocalFunction } from './lambda-runtime.js';
 
 export interface SweepScheduleProps {
   readonly sweep: LocalFunction;
-  /** @default 60 */
-  readonly intervalSeconds?: number;
+  /** The period (the local stack passes `SWITCHBOARD_SWEEP_INTERVAL_SECONDS`, or the settings table's default). */
+  readonly intervalSeconds: number;
   /** @default 'local' */
   readonly region?: string;
   /** @default '000000000000' */
@@ -66,12 +66,9 @@ export function startSweepSchedule(props: SweepScheduleProps): SweepSchedule {
     return running;
   };
 
-  const timer = setInterval(
-    () => {
-      if (!closed && !running) void runNow();
-    },
-    (props.intervalSeconds ?? 60) * 1000,
-  );
+  const timer = setInterval(() => {
+    if (!closed && !running) void runNow();
+  }, props.intervalSeconds * 1000);
 
   return {
     runNow,

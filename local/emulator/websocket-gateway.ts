@@ -83,14 +83,17 @@ export interface WebSocketGatewayProps {
    * runs; a template the local evaluator cannot emulate is refused here. @default none
    */
   readonly mockRoutes?: ReadonlyMap<string, string>;
-  /** Stage name: the WebSocket URL's path. @default 'ws' */
-  readonly stage?: string;
+  /**
+   * Stage name: the WebSocket URL's path. This and the two limits below have no default here: the
+   * local stack passes them from the settings table (local/local-settings.ts).
+   */
+  readonly stage: string;
   /** @default a random 10-character id, like API Gateway's */
   readonly apiId?: string;
-  /** @default 600 */
-  readonly idleTimeoutSeconds?: number;
-  /** @default 7200 */
-  readonly maxConnectionSeconds?: number;
+  /** API Gateway's idle timeout (`SWITCHBOARD_IDLE_TIMEOUT_SECONDS`). */
+  readonly idleTimeoutSeconds: number;
+  /** API Gateway's connection duration cap (`SWITCHBOARD_MAX_CONNECTION_SECONDS`). */
+  readonly maxConnectionSeconds: number;
   /** @default 131072 (128 KB) */
   readonly maxMessageBytes?: number;
   /** @default no faults */
@@ -220,14 +223,14 @@ export class WebSocketGateway {
 
   constructor(props: WebSocketGatewayProps) {
     this.props = props;
-    this.stage = props.stage ?? 'ws';
+    this.stage = props.stage;
     this.apiId = props.apiId ?? newApiId();
     this.faults = props.faults ?? {};
     this.log = props.log ?? silentLog;
     for (const template of props.mockRoutes?.values() ?? []) checkTemplate(template);
     this.routeKeys = selectableRouteKeys([...props.functions.keys(), ...(props.mockRoutes?.keys() ?? [])]);
-    this.idleMs = (props.idleTimeoutSeconds ?? 600) * 1000;
-    this.maxConnectionMs = (props.maxConnectionSeconds ?? 7200) * 1000;
+    this.idleMs = props.idleTimeoutSeconds * 1000;
+    this.maxConnectionMs = props.maxConnectionSeconds * 1000;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: props.maxMessageBytes ?? MAX_MESSAGE_BYTES,

@@ -14,6 +14,7 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { SETTINGS } from '../../adapters/settings-table.js';
 import { EventBridgeEndpoint } from '../../local/emulator/eventbridge-endpoint.js';
 import { createLocalFunction, type LambdaHandler } from '../../local/emulator/lambda-runtime.js';
 import { createManagementApi } from '../../local/emulator/management-api.js';
@@ -28,6 +29,13 @@ import {
 } from '../../local/emulator/websocket-gateway.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** What the local stack passes the gateway when nothing is set: the settings table's defaults. */
+const GATEWAY_SETTINGS = {
+  stage: SETTINGS.stageName.default,
+  idleTimeoutSeconds: SETTINGS.idleTimeoutSeconds.default,
+  maxConnectionSeconds: SETTINGS.maxConnectionSeconds.default,
+};
+
 type Handlers = Partial<Record<string, (event: WebSocketEvent) => unknown>>;
 
 interface Harness {
@@ -82,6 +90,7 @@ async function startGateway(
   const gateway = new WebSocketGateway({
     functions,
     twoWayRoutes: new Set(['$default', 'ping']),
+    ...GATEWAY_SETTINGS,
     ...props,
   });
   const managementApi = createManagementApi({ gateway });
@@ -359,6 +368,7 @@ describe('a MOCK route (API Gateway answers it itself)', () => {
         new WebSocketGateway({
           functions: new Map(),
           twoWayRoutes: new Set(),
+          ...GATEWAY_SETTINGS,
           mockRoutes: new Map([['keepalive', '#if($input.body) {"statusCode": 200} #end']]),
         }),
     ).toThrow(/directives are not emulated locally/);
@@ -495,6 +505,7 @@ describe('the EventBridge PutEvents endpoint, through the real SDK', () => {
     const delivered: EventEnvelope[] = [];
     const bus = new EventBridgeEndpoint({
       target: { send: (body) => delivered.push(JSON.parse(body) as EventEnvelope) },
+      busName: SETTINGS.eventBusName.default,
     });
     const server = createServer((req, res) => {
       void bus.handle(req, res).then((handled) => {
