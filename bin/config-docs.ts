@@ -22,7 +22,8 @@ function defaultOf(row: Setting & { readonly name: SettingName }): string {
   return code(String(row.default));
 }
 
-function rangeOf(row: Setting): string {
+/** A row's range as the docs write it (also in the construct's TSDoc, where a test checks it). */
+export function rangeOf(row: Setting): string {
   if (row.min === undefined && row.max === undefined) return '';
   if (row.kind === 'seconds' && row.min !== undefined && row.max !== undefined) {
     return `${humanSeconds(row.min)} to ${humanSeconds(row.max)}`;

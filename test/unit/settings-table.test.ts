@@ -7,13 +7,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../adapters/config.js';
 import { HANDLER_SETTINGS } from '../../adapters/handler-settings.js';
 import { SETTING_DOCS } from '../../adapters/settings-docs.js';
 import { SETTING_ROWS, SETTINGS, type Setting } from '../../adapters/settings-table.js';
 import { switchboardPropsFromContext } from '../../bin/app.js';
-import { CONFIGURATION_DOC, configurationMarkdown } from '../../bin/config-docs.js';
+import { CONFIGURATION_DOC, configurationMarkdown, rangeOf } from '../../bin/config-docs.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../core/protocol.js';
 import { HANDLERS } from '../../lambdas/handlers.js';
 import { PUBLISH_PIPELINE } from '../../lambdas/publish-pipeline.js';
@@ -176,6 +177,112 @@ describe('the construct', () => {
       expect(() => resolveSwitchboardApiProps(props), row.name).toThrow(
         `${row.prop} must be an integer from ${row.min} to ${row.max}`,
       );
+    }
+  });
+});
+
+/** The interfaces of lib/switchboard-api-props.ts that hold props, with the path prefix of their props. */
+const PROP_INTERFACES: Readonly<Record<string, string>> = {
+  SwitchboardApiProps: '',
+  SwitchboardAuthOptions: 'auth.',
+  SwitchboardFrontDoorOptions: 'frontDoor.',
+  SwitchboardDomainOptions: 'domain.',
+  RateLimitProps: 'rateLimit.',
+  HistoryProps: 'history.',
+};
+
+/**
+ * Each prop's TSDoc in lib/switchboard-api-props.ts, by prop path (`rateLimit.burst`), read from
+ * the source as an IDE shows it: the text, and the `@default` values it states for the prop (an
+ * object default such as `{ burst: 20, perSecond: 10 }` states one for each of its keys too).
+ */
+function propDocs(): { text: Map<string, string>; defaults: Map<string, string[]>; interfaces: string[] } {
+  const source = readFileSync(join(PROJECT_ROOT, 'lib/switchboard-api-props.ts'), 'utf8');
+  const text = new Map<string, string>();
+  const defaults = new Map<string, string[]>();
+  const interfaces: string[] = [];
+  const state = (path: string, value: string) => defaults.set(path, [...(defaults.get(path) ?? []), value]);
+  for (const [, name, body] of source.matchAll(/export interface (\w+) \{([\s\S]*?)\n\}/g)) {
+    interfaces.push(name as string);
+    const prefix = PROP_INTERFACES[name as string];
+    if (prefix === undefined) continue;
+    for (const [, comment, prop] of (body as string).matchAll(/\/\*\*([\s\S]*?)\*\/\s*readonly (\w+)\??:/g)) {
+      const doc = (comment as string)
+        .replace(/^\s*\* ?/gm, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+      const path = `${prefix}${prop}`;
+      text.set(path, doc);
+      const value = /@default (.+?)(?= @\w|$)/.exec(doc)?.[1]?.trim();
+      if (value === undefined || value.startsWith('-')) continue;
+      state(path, value);
+      const object = /^\{ (.*) \}$/.exec(value)?.[1];
+      for (const entry of object?.split(/, (?=\w+: )/) ?? []) {
+        const [key, ...rest] = entry.split(': ');
+        state(`${path}.${key}`, rest.join(': '));
+      }
+    }
+  }
+  return { text, defaults, interfaces };
+}
+
+/** A row's default as the construct's TSDoc writes it: `Duration.hours(1)`, `'ws'`, `RetentionDays.ONE_MONTH`. */
+function tsdocDefault(row: Setting): string {
+  const value = row.default;
+  switch (row.kind) {
+    case 'seconds': {
+      const units = [
+        ['days', 86_400],
+        ['hours', 3600],
+        ['minutes', 60],
+        ['seconds', 1],
+      ] as const;
+      const [unit, size] = units.find(([, size]) => (value as number) % size === 0) ?? units[3];
+      return `Duration.${unit}(${(value as number) / size})`;
+    }
+    case 'minutes':
+      return `Duration.minutes(${value})`;
+    case 'string':
+      return `'${value}'`;
+    case 'removalPolicy':
+      return `RemovalPolicy.${String(value).toUpperCase()}`;
+    case 'logRetentionDays':
+      return `RetentionDays.${Object.entries(RetentionDays).find(([, days]) => days === value)?.[0]}`;
+    default:
+      return String(value);
+  }
+}
+
+describe("the construct's TSDoc", () => {
+  const { text, defaults, interfaces } = propDocs();
+  const documented = SETTING_ROWS.filter((row) => row.prop && row.kind !== 'flag');
+
+  it('is read from every interface of props', () => {
+    expect(interfaces.filter((name) => !name.startsWith('Resolved')).sort()).toEqual(
+      Object.keys(PROP_INTERFACES).sort(),
+    );
+    expect(text.size).toBeGreaterThan(40);
+  });
+
+  it("states each prop's default as the table's, wherever it states one", () => {
+    for (const row of documented) {
+      if (row.default === undefined) continue;
+      const stated = defaults.get(row.prop as string);
+      // Every prop with a default in the table says it, in its own comment or its parent's.
+      expect(stated, `${row.prop} states no @default`).toBeDefined();
+      for (const value of stated ?? []) expect(value, row.prop).toBe(tsdocDefault(row));
+    }
+  });
+
+  it("states each prop's range as the table's, and no other", () => {
+    for (const row of documented) {
+      const doc = text.get(row.prop as string);
+      // Props of CDK's own types (throttle.rateLimit) have no comment of ours.
+      if (doc === undefined) continue;
+      const range = rangeOf(row);
+      if (row.min !== undefined && row.max !== undefined) expect(doc, row.prop).toContain(range);
+      const rest = range ? doc.replace(range, '') : doc;
+      expect(rest, `${row.prop} states another range`).not.toMatch(/\b\d[\d,]*(?: \w+)? to \d/);
     }
   });
 });
