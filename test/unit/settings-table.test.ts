@@ -401,4 +401,20 @@ describe('docs/configuration.md', () => {
   it('is the table, as `npm run docs:config` writes it', () => {
     expect(readFileSync(CONFIGURATION_DOC, 'utf8')).toBe(configurationMarkdown());
   });
+
+  it('is the only page with a table of settings (the others link to it)', () => {
+    // A row of a Markdown table that starts with a setting's context key, variable or prop is a
+    // second table of settings, whose defaults and ranges would drift from this one.
+    const names = SETTING_ROWS.flatMap((row) => [row.context, row.env, row.prop]).filter(Boolean);
+    const docs = join(PROJECT_ROOT, 'docs');
+    const rows = readdirSync(docs)
+      .filter((file) => file.endsWith('.md') && join(docs, file) !== CONFIGURATION_DOC)
+      .flatMap((file) =>
+        readFileSync(join(docs, file), 'utf8')
+          .split('\n')
+          .filter((line) => names.some((name) => line.startsWith(`| \`${name}\``)))
+          .map((line) => `${file}: ${line.slice(0, 60)}`),
+      );
+    expect(rows).toEqual([]);
+  });
 });
