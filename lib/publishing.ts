@@ -9,7 +9,7 @@
  * Built in the `SwitchboardApi`'s scope (see `SwitchboardPart`): the bus and the queue predate
  * this construct, and the queue's id is where queued events wait.
  */
-import type { Duration } from 'aws-cdk-lib';
+import { type Duration, Token } from 'aws-cdk-lib';
 import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -40,9 +40,12 @@ export class SwitchboardPublishing extends SwitchboardPart {
   readonly eventBus: IEventBus;
   readonly rule: Rule;
   readonly pipeline: PublishPipeline;
+  /** The sources the rule accepts (`eventSources`); undefined: any. */
+  readonly #eventSources: readonly string[] | undefined;
 
   constructor(scope: Construct, id: string, props: SwitchboardPublishingProps) {
     super(scope, id);
+    this.#eventSources = props.eventSources;
     // Publishing is explicit: a bus of its own, on which only granted principals can put events.
     this.eventBus =
       props.eventBus ??
@@ -77,6 +80,16 @@ export class SwitchboardPublishing extends SwitchboardPart {
     if (sources === undefined) return this.eventBus.grantPutEventsTo(grantee);
     if (sources.length === 0) {
       throw new SwitchboardPropsError('SwitchboardApi.grantPublish: sources must list at least one source');
+    }
+    // The grant would work, and the rule would drop every event of such a source: refused here.
+    const accepted = this.#eventSources;
+    const refused = accepted
+      ? sources.filter((source) => !Token.isUnresolved(source) && !accepted.includes(source))
+      : [];
+    if (refused.length > 0) {
+      throw new SwitchboardPropsError(
+        `SwitchboardApi.grantPublish: ${refused.map((s) => JSON.stringify(s)).join(', ')} ${refused.length === 1 ? 'is' : 'are'} not among the eventSources the stack accepts (${accepted?.join(', ')}): its events would be dropped by the publish rule; add it to eventSources or grant one of them`,
+      );
     }
     return Grant.addToPrincipal({
       grantee,

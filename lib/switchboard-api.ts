@@ -95,7 +95,8 @@ export interface ISwitchboardApi extends IConstruct {
    * (Only entries with a `channel`, `channels` or `broadcast`, from an accepted source and to a
    * tenant it is bound to, reach subscribers.)
    *
-   * @param sources - the `Source` values allowed; at least one
+   * @param sources - the `Source` values allowed; at least one, each among `eventSources` when the
+   *   stack lists them (a `SwitchboardPropsError` otherwise: the rule would drop their events)
    * @default sources - any source
    */
   grantPublish(grantee: IGrantable, sources?: readonly string[]): Grant;

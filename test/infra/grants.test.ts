@@ -10,6 +10,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import type { ISwitchboardApi } from '../../lib/index.js';
 import { flattenCfnReference } from '../../lib/nag.js';
+import { SwitchboardPropsError } from '../../lib/switchboard-api-props.js';
 import { SwitchboardStack } from '../../lib/switchboard-stack.js';
 import { logicalId, newApp, type PolicyStatement, resourcesOfType, statementsOf } from './synth.js';
 
@@ -127,5 +128,39 @@ describe('the grants of a Switchboard with an imported secret and bus', () => {
     expect(statementsFor('Publisher').flatMap((s) => s.resources)).toEqual([
       'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/apps',
     ]);
+  });
+});
+
+describe('grantPublish on a Switchboard that lists its event sources', () => {
+  const { stack, api } = (() => {
+    const stack = new SwitchboardStack(newApp(), 'Sources', {
+      switchboard: () => ({ eventSources: ['billing-service', 'orders-service'] }),
+    });
+    return { stack, api: stack.switchboard as ISwitchboardApi };
+  })();
+  const role = (id: string) => new Role(stack, id, { assumedBy: new ServicePrincipal('ecs.amazonaws.com') });
+
+  it('grants a source the stack accepts, with the events:source condition', () => {
+    // Act
+    const grant = api.grantPublish(role('Billing'), ['billing-service']);
+    // Assess
+    expect(grant.success).toBe(true);
+    const statements = Object.values(resourcesOfType(Template.fromStack(stack), 'AWS::IAM::Policy')).flatMap(
+      (policy) => statementsOf(policy),
+    );
+    expect(statements.map((s) => s.Condition)).toContainEqual({
+      StringEquals: { 'events:source': ['billing-service'] },
+    });
+  });
+
+  it('refuses a source the rule would drop, naming it and the accepted ones', () => {
+    // Act
+    const stranger = role('Stranger');
+    const publish = () => api.grantPublish(stranger, ['billing-service', 'shipping-service']);
+    // Assess: the grant would work, and every event of that source would be dropped by the rule.
+    expect(publish).toThrow(SwitchboardPropsError);
+    expect(publish).toThrow(
+      '"shipping-service" is not among the eventSources the stack accepts (billing-service, orders-service)',
+    );
   });
 });
