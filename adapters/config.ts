@@ -25,7 +25,7 @@ export class ConfigError extends Error {
 
 /** A whole number in the row's range, its default when unset. */
 const integer = (row: { readonly default: number; readonly min: number; readonly max: number }) =>
-  z._default(z.coerce.number().check(z.int(), z.minimum(row.min), z.maximum(row.max)), row.default);
+  z._default(z.coercedNumber().check(z.int(), z.minimum(row.min), z.maximum(row.max)), row.default);
 
 const optionalString = z.pipe(
   z.optional(z.string()),

@@ -27,6 +27,7 @@ import type { Identity } from '../core/identity.js';
 import type {
   AddSubscriptionResult,
   Audience,
+  ClientConnectionStore,
   ConnectionRecord,
   ConnectionStore,
   Cursor,
@@ -258,11 +259,15 @@ export interface DynamoConnectionStoreOptions {
   readonly conflictRetry?: ConflictRetryOptions;
 }
 
-export class DynamoConnectionStore implements ConnectionStore {
+/**
+ * The connection store as the message routes use it (`ClientConnectionStore`): a class of its own so
+ * that their bundle holds none of what `DynamoConnectionStore` adds (see `ClientConnectionStore`).
+ */
+export class DynamoClientConnectionStore implements ClientConnectionStore {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    private readonly options: DynamoConnectionStoreOptions = {},
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    protected readonly options: DynamoConnectionStoreOptions = {},
   ) {}
 
   /**
@@ -270,57 +275,8 @@ export class DynamoConnectionStore implements ConnectionStore {
    * transaction under way on the same item; still refused after the last attempt, it throws
    * `TransactionConflictError`. Conditions make every write here safe to repeat.
    */
-  private write<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  protected write<T>(operation: string, send: () => Promise<T>): Promise<T> {
     return retryTransactionConflicts(operation, send, this.options.conflictRetry);
-  }
-
-  async putConnection(connection: ConnectionRecord): Promise<void> {
-    const item = {
-      ...connectionKey(connection.connectionId),
-      connectionId: connection.connectionId,
-      ...identityAttributes(connection.identity),
-      connectedAt: connection.connectedAt,
-      tokenExpiresAt: connection.tokenExpiresAt,
-      endsAt: connection.endsAt,
-      [sweepIndex.partitionKey]: sweepShard(connection.connectionId),
-      [sweepIndex.sortKey]: sweepAt(connection),
-      [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
-    };
-    const live = {
-      ...liveKey(connection.identity.tenant, connection.connectionId),
-      ...liveAttributes(connection),
-    };
-    const byUser = {
-      ...live,
-      ...userKey(connection.identity.tenant, connection.identity.userId, connection.connectionId),
-    };
-    await Promise.all([
-      ...[item, live, byUser].map((Item) =>
-        this.write('putConnection', () =>
-          this.client.send(new PutCommand({ TableName: this.tableName, Item })),
-        ),
-      ),
-      this.registerTenant(connection.identity.tenant, connection.endsAt + TTL_GRACE_SECONDS),
-    ]);
-  }
-
-  /** Tenants registered by this instance, and until when (epoch seconds). */
-  private readonly registeredTenants = new Map<string, number>();
-
-  /** Keeps the tenant in the registry at least until `until`. */
-  private async registerTenant(tenant: string | undefined, until: number): Promise<void> {
-    const name = tenant ?? '';
-    if ((this.registeredTenants.get(name) ?? 0) >= until) return;
-    const expires = until + TENANT_REGISTRY_SLACK_SECONDS;
-    await this.write('registerTenant', () =>
-      this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...tenantRegistryKey(tenant), ...(tenant ? { tenant } : {}), [TTL]: expires },
-        }),
-      ),
-    );
-    this.registeredTenants.set(name, expires);
   }
 
   async getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
@@ -643,6 +599,107 @@ export class DynamoConnectionStore implements ConnectionStore {
     );
   }
 
+  async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection> {
+    const tenants = tenant === null ? await this.registeredTenantNames(now) : [tenant];
+    for (const name of tenants) {
+      // A tenant's live index: `liveShards` partitions, read at once, each page by page.
+      const shards = await Promise.all(
+        Array.from({ length: liveShards }, (_, shard) => this.queryAll(livePartition(name, shard), now)),
+      );
+      for (const items of shards) for (const item of items) yield toLiveConnection(item);
+    }
+  }
+
+  /** Every tenant in the registry (undefined for connections without one). */
+  private async registeredTenantNames(now: number): Promise<(string | undefined)[]> {
+    const items = await this.queryAll(TENANT_REGISTRY, now);
+    return items.map((item) => String(item[SK]).slice('tenant#'.length) || undefined);
+  }
+
+  /**
+   * Every unexpired item of one partition, page by page (eventually consistent: counts for an
+   * admin, at half the read units of a consistent read).
+   */
+  private async queryAll(partition: string, now: number): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ...(partition === TENANT_REGISTRY ? {} : { ProjectionExpression: LIVE_PROJECTION }),
+          ExpressionAttributeNames: {
+            '#pk': PK,
+            '#ttl': TTL,
+            ...(partition === TENANT_REGISTRY ? {} : { '#roles': 'roles' }),
+          },
+          ExpressionAttributeValues: { ':pk': partition, ':now': now },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+/**
+ * The whole connection store: the message routes' part, and what `$connect` (registering a
+ * connection and its tenant), the sweep (its index) and fan-out (audience pages) add.
+ */
+export class DynamoConnectionStore extends DynamoClientConnectionStore implements ConnectionStore {
+  async putConnection(connection: ConnectionRecord): Promise<void> {
+    const item = {
+      ...connectionKey(connection.connectionId),
+      connectionId: connection.connectionId,
+      ...identityAttributes(connection.identity),
+      connectedAt: connection.connectedAt,
+      tokenExpiresAt: connection.tokenExpiresAt,
+      endsAt: connection.endsAt,
+      [sweepIndex.partitionKey]: sweepShard(connection.connectionId),
+      [sweepIndex.sortKey]: sweepAt(connection),
+      [TTL]: connection.endsAt + TTL_GRACE_SECONDS,
+    };
+    const live = {
+      ...liveKey(connection.identity.tenant, connection.connectionId),
+      ...liveAttributes(connection),
+    };
+    const byUser = {
+      ...live,
+      ...userKey(connection.identity.tenant, connection.identity.userId, connection.connectionId),
+    };
+    await Promise.all([
+      ...[item, live, byUser].map((Item) =>
+        this.write('putConnection', () =>
+          this.client.send(new PutCommand({ TableName: this.tableName, Item })),
+        ),
+      ),
+      this.registerTenant(connection.identity.tenant, connection.endsAt + TTL_GRACE_SECONDS),
+    ]);
+  }
+
+  /** Tenants registered by this instance, and until when (epoch seconds). */
+  private readonly registeredTenants = new Map<string, number>();
+
+  /** Keeps the tenant in the registry at least until `until`. */
+  private async registerTenant(tenant: string | undefined, until: number): Promise<void> {
+    const name = tenant ?? '';
+    if ((this.registeredTenants.get(name) ?? 0) >= until) return;
+    const expires = until + TENANT_REGISTRY_SLACK_SECONDS;
+    await this.write('registerTenant', () =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...tenantRegistryKey(tenant), ...(tenant ? { tenant } : {}), [TTL]: expires },
+        }),
+      ),
+    );
+    this.registeredTenants.set(name, expires);
+  }
+
   async *sweepEntries(): AsyncIterable<SweepEntry> {
     for (let shard = 0; shard < sweepIndex.shards; shard++) {
       let startKey: Record<string, unknown> | undefined;
@@ -744,51 +801,5 @@ export class DynamoConnectionStore implements ConnectionStore {
       identity: identityOf(item),
     }));
     return page.LastEvaluatedKey ? { items, cursor: page.LastEvaluatedKey } : { items };
-  }
-
-  async *liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection> {
-    const tenants = tenant === null ? await this.registeredTenantNames(now) : [tenant];
-    for (const name of tenants) {
-      // A tenant's live index: `liveShards` partitions, read at once, each page by page.
-      const shards = await Promise.all(
-        Array.from({ length: liveShards }, (_, shard) => this.queryAll(livePartition(name, shard), now)),
-      );
-      for (const items of shards) for (const item of items) yield toLiveConnection(item);
-    }
-  }
-
-  /** Every tenant in the registry (undefined for connections without one). */
-  private async registeredTenantNames(now: number): Promise<(string | undefined)[]> {
-    const items = await this.queryAll(TENANT_REGISTRY, now);
-    return items.map((item) => String(item[SK]).slice('tenant#'.length) || undefined);
-  }
-
-  /**
-   * Every unexpired item of one partition, page by page (eventually consistent: counts for an
-   * admin, at half the read units of a consistent read).
-   */
-  private async queryAll(partition: string, now: number): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          FilterExpression: '#ttl > :now',
-          ...(partition === TENANT_REGISTRY ? {} : { ProjectionExpression: LIVE_PROJECTION }),
-          ExpressionAttributeNames: {
-            '#pk': PK,
-            '#ttl': TTL,
-            ...(partition === TENANT_REGISTRY ? {} : { '#roles': 'roles' }),
-          },
-          ExpressionAttributeValues: { ':pk': partition, ':now': now },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
   }
 }

@@ -5,16 +5,22 @@
  * publish queue (where join and leave notices go) is configured; the presence store; the queue.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionStore, EventQueue, Log, PresenceStore } from '../core/ports.js';
-import { PresenceTrackingStore } from '../core/presence.js';
+import type {
+  ClientConnectionStore,
+  ConnectionStore,
+  EventQueue,
+  Log,
+  PresenceStore,
+} from '../core/ports.js';
+import { type PresenceDeps, PresenceTrackingClientStore, PresenceTrackingStore } from '../core/presence.js';
 import { createQueueClient } from './aws-clients.js';
 import type { Config } from './config.js';
 import { DynamoPresenceStore } from './dynamo-presence.js';
-import { DynamoConnectionStore } from './dynamo-store.js';
+import { DynamoClientConnectionStore, DynamoConnectionStore } from './dynamo-store.js';
 import { SqsEventQueue } from './sqs-event-queue.js';
 
-export interface HandlerStores {
-  readonly store: ConnectionStore;
+export interface HandlerStores<S extends ClientConnectionStore = ConnectionStore> {
+  readonly store: S;
   /** The publish queue, when configured: client publish and presence notices go there. */
   readonly events?: EventQueue;
   /** Present only where presence is kept: the policy names channels and notices can be queued. */
@@ -22,7 +28,40 @@ export interface HandlerStores {
 }
 
 export function createHandlerStores(config: Config, db: DynamoDBDocumentClient, log: Log): HandlerStores {
-  const store = new DynamoConnectionStore(db, config.tableName);
+  return storesAround<ConnectionStore>(
+    new DynamoConnectionStore(db, config.tableName),
+    (store, deps) => new PresenceTrackingStore(store, deps),
+    config,
+    db,
+    log,
+  );
+}
+
+/**
+ * The same for the message routes, around their part of the connection store
+ * (`ClientConnectionStore`): their bundle then holds none of the rest.
+ */
+export function createClientHandlerStores(
+  config: Config,
+  db: DynamoDBDocumentClient,
+  log: Log,
+): HandlerStores<ClientConnectionStore> {
+  return storesAround<ClientConnectionStore>(
+    new DynamoClientConnectionStore(db, config.tableName),
+    (store, deps) => new PresenceTrackingClientStore(store, deps),
+    config,
+    db,
+    log,
+  );
+}
+
+function storesAround<S extends ClientConnectionStore>(
+  store: S,
+  trackPresence: (store: S, deps: PresenceDeps) => S,
+  config: Config,
+  db: DynamoDBDocumentClient,
+  log: Log,
+): HandlerStores<S> {
   const events = config.publishQueueUrl
     ? new SqsEventQueue(
         createQueueClient(config),
@@ -35,7 +74,7 @@ export function createHandlerStores(config: Config, db: DynamoDBDocumentClient, 
   if ((config.presencePolicy ?? []).length === 0) return { store, events };
   const presence = new DynamoPresenceStore(db, config.tableName);
   return {
-    store: new PresenceTrackingStore(store, { presence, events, settings: config, log }),
+    store: trackPresence(store, { presence, events, settings: config, log }),
     events,
     presence,
   };

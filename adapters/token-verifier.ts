@@ -44,6 +44,11 @@ export interface TokenVerifierOptions {
   readonly audience?: string;
   /** Longest accepted `exp - iat` (or `exp - now` without `iat`), in seconds. */
   readonly maxTokenLifetimeSeconds: number;
+  /**
+   * The clock, epoch milliseconds, for every time check (`exp`, `nbf`, `iat`, the lifetime cap):
+   * injected so a test or a replay can verify at a given instant. @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 const claimsSchema = z.object({
@@ -97,6 +102,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   }
   const secretKey = options.secret ? new TextEncoder().encode(options.secret) : undefined;
   const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const clock = options.now ?? Date.now;
 
   async function verify(token: string): Promise<VerifiedToken> {
     if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) throw new TokenRejectedError('oversized');
@@ -106,8 +112,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     } catch {
       throw new TokenRejectedError('malformed');
     }
+    const nowMs = clock();
     const verifyOptions = {
       requiredClaims: ['exp', 'sub'],
+      currentDate: new Date(nowMs),
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       ...(options.issuer ? { issuer: options.issuer } : {}),
       ...(options.audience ? { audience: options.audience } : {}),
@@ -125,7 +133,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw mapJoseError(error);
     }
     const verified = identityFromClaims(payload);
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(nowMs / 1000);
     const issuedAt = typeof payload.iat === 'number' ? payload.iat : now;
     if (issuedAt > now + CLOCK_TOLERANCE_SECONDS) throw new TokenRejectedError('claims');
     if (verified.expiresAt - issuedAt > options.maxTokenLifetimeSeconds)

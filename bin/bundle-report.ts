@@ -124,6 +124,8 @@ function inputsBySize(output: Output): { input: string; bytes: number }[] {
 
 /** One handler's figures, as `--record` writes them into `bench/results.json`. */
 export interface HandlerBundle extends HandlerColdStart {
+  /** The minified size exactly (`minifiedKB` is it in KiB, rounded): what the budget is checked on. */
+  readonly minifiedBytes: number;
   /** The bundle's own code: `init` less the external modules it imports (the AWS SDK). */
   readonly bundleInitMedianMs: number;
   readonly externalsAtInit: readonly string[];
@@ -169,6 +171,7 @@ const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
+/** KiB (1,024 bytes), as `BUNDLE_BUDGET`. */
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function main(): Promise<void> {
@@ -240,6 +243,7 @@ async function main(): Promise<void> {
     handlers.push({
       handler: entry,
       minifiedKB: round(code.length / 1024),
+      minifiedBytes: code.length,
       gzipKB: round(gzipBytes / 1024),
       initMedianMs: round(median(whole)),
       initMinMs: round(Math.min(...whole)),
@@ -274,8 +278,10 @@ async function main(): Promise<void> {
   console.log(`\n${method}`);
 
   const overBudget = handlers.flatMap((h) => [
-    ...(h.minifiedKB > BUNDLE_BUDGET.minifiedKB
-      ? [`${h.handler}: ${h.minifiedKB} KB minified (budget ${BUNDLE_BUDGET.minifiedKB} KB)`]
+    ...(h.minifiedBytes > BUNDLE_BUDGET.minifiedBytes
+      ? [
+          `${h.handler}: ${h.minifiedBytes} bytes minified (budget ${BUNDLE_BUDGET.minifiedKB} KiB, ${BUNDLE_BUDGET.minifiedBytes} bytes)`,
+        ]
       : []),
     ...(h.initMedianMs > BUNDLE_BUDGET.initMs
       ? [
@@ -285,8 +291,8 @@ async function main(): Promise<void> {
   ]);
   console.log(
     overBudget.length === 0
-      ? `Budget (${BUNDLE_BUDGET.minifiedKB} KB minified, ${BUNDLE_BUDGET.initMs} ms init): every handler within it.`
-      : `Over the budget (${BUNDLE_BUDGET.minifiedKB} KB minified, ${BUNDLE_BUDGET.initMs} ms init):\n  ${overBudget.join('\n  ')}`,
+      ? `Budget (${BUNDLE_BUDGET.minifiedKB} KiB = ${BUNDLE_BUDGET.minifiedBytes} bytes minified, ${BUNDLE_BUDGET.initMs} ms init): every handler within it.`
+      : `Over the budget (${BUNDLE_BUDGET.minifiedKB} KiB = ${BUNDLE_BUDGET.minifiedBytes} bytes minified, ${BUNDLE_BUDGET.initMs} ms init):\n  ${overBudget.join('\n  ')}`,
   );
   const load = machine.loadAverageAtStart[0] ?? 0;
   if (load > machine.cores) {

@@ -7,9 +7,9 @@ import { authorizedPatterns, canSubscribe, isAdmin } from './channel-policy.js';
 import { TokenRejectedError, type TokenVerifier } from './identity.js';
 import {
   type ChannelHistory,
+  type ClientConnectionStore,
   type ConnectionGateway,
   type ConnectionRecord,
-  type ConnectionStore,
   type EventQueue,
   errorName,
   type Log,
@@ -32,7 +32,8 @@ import { canSubscribeTo } from './wildcard-policy.js';
 import { isWildcard } from './wildcards.js';
 
 export interface MessageDeps {
-  readonly store: ConnectionStore;
+  /** Only the message routes' part of the store, so their bundle holds none of the rest. */
+  readonly store: ClientConnectionStore;
   readonly history: ChannelHistory;
   /** Posts replayed events ahead of the `subscribed` reply. */
   readonly gateway: ConnectionGateway;

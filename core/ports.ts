@@ -29,8 +29,13 @@ export interface SubscriberRecord {
 
 export type AddSubscriptionResult = 'added' | 'already_subscribed' | 'limit_reached' | 'connection_gone';
 
-export interface ConnectionStore {
-  putConnection(connection: ConnectionRecord): Promise<void>;
+/**
+ * What a message route (`subscribe`, `unsubscribe`, `ping`, `$default`) asks of the connection
+ * store: a part of `ConnectionStore` of its own, so that the message routes' bundle leaves out the
+ * code of the rest (registering a connection, the sweep's scan, the fan-out's audience pages):
+ * these routes weigh the most, against the handlers' size budget (`BUNDLE_BUDGET`).
+ */
+export interface ClientConnectionStore {
   /** The connection, or undefined when absent or past its end. */
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined>;
   /**
@@ -65,6 +70,18 @@ export interface ConnectionStore {
   /** Replaces the token's identity and expiry (`refresh`). */
   updateToken(connection: ConnectionRecord, identity: Identity, tokenExpiresAt: number): Promise<boolean>;
   /**
+   * The registered connections of one tenant (`undefined`: those without a tenant), or of every
+   * tenant when `tenant` is null, for admin stats and the dashboard: read from the tenant's live
+   * index in pages, never one read per connection. Includes connections whose token expired
+   * and that the sweep has not removed yet (`tokenExpiresAt` tells them apart).
+   */
+  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection>;
+}
+
+/** The whole connection store: the message routes' part, and what `$connect`, the sweep and fan-out add. */
+export interface ConnectionStore extends ClientConnectionStore {
+  putConnection(connection: ConnectionRecord): Promise<void>;
+  /**
    * Every registered connection, from the sweep index (keys only), with the moment it must be
    * closed whatever its activity: the earlier of token expiry and the 2-hour end.
    */
@@ -81,13 +98,6 @@ export interface ConnectionStore {
     limit: number,
     cursor?: Cursor,
   ): Promise<{ readonly items: readonly SubscriberRecord[]; readonly cursor?: Cursor }>;
-  /**
-   * The registered connections of one tenant (`undefined`: those without a tenant), or of every
-   * tenant when `tenant` is null, for admin stats and the dashboard: read from the tenant's live
-   * index in pages, never one read per connection. Includes connections whose token expired
-   * and that the sweep has not removed yet (`tokenExpiresAt` tells them apart).
-   */
-  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection>;
 }
 
 /** A connection as the sweep index holds it. */

@@ -16,6 +16,7 @@ import { canSubscribe, policyNames } from './channel-policy.js';
 import {
   type AddSubscriptionResult,
   type Audience,
+  type ClientConnectionStore,
   type ConnectionRecord,
   type ConnectionStore,
   type Cursor,
@@ -95,9 +96,11 @@ export function receivesChannel(connection: ConnectionRecord, channel: string): 
  * The connection store, keeping presence as subscriptions come and go. Everything else is the
  * wrapped store's.
  */
-export class PresenceTrackingStore implements ConnectionStore {
+export class PresenceTrackingClientStore<S extends ClientConnectionStore = ClientConnectionStore>
+  implements ClientConnectionStore
+{
   constructor(
-    private readonly store: ConnectionStore,
+    protected readonly store: S,
     private readonly deps: PresenceDeps,
   ) {}
 
@@ -180,9 +183,6 @@ export class PresenceTrackingStore implements ConnectionStore {
 
   // ---- Everything else is the wrapped store's ---------------------------------------------------
 
-  putConnection(connection: ConnectionRecord): Promise<void> {
-    return this.store.putConnection(connection);
-  }
   getConnection(connectionId: string, now: number): Promise<ConnectionRecord | undefined> {
     return this.store.getConnection(connectionId, now);
   }
@@ -202,6 +202,22 @@ export class PresenceTrackingStore implements ConnectionStore {
   updateToken(...args: Parameters<ConnectionStore['updateToken']>): Promise<boolean> {
     return this.store.updateToken(...args);
   }
+  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection> {
+    return this.store.liveConnections(tenant, now);
+  }
+}
+
+/**
+ * `PresenceTrackingClientStore` around the whole connection store: the message routes wrap their
+ * part of it (`ClientConnectionStore`), every other handler this.
+ */
+export class PresenceTrackingStore
+  extends PresenceTrackingClientStore<ConnectionStore>
+  implements ConnectionStore
+{
+  putConnection(connection: ConnectionRecord): Promise<void> {
+    return this.store.putConnection(connection);
+  }
   sweepEntries(): AsyncIterable<SweepEntry> {
     return this.store.sweepEntries();
   }
@@ -213,9 +229,6 @@ export class PresenceTrackingStore implements ConnectionStore {
     cursor?: Cursor,
   ): Promise<{ readonly items: readonly SubscriberRecord[]; readonly cursor?: Cursor }> {
     return this.store.audiencePage(tenant, audience, now, limit, cursor);
-  }
-  liveConnections(tenant: string | undefined | null, now: number): AsyncIterable<LiveConnection> {
-    return this.store.liveConnections(tenant, now);
   }
 }
 

@@ -8,7 +8,8 @@
  * nests in a classic one.
  */
 import { en } from 'zod/locales';
-import { config } from 'zod/mini';
+import { type coerce, config, ZodMiniNumber } from 'zod/mini';
+import { _coercedNumber } from 'zod/v4/core';
 
 // `zod/mini` loads no locale: without one every default message is "Invalid input". English (about
 // 3 KB) keeps the configuration and publish errors as precise as classic zod made them ("Too big:
@@ -20,3 +21,12 @@ config(en());
 // keeps just the functions called. Re-exporting a namespace object (`export { z }`) would keep
 // all of zod, its 40 locales included.
 export * from 'zod/mini';
+
+/**
+ * `z.coerce.number()`, built the way zod/mini's `coerce.number` builds it. `z.coerce` is a
+ * namespace inside the namespace: naming it keeps all of `coerce` (its bigint, date and boolean
+ * schemas with their parsers, about 1.5 KB minified) in every handler that reads its configuration.
+ */
+export function coercedNumber(params?: Parameters<typeof coerce.number>[0]): ZodMiniNumber<unknown> {
+  return _coercedNumber(ZodMiniNumber, params);
+}

@@ -9,13 +9,14 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createVerifierFromConfig, lazyVerifier } from '../adapters/auth.js';
 import type { Config } from '../adapters/config.js';
+import { createClientHandlerStores } from '../adapters/handler-stores.js';
 import { METRIC } from '../adapters/observability.js';
 import { handleClientMessage } from '../core/messages.js';
 import { deliveryWiring } from './delivery-wiring.js';
 
 /** `env`: what the logger and metrics read (the Lambda runtime's variables by default). */
 export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
-  const { metrics, stores, deps: delivery } = deliveryWiring(config, env);
+  const { metrics, stores, deps: delivery } = deliveryWiring(config, createClientHandlerStores, env);
   const deps = {
     ...delivery,
     // Client publish and presence notices go to the publish queue, and the presence store answers

@@ -3,20 +3,30 @@
  * build at init, defined once, from the configuration: the logger and metrics, and the table and
  * `@connections` adapters core's delivery needs (`DeliveryDeps` in core/ports.ts). The connection
  * store keeps presence (`createHandlerStores`): a connection a post finds gone (410) leaves its
- * presence channels, whichever of these handlers finds it.
+ * presence channels, whichever of these handlers finds it. The message routes build their part of
+ * the stores (`createClientHandlerStores`), so their bundle holds none of the rest.
  */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import type { Config } from '../adapters/config.js';
 import { DynamoChannelHistory } from '../adapters/dynamo-history.js';
-import { createHandlerStores } from '../adapters/handler-stores.js';
+import type { HandlerStores } from '../adapters/handler-stores.js';
 import { ManagementApiGateway } from '../adapters/management-gateway.js';
 import { createLogger, createMetrics } from '../adapters/observability.js';
+import type { ClientConnectionStore, Log } from '../core/ports.js';
 
-/** `env`: what the logger and metrics read (see `createLogger`). */
-export function deliveryWiring(config: Config, env?: NodeJS.ProcessEnv) {
+/**
+ * `createStores`: `createHandlerStores` or `createClientHandlerStores` (adapters/handler-stores.ts).
+ * `env`: what the logger and metrics read (see `createLogger`).
+ */
+export function deliveryWiring<S extends ClientConnectionStore>(
+  config: Config,
+  createStores: (config: Config, db: DynamoDBDocumentClient, log: Log) => HandlerStores<S>,
+  env?: NodeJS.ProcessEnv,
+) {
   const logger = createLogger(env);
   const db = createDocumentClient(config);
-  const stores = createHandlerStores(config, db, logger);
+  const stores = createStores(config, db, logger);
   return {
     logger,
     metrics: createMetrics(env),

@@ -8,6 +8,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createQueueClient } from '../adapters/aws-clients.js';
 import { type Config, ConfigError, ENV } from '../adapters/config.js';
 import { DynamoCallbackBudget } from '../adapters/dynamo-callback-budget.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { METRIC } from '../adapters/observability.js';
 import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
 import { runFanoutTask } from '../core/fanout.js';
@@ -17,7 +18,7 @@ import { deliveryWiring } from './delivery-wiring.js';
 
 /** `env`: what the logger and metrics read (the Lambda runtime's variables by default). */
 export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
-  const { logger, metrics, db, deps: delivery } = deliveryWiring(config, env);
+  const { logger, metrics, db, deps: delivery } = deliveryWiring(config, createHandlerStores, env);
   if (!config.fanoutQueueUrl)
     throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the fan-out function`);
   const deps = {

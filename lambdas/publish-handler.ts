@@ -9,6 +9,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createQueueClient } from '../adapters/aws-clients.js';
 import { type Config, ConfigError, ENV } from '../adapters/config.js';
+import { createHandlerStores } from '../adapters/handler-stores.js';
 import { METRIC } from '../adapters/observability.js';
 import { SqsFanoutQueue } from '../adapters/sqs-fanout-queue.js';
 import { type BusEvent, type PublishRecord, publishBatch } from '../core/publish.js';
@@ -30,7 +31,7 @@ function busEvent(body: string): BusEvent | undefined {
 
 /** `env`: what the logger and metrics read (the Lambda runtime's variables by default). */
 export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
-  const { logger, metrics, deps: delivery } = deliveryWiring(config, env);
+  const { logger, metrics, deps: delivery } = deliveryWiring(config, createHandlerStores, env);
   if (!config.fanoutQueueUrl)
     throw new ConfigError(`${ENV.fanoutQueueUrl} is required by the publish function`);
   const deps = {

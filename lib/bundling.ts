@@ -80,8 +80,12 @@ export const HANDLER_BUNDLING = {
  * What a handler may weigh (issue 11): its minified bundle, and its module init as
  * `npm run bundle-report` measures it. The size is checked by test/infra; init depends on the
  * machine, so the report states it and `bench/results.json` records it.
+ *
+ * The size is in KiB, 1,024 bytes, as every "KB" of the bundle report and `bench/results.json`:
+ * 100 KiB is 102,400 bytes (`minifiedBytes`, the figure the checks compare), not a decimal
+ * 100 kB (100,000 bytes).
  */
-export const BUNDLE_BUDGET = { minifiedKB: 100, initMs: 50 } as const;
+export const BUNDLE_BUDGET = { minifiedKB: 100, minifiedBytes: 100 * 1024, initMs: 50 } as const;
 
 /** Source maps are only applied to stack traces when Node is told to. */
 export const HANDLER_NODE_OPTIONS = '--enable-source-maps';

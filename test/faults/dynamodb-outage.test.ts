@@ -8,66 +8,42 @@
  * +2 s after that): a publish that fails during the outage succeeds on a retry. On AWS the window
  * is the rule's retry policy (up to its maximum event age), far longer than any outage here.
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDocumentClient } from '../support/dynamodb.js';
+import { describe, expect, it } from 'vitest';
 import {
-  type Audience,
   expectEveryEventReachesEveryone,
   expectOnlyFaithfulDuplicates,
   expectOutsidersSawNothing,
-  FaultControl,
-  gatherAudience,
   publishRetries,
-  startFaultStack,
   tableEntriesOf,
+  useFaultSuite,
 } from '../support/faults.js';
-import type { RunningStack } from '../support/local-stack.js';
-import { eventBridge, publish } from '../support/publisher.js';
+import { publish } from '../support/publisher.js';
 
 const OUTAGE_MS = 1_500;
 
-let stack: RunningStack;
-let faults: FaultControl;
-let bus: EventBridgeClient;
-let db: ReturnType<typeof testDocumentClient>;
-let crowd: Audience | undefined;
-
-beforeAll(async () => {
-  stack = await startFaultStack();
-  faults = new FaultControl(stack.baseUrl);
-  bus = eventBridge(stack.baseUrl);
-  db = testDocumentClient();
-});
-afterAll(async () => {
-  await faults?.clear();
-  await crowd?.close();
-  bus?.destroy();
-  db?.destroy();
-  await stack?.stop();
-});
+const suite = useFaultSuite();
 
 describe('DynamoDB unavailable for a moment', () => {
   it('loses no event published during the outage, and the connections survive it', async () => {
     // Prepare
-    crowd = await gatherAudience(stack, { channel: 'outage', healthy: 3 });
+    const crowd = await suite.audience('outage', 3);
     const [watcher] = crowd.healthy;
     if (!watcher) throw new Error('no healthy listener');
-    const warmUp = await publish(bus, { channel: 'outage', tenant: 'acme', data: 'before' });
+    const warmUp = await publish(suite.bus, { channel: 'outage', tenant: 'acme', data: 'before' });
     await expectEveryEventReachesEveryone(crowd.healthy, [warmUp]);
     // Act: DynamoDB goes away; events are published while it is gone; it comes back by itself.
-    const down = await faults.set({ dynamodb: { down: true, forMs: OUTAGE_MS } });
+    const down = await suite.faults.set({ dynamodb: { down: true, forMs: OUTAGE_MS } });
     const outageStarted = Date.now();
     const during = [
-      await publish(bus, { channel: 'outage', tenant: 'acme', data: 'during-1' }),
-      await publish(bus, { channel: 'outage', tenant: 'acme', data: 'during-2' }),
-      await publish(bus, { channel: 'outage', tenant: 'acme', data: 'during-3' }),
+      await publish(suite.bus, { channel: 'outage', tenant: 'acme', data: 'during-1' }),
+      await publish(suite.bus, { channel: 'outage', tenant: 'acme', data: 'during-2' }),
+      await publish(suite.bus, { channel: 'outage', tenant: 'acme', data: 'during-3' }),
     ];
     // A client message that needs the table is answered with an error; the socket stays open.
     // (A ping needs none: it is answered as ever, see test/integration/keep-alive.test.ts.)
     const duringOutage = await watcher.client.request({ action: 'whoami', id: 'w1' }, 'connected');
     // The data is all still there (the handlers cannot reach it; this test reads it directly).
-    const entries = await tableEntriesOf(db, stack.tableName, watcher.connectionId, [
+    const entries = await tableEntriesOf(suite.db, suite.stack.tableName, watcher.connectionId, [
       { tenant: 'acme', channel: 'outage' },
     ]);
     // Assess
@@ -79,9 +55,10 @@ describe('DynamoDB unavailable for a moment', () => {
     expect(entries).toEqual({ connection: true, subscriptions: 1 });
     await expectEveryEventReachesEveryone(crowd.healthy, during, 10_000);
     // The outage was felt: each publish failed at least once and was retried by the event bus.
-    for (const eventId of during) expect(publishRetries(stack, eventId).length).toBeGreaterThanOrEqual(1);
-    expect(stack.logs()).not.toContain('dead-letter queue');
-    expect((await faults.state()).counts.dynamodb).toMatchObject({ available: true, outages: 1 });
+    for (const eventId of during)
+      expect(publishRetries(suite.stack, eventId).length).toBeGreaterThanOrEqual(1);
+    expect(suite.stack.logs()).not.toContain('dead-letter queue');
+    expect((await suite.faults.state()).counts.dynamodb).toMatchObject({ available: true, outages: 1 });
     expect(await watcher.client.request({ action: 'ping', id: 'p2' }, 'pong')).toMatchObject({
       type: 'pong',
       id: 'p2',

@@ -7,50 +7,30 @@
  * two sweep periods" is measured from the moment the connection closed, for connections older than
  * the sweep's connect grace (a 410 while `$connect` may still run proves nothing).
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONNECT_GRACE_SECONDS } from '../../core/sweep.js';
-import { testDocumentClient } from '../support/dynamodb.js';
 import {
   type Audience,
   expectEveryEventReachesEveryone,
   expectOnlyFaithfulDuplicates,
   expectOutsidersSawNothing,
-  FaultControl,
   gatherAudience,
   Listener,
-  startFaultStack,
   tableEntriesOf,
+  useFaultSuite,
 } from '../support/faults.js';
-import type { RunningStack } from '../support/local-stack.js';
-import { eventBridge, publish } from '../support/publisher.js';
+import { publish } from '../support/publisher.js';
 
 const SWEEP_PERIOD_MS = 1_000;
 /** How late a poll at 100 ms may notice a removal, on a busy two-core machine. */
 const OBSERVATION_SLACK_MS = 300;
 
-let stack: RunningStack;
-let faults: FaultControl;
-let bus: EventBridgeClient;
-let db: ReturnType<typeof testDocumentClient>;
+const suite = useFaultSuite({ env: { SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(SWEEP_PERIOD_MS / 1000) } });
+/** The healthy audience and the outsiders, shared by both tests. */
 let crowd: Audience | undefined;
 
-beforeAll(async () => {
-  stack = await startFaultStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(SWEEP_PERIOD_MS / 1000) });
-  faults = new FaultControl(stack.baseUrl);
-  bus = eventBridge(stack.baseUrl);
-  db = testDocumentClient();
-});
-afterAll(async () => {
-  await faults?.clear();
-  await crowd?.close();
-  bus?.destroy();
-  db?.destroy();
-  await stack?.stop();
-});
-
 const entries = (listener: Listener, channel: string) =>
-  tableEntriesOf(db, stack.tableName, listener.connectionId, [{ tenant: 'acme', channel }]);
+  tableEntriesOf(suite.db, suite.stack.tableName, listener.connectionId, [{ tenant: 'acme', channel }]);
 
 /** Polls until the connection's entries are gone; resolves with when that was seen (epoch ms). */
 async function removedAt(listener: Listener, channel: string, timeoutMs: number): Promise<number> {
@@ -63,33 +43,33 @@ async function removedAt(listener: Listener, channel: string, timeoutMs: number)
 describe('connections whose $disconnect never came', () => {
   it('are forgotten by the sweep within two periods of their close: API Gateway answers 410', async () => {
     // Prepare: healthy subscribers, two connections that will lose their $disconnect, a control.
-    crowd = await gatherAudience(stack, { channel: 'lost', healthy: 3 });
-    const quiet = await Listener.open(stack, { sub: 'gone-a', tenant: 'acme' }, ['quiet']);
-    const busy = await Listener.open(stack, { sub: 'gone-b', tenant: 'acme' }, ['lost']);
-    const control = await Listener.open(stack, { sub: 'gone-c', tenant: 'acme' }, ['lost']);
-    await faults.set({ dropDisconnect: [quiet.connectionId, busy.connectionId] });
+    crowd = suite.closeAtEnd(await gatherAudience(suite.stack, { channel: 'lost', healthy: 3 }));
+    const quiet = await Listener.open(suite.stack, { sub: 'gone-a', tenant: 'acme' }, ['quiet']);
+    const busy = await Listener.open(suite.stack, { sub: 'gone-b', tenant: 'acme' }, ['lost']);
+    const control = await Listener.open(suite.stack, { sub: 'gone-c', tenant: 'acme' }, ['lost']);
+    await suite.faults.set({ dropDisconnect: [quiet.connectionId, busy.connectionId] });
     await new Promise((resolve) => setTimeout(resolve, (CONNECT_GRACE_SECONDS + 1) * 1000));
     // Act: all three go away.
     const closedAt = Date.now();
     await Promise.all([quiet, busy, control].map((listener) => listener.close()));
     // Assess: the control's $disconnect ran; the sweep found the other two gone.
     await removedAt(control, 'lost', 3_000);
-    expect((await faults.state()).counts.droppedDisconnects).toBe(2);
+    expect((await suite.faults.state()).counts.droppedDisconnects).toBe(2);
     const goneAt = await Promise.all([removedAt(quiet, 'quiet', 5_000), removedAt(busy, 'lost', 5_000)]);
     for (const at of goneAt) {
       expect(at - closedAt).toBeLessThanOrEqual(2 * SWEEP_PERIOD_MS + OBSERVATION_SLACK_MS);
     }
     // Healthy connections are asked about every period and kept.
-    const eventId = await publish(bus, { channel: 'lost', tenant: 'acme', data: 'after the sweep' });
+    const eventId = await publish(suite.bus, { channel: 'lost', tenant: 'acme', data: 'after the sweep' });
     await expectEveryEventReachesEveryone(crowd.healthy, [eventId]);
   }, 40_000);
 
   it('are forgotten by a publish to one of their channels when the post answers 410', async () => {
     // Prepare: a connection that loses its $disconnect, and whose sweep checks fail (500) so that
     // only the publish can notice it.
-    crowd ??= await gatherAudience(stack, { channel: 'lost', healthy: 3 });
-    const published = await Listener.open(stack, { sub: 'gone-d', tenant: 'acme' }, ['lost']);
-    await faults.set({
+    crowd ??= suite.closeAtEnd(await gatherAudience(suite.stack, { channel: 'lost', healthy: 3 }));
+    const published = await Listener.open(suite.stack, { sub: 'gone-d', tenant: 'acme' }, ['lost']);
+    await suite.faults.set({
       dropDisconnect: [published.connectionId],
       management: [{ answer: 500, methods: ['GET'], connectionIds: [published.connectionId] }],
     });
@@ -97,11 +77,11 @@ describe('connections whose $disconnect never came', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * SWEEP_PERIOD_MS));
     expect(await entries(published, 'lost')).toEqual({ connection: true, subscriptions: 1 });
     // Act: a publish to its channel; the post answers a real 410.
-    const eventId = await publish(bus, { channel: 'lost', tenant: 'acme', data: 'x' });
+    const eventId = await publish(suite.bus, { channel: 'lost', tenant: 'acme', data: 'x' });
     // Assess: the entries go, healthy ones get the event.
     await expectEveryEventReachesEveryone(crowd.healthy, [eventId]);
     await removedAt(published, 'lost', SWEEP_PERIOD_MS);
-    const outcomes = (await faults.state()).requests[published.connectionId] ?? [];
+    const outcomes = (await suite.faults.state()).requests[published.connectionId] ?? [];
     expect(outcomes).toContain('passed');
     expect(outcomes.filter((o) => o !== '500' && o !== 'passed')).toEqual([]);
     // Nobody healthy lost anything, nobody else saw anything.

@@ -9,64 +9,32 @@ import {
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { localCredentials, testDocumentClient } from '../support/dynamodb.js';
+import { describe, expect, it } from 'vitest';
+import { localCredentials } from '../support/dynamodb.js';
 import {
-  type Audience,
   expectEveryEventReachesEveryone,
   expectOnlyFaithfulDuplicates,
   expectOutsidersSawNothing,
-  FaultControl,
-  gatherAudience,
   Listener,
   publishReport,
   publishRetries,
-  startFaultStack,
   tableEntriesOf,
+  useFaultSuite,
 } from '../support/faults.js';
-import type { RunningStack } from '../support/local-stack.js';
-import { eventBridge, publish } from '../support/publisher.js';
+import { publish } from '../support/publisher.js';
 
-let stack: RunningStack;
-let faults: FaultControl;
-let bus: EventBridgeClient;
-let db: ReturnType<typeof testDocumentClient>;
-const opened: Array<{ close(): Promise<unknown> }> = [];
-
-beforeAll(async () => {
-  stack = await startFaultStack();
-  faults = new FaultControl(stack.baseUrl);
-  bus = eventBridge(stack.baseUrl);
-  db = testDocumentClient();
-});
-afterEach(async () => {
-  await faults.clear();
-  await Promise.all(opened.splice(0).map((client) => client.close()));
-});
-afterAll(async () => {
-  bus?.destroy();
-  db?.destroy();
-  await stack?.stop();
-});
-
-async function audience(channel: string, healthy = 3): Promise<Audience> {
-  const gathered = await gatherAudience(stack, { channel, healthy });
-  opened.push(gathered);
-  return gathered;
-}
+const suite = useFaultSuite();
 
 async function subscriber(sub: string, channel: string, tenant = 'acme'): Promise<Listener> {
-  const listener = await Listener.open(stack, { sub, tenant }, [channel]);
-  opened.push(listener);
-  return listener;
+  const listener = await Listener.open(suite.stack, { sub, tenant }, [channel]);
+  return suite.closeAfterTest(listener);
 }
 
 describe('the @connections fault plan', () => {
   it('answers 410, 429 and 500 as API Gateway does, so the SDK raises the same exceptions', async () => {
     // Prepare: one connection whose next three posts get 410, 429 and 500, then pass.
     const target = await subscriber('wire', 'wire');
-    await faults.set({
+    await suite.faults.set({
       management: [
         { answer: 410, connectionIds: [target.connectionId], first: 1 },
         { answer: 429, connectionIds: [target.connectionId], first: 1 },
@@ -74,7 +42,7 @@ describe('the @connections fault plan', () => {
       ],
     });
     const management = new ApiGatewayManagementApiClient({
-      endpoint: `${stack.baseUrl}/ws`,
+      endpoint: `${suite.stack.baseUrl}/ws`,
       region: 'local',
       credentials: localCredentials,
       maxAttempts: 1,
@@ -108,27 +76,32 @@ describe('the @connections fault plan', () => {
     expect(target.client.pending() as unknown[]).not.toContain('one');
     expect(target.client.pending() as unknown[]).not.toContain('two');
     expect(target.client.pending() as unknown[]).not.toContain('three');
-    expect((await faults.state()).requests[target.connectionId]).toEqual(['410', '429', '500', 'passed']);
+    expect((await suite.faults.state()).requests[target.connectionId]).toEqual([
+      '410',
+      '429',
+      '500',
+      'passed',
+    ]);
   });
 
   it('410: the gone connection is forgotten at once and never retried; everyone else gets every event', async () => {
     // Prepare
-    const crowd = await audience('gone-news');
+    const crowd = await suite.audience('gone-news');
     const victim = await subscriber('victim', 'gone-news');
-    await faults.set({ management: [{ answer: 410, connectionIds: [victim.connectionId] }] });
+    await suite.faults.set({ management: [{ answer: 410, connectionIds: [victim.connectionId] }] });
     // Act
-    const first = await publish(bus, { channel: 'gone-news', tenant: 'acme', data: 1 });
+    const first = await publish(suite.bus, { channel: 'gone-news', tenant: 'acme', data: 1 });
     await expectEveryEventReachesEveryone(crowd.healthy, [first]);
-    const second = await publish(bus, { channel: 'gone-news', tenant: 'acme', data: 2 });
+    const second = await publish(suite.bus, { channel: 'gone-news', tenant: 'acme', data: 2 });
     // Assess
     await expectEveryEventReachesEveryone(crowd.healthy, [first, second]);
     expect(expectOnlyFaithfulDuplicates(crowd.healthy)).toBe(0);
     expect(victim.events).toEqual([]);
     // One 410, not retried; the second event no longer even tries the forgotten connection.
-    const state = await faults.state();
+    const state = await suite.faults.state();
     expect(state.requests[victim.connectionId]).toEqual(['410']);
     expect(
-      await tableEntriesOf(db, stack.tableName, victim.connectionId, [
+      await tableEntriesOf(suite.db, suite.stack.tableName, victim.connectionId, [
         { tenant: 'acme', channel: 'gone-news' },
       ]),
     ).toEqual({ connection: false, subscriptions: 0 });
@@ -138,25 +111,25 @@ describe('the @connections fault plan', () => {
       type: 'error',
       code: 'unauthorized',
     });
-    expect(publishRetries(stack, first)).toEqual([]);
+    expect(publishRetries(suite.stack, first)).toEqual([]);
     await expectOutsidersSawNothing(crowd);
   });
 
   it('429: the publisher backs off and slows down, and every subscriber gets every event once', async () => {
     // Prepare: each connection's first three requests are throttled.
-    const crowd = await audience('busy', 12);
-    await faults.set({ management: [{ answer: 429, first: 3 }] });
+    const crowd = await suite.audience('busy', 12);
+    await suite.faults.set({ management: [{ answer: 429, first: 3 }] });
     // Act
-    const first = await publish(bus, { channel: 'busy', tenant: 'acme', data: 'first' });
+    const first = await publish(suite.bus, { channel: 'busy', tenant: 'acme', data: 'first' });
     await expectEveryEventReachesEveryone(crowd.healthy, [first]);
     const later = [
-      await publish(bus, { channel: 'busy', tenant: 'acme', data: 'second' }),
-      await publish(bus, { channel: 'busy', tenant: 'acme', data: 'third' }),
+      await publish(suite.bus, { channel: 'busy', tenant: 'acme', data: 'second' }),
+      await publish(suite.bus, { channel: 'busy', tenant: 'acme', data: 'third' }),
     ];
     // Assess
     await expectEveryEventReachesEveryone(crowd.healthy, [first, ...later]);
     expect(expectOnlyFaithfulDuplicates(crowd.healthy)).toBe(0);
-    const state = await faults.state();
+    const state = await suite.faults.state();
     expect(state.counts.management).toMatchObject({ '429': 36, passed: 36 });
     for (const listener of crowd.healthy) {
       expect(state.requests[listener.connectionId]).toEqual([
@@ -170,29 +143,29 @@ describe('the @connections fault plan', () => {
     }
     // The publish function's own report: throttles absorbed, nothing failed, no redelivery.
     await expect
-      .poll(() => publishReport(stack, first))
+      .poll(() => publishReport(suite.stack, first))
       .toMatchObject({ throttled: 36, deliveries: 12, failed: 0 });
     await expect
-      .poll(() => publishReport(stack, later[1] as string))
+      .poll(() => publishReport(suite.stack, later[1] as string))
       .toMatchObject({ throttled: 0, deliveries: 12 });
-    expect(publishRetries(stack, first)).toEqual([]);
+    expect(publishRetries(suite.stack, first)).toEqual([]);
     await expectOutsidersSawNothing(crowd);
   });
 
   it('500: the failing connection is retried and gets the event once the fault clears', async () => {
     // Prepare: every request to the victim fails until the fault is cleared.
-    const crowd = await audience('flaky');
+    const crowd = await suite.audience('flaky');
     const victim = await subscriber('victim-500', 'flaky');
-    await faults.set({ management: [{ answer: 500, connectionIds: [victim.connectionId] }] });
+    await suite.faults.set({ management: [{ answer: 500, connectionIds: [victim.connectionId] }] });
     // Act
-    const eventId = await publish(bus, { channel: 'flaky', tenant: 'acme', data: 'x' });
+    const eventId = await publish(suite.bus, { channel: 'flaky', tenant: 'acme', data: 'x' });
     await expectEveryEventReachesEveryone(crowd.healthy, [eventId]);
-    await expect.poll(async () => (await faults.state()).counts.management['500']).toBeGreaterThan(0);
-    const cleared = await faults.clear();
+    await expect.poll(async () => (await suite.faults.state()).counts.management['500']).toBeGreaterThan(0);
+    const cleared = await suite.faults.clear();
     // Assess: retried (within the invocation, or by the event bus), then delivered.
     await expectEveryEventReachesEveryone([victim], [eventId], 8_000);
     expect(cleared.counts.management['500']).toBeGreaterThanOrEqual(1);
-    const outcomes = (await faults.state()).requests[victim.connectionId] ?? [];
+    const outcomes = (await suite.faults.state()).requests[victim.connectionId] ?? [];
     expect(outcomes.at(-1)).toBe('passed');
     expect(outcomes.slice(0, -1).every((outcome) => outcome === '500')).toBe(true);
     expect(outcomes.length).toBeGreaterThanOrEqual(2);
@@ -202,24 +175,26 @@ describe('the @connections fault plan', () => {
 
   it('timeout: healthy subscribers are not held up, and the hung post is retried within the budget', async () => {
     // Prepare: the victim's first request hangs past the SDK's 5 s request timeout.
-    const crowd = await audience('slow');
+    const crowd = await suite.audience('slow');
     const victim = await subscriber('victim-timeout', 'slow');
-    await faults.set({ management: [{ answer: 'timeout', connectionIds: [victim.connectionId], first: 1 }] });
+    await suite.faults.set({
+      management: [{ answer: 'timeout', connectionIds: [victim.connectionId], first: 1 }],
+    });
     // Act
     const started = Date.now();
-    const eventId = await publish(bus, { channel: 'slow', tenant: 'acme', data: 'x' });
+    const eventId = await publish(suite.bus, { channel: 'slow', tenant: 'acme', data: 'x' });
     await expectEveryEventReachesEveryone(crowd.healthy, [eventId], 3_000);
     const healthyAfter = Date.now() - started;
     await expectEveryEventReachesEveryone([victim], [eventId], 12_000);
     // Assess
     expect(healthyAfter).toBeLessThan(3_000);
-    const state = await faults.state();
+    const state = await suite.faults.state();
     // The SDK gave up on the held request (it was never processed) and core posted again.
     expect(state.requests[victim.connectionId]).toEqual(['timeout:abandoned', 'passed']);
     expect(victim.copies(eventId)).toBe(1);
     expect(expectOnlyFaithfulDuplicates([...crowd.healthy, victim])).toBe(0);
     // Within the invocation's budget: the event bus did not have to retry.
-    expect(publishRetries(stack, eventId)).toEqual([]);
+    expect(publishRetries(suite.stack, eventId)).toEqual([]);
     await expectOutsidersSawNothing(crowd);
   }, 30_000);
 });

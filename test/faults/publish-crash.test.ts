@@ -4,64 +4,36 @@
  * asynchronous invocation does. Subscribers may then get an event twice: only ever with the same
  * `id` and the same `seq`.
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type Audience,
   expectEveryEventReachesEveryone,
   expectOnlyFaithfulDuplicates,
   expectOutsidersSawNothing,
-  FaultControl,
-  gatherAudience,
   publishRetries,
-  startFaultStack,
+  useFaultSuite,
 } from '../support/faults.js';
-import type { RunningStack } from '../support/local-stack.js';
-import { eventBridge, publish } from '../support/publisher.js';
+import { publish } from '../support/publisher.js';
 
-let stack: RunningStack;
-let faults: FaultControl;
-let bus: EventBridgeClient;
-const audiences: Audience[] = [];
-
-beforeAll(async () => {
-  stack = await startFaultStack();
-  faults = new FaultControl(stack.baseUrl);
-  bus = eventBridge(stack.baseUrl);
-});
-afterEach(async () => {
-  await faults.clear();
-  await Promise.all(audiences.splice(0).map((audience) => audience.close()));
-});
-afterAll(async () => {
-  bus?.destroy();
-  await stack?.stop();
-});
-
-async function audience(channel: string, healthy: number): Promise<Audience> {
-  const gathered = await gatherAudience(stack, { channel, healthy });
-  audiences.push(gathered);
-  return gathered;
-}
+const suite = useFaultSuite();
 
 describe('a publish invocation that crashes after k posts', () => {
   it('is retried with the same event: everyone gets it, and the k early ones get the very same copy again', async () => {
     // Prepare: two events already on the channel, so the crashing one has seq 3.
-    const crowd = await audience('crashy', 6);
+    const crowd = await suite.audience('crashy', 6);
     const before = [
-      await publish(bus, { channel: 'crashy', tenant: 'acme', data: 1 }),
-      await publish(bus, { channel: 'crashy', tenant: 'acme', data: 2 }),
+      await publish(suite.bus, { channel: 'crashy', tenant: 'acme', data: 1 }),
+      await publish(suite.bus, { channel: 'crashy', tenant: 'acme', data: 2 }),
     ];
     await expectEveryEventReachesEveryone(crowd.healthy, before);
-    await faults.set({ publish: { crashAfterPosts: 2 } });
+    await suite.faults.set({ publish: { crashAfterPosts: 2 } });
     // Act
-    const eventId = await publish(bus, { channel: 'crashy', tenant: 'acme', data: 3 });
+    const eventId = await publish(suite.bus, { channel: 'crashy', tenant: 'acme', data: 3 });
     // Assess: delivered to all after the event bus's retry (1 s later).
     await expectEveryEventReachesEveryone(crowd.healthy, [eventId], 8_000);
-    const state = await faults.state();
+    const state = await suite.faults.state();
     expect(state.counts.crashedInvocations).toBe(1);
-    expect(publishRetries(stack, eventId)).toHaveLength(1);
-    expect(stack.logs()).toContain(
+    expect(publishRetries(suite.stack, eventId)).toHaveLength(1);
+    expect(suite.stack.logs()).toContain(
       `fault: the publish invocation of event ${eventId} crashed at its post #3`,
     );
     // The two posts made before the crash landed; the attempt after it posted to everyone again.
@@ -80,11 +52,11 @@ describe('a publish invocation that crashes after k posts', () => {
 
   it('survives crashing twice on an event sent to two channels: the third attempt delivers, seqs unchanged', async () => {
     // Prepare: the first two invocations die at their first post, on either channel.
-    const crowd = await audience('twice-a', 3);
+    const crowd = await suite.audience('twice-a', 3);
     for (const listener of crowd.healthy) await listener.subscribe('twice-b');
-    await faults.set({ publish: { crashAfterPosts: 0, invocations: 2 } });
+    await suite.faults.set({ publish: { crashAfterPosts: 0, invocations: 2 } });
     // Act
-    const eventId = await publish(bus, { channels: ['twice-a', 'twice-b'], tenant: 'acme', data: 'x' });
+    const eventId = await publish(suite.bus, { channels: ['twice-a', 'twice-b'], tenant: 'acme', data: 'x' });
     // Assess: attempts 1 and 2 failed before any post; attempt 3 (3 s later) delivered both.
     await expect
       .poll(() => crowd.healthy.map((listener) => listener.copies(eventId)), {
@@ -92,8 +64,8 @@ describe('a publish invocation that crashes after k posts', () => {
         interval: 100,
       })
       .toEqual([2, 2, 2]);
-    expect((await faults.state()).counts.crashedInvocations).toBe(2);
-    expect(publishRetries(stack, eventId)).toHaveLength(2);
+    expect((await suite.faults.state()).counts.crashedInvocations).toBe(2);
+    expect(publishRetries(suite.stack, eventId)).toHaveLength(2);
     for (const listener of crowd.healthy) {
       expect(
         listener.events

@@ -4,48 +4,31 @@
  * sweep (every second here) must close the connection and forget its entries, while a connection
  * that refreshed its token in time stays, and everyone else keeps getting every event.
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDocumentClient } from '../support/dynamodb.js';
+import { describe, expect, it } from 'vitest';
 import {
-  type Audience,
   expectEveryEventReachesEveryone,
   expectOnlyFaithfulDuplicates,
   expectOutsidersSawNothing,
-  gatherAudience,
   Listener,
   tableEntriesOf,
+  useFaultSuite,
 } from '../support/faults.js';
-import { type RunningStack, startStack, tokenFor } from '../support/local-stack.js';
-import { eventBridge, publish } from '../support/publisher.js';
+import { tokenFor } from '../support/local-stack.js';
+import { publish } from '../support/publisher.js';
 
 const SWEEP_PERIOD_MS = 1_000;
 /** How late the client may notice the close after the sweep sent it, on a busy two-core machine. */
 const OBSERVATION_SLACK_MS = 300;
 
-let stack: RunningStack;
-let bus: EventBridgeClient;
-let db: ReturnType<typeof testDocumentClient>;
-let crowd: Audience | undefined;
-const opened: Listener[] = [];
-
-beforeAll(async () => {
+const suite = useFaultSuite({
   // No fault plan: expiry is ordinary life; only the sweep period is shortened.
-  stack = await startStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(SWEEP_PERIOD_MS / 1000) });
-  bus = eventBridge(stack.baseUrl);
-  db = testDocumentClient();
-});
-afterAll(async () => {
-  await crowd?.close();
-  await Promise.all(opened.map((listener) => listener.close()));
-  bus?.destroy();
-  db?.destroy();
-  await stack?.stop();
+  faults: false,
+  env: { SWITCHBOARD_SWEEP_INTERVAL_SECONDS: String(SWEEP_PERIOD_MS / 1000) },
 });
 
 /** A token from the console's minter, as the test page gets one; `exp` in epoch ms. */
 async function mint(sub: string, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
-  const response = await fetch(`${stack.baseUrl}/local/token`, {
+  const response = await fetch(`${suite.stack.baseUrl}/local/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ sub, tenant: 'acme', ttlSeconds }),
@@ -61,14 +44,17 @@ async function mint(sub: string, ttlSeconds: number): Promise<{ token: string; e
 describe('a token that expires while its connection is open', () => {
   it('gets the connection closed by the sweep within two periods, its entries removed, and nobody else disturbed', async () => {
     // Prepare: healthy subscribers, one connection with a 3 s token, one that will refresh in time.
-    crowd = await gatherAudience(stack, { channel: 'ticking', healthy: 3 });
+    const crowd = await suite.audience('ticking', 3);
     const brief = await mint('brief', 3);
-    const expiring = await Listener.connect(stack.websocketUrl, 'brief', brief.token, ['ticking']);
+    const expiring = await Listener.connect(suite.stack.websocketUrl, 'brief', brief.token, ['ticking']);
     const renewed = await mint('renewed', 3);
-    const refreshing = await Listener.connect(stack.websocketUrl, 'renewed', renewed.token, ['ticking']);
-    opened.push(expiring, refreshing);
+    const refreshing = await Listener.connect(suite.stack.websocketUrl, 'renewed', renewed.token, [
+      'ticking',
+    ]);
+    suite.closeAfterTest(expiring);
+    suite.closeAfterTest(refreshing);
     const closed = expiring.client.closed.then((how) => ({ ...how, at: Date.now() }));
-    const before = await publish(bus, { channel: 'ticking', tenant: 'acme', data: 'before expiry' });
+    const before = await publish(suite.bus, { channel: 'ticking', tenant: 'acme', data: 'before expiry' });
     await expectEveryEventReachesEveryone([...crowd.healthy, expiring, refreshing], [before]);
     const refreshed = await refreshing.client.request(
       { action: 'refresh', token: await tokenFor({ sub: 'renewed', tenant: 'acme', ttlSeconds: 600 }) },
@@ -85,7 +71,7 @@ describe('a token that expires while its connection is open', () => {
     await expect
       .poll(
         () =>
-          tableEntriesOf(db, stack.tableName, expiring.connectionId, [
+          tableEntriesOf(suite.db, suite.stack.tableName, expiring.connectionId, [
             { tenant: 'acme', channel: 'ticking' },
           ]),
         { timeout: 2 * SWEEP_PERIOD_MS, interval: 100 },
@@ -99,7 +85,7 @@ describe('a token that expires while its connection is open', () => {
       type: 'pong',
       id: 'still',
     });
-    const after = await publish(bus, { channel: 'ticking', tenant: 'acme', data: 'after expiry' });
+    const after = await publish(suite.bus, { channel: 'ticking', tenant: 'acme', data: 'after expiry' });
     await expectEveryEventReachesEveryone([...crowd.healthy, refreshing], [before, after]);
     expect(expiring.ids()).toEqual(new Set([before]));
     expect(expectOnlyFaithfulDuplicates([...crowd.healthy, refreshing])).toBe(0);

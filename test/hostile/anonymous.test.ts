@@ -10,15 +10,13 @@ import {
   expectCleanLogs,
   expectStillServing,
   type HandshakeOptions,
-  startHostileStack,
-  TableProbe,
+  useHostileStack,
 } from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack({ SWITCHBOARD_ALLOW_ANONYMOUS: 'true' });
 let anonymous: TestClient;
 let anonymousId: string;
 
@@ -26,16 +24,12 @@ const sign = (claims: Record<string, unknown>, secret = TEST_SECRET) =>
   watch.sent(forgeJwt({ alg: 'HS256', typ: 'JWT' }, claims, { hmac: secret }));
 
 beforeAll(async () => {
-  stack = await startHostileStack({ SWITCHBOARD_ALLOW_ANONYMOUS: 'true' });
-  probe = new TableProbe(stack.tableName);
-  anonymous = await TestClient.connect(stack.websocketUrl);
+  anonymous = await TestClient.connect(suite.stack.websocketUrl);
   anonymousId = String((await anonymous.request({ action: 'whoami' })).connectionId);
 });
 
 afterAll(async () => {
   await anonymous?.close();
-  await stack?.stop();
-  probe?.destroy();
 });
 
 describe('a bad token is never downgraded to an anonymous connection', () => {
@@ -62,7 +56,7 @@ describe('a bad token is never downgraded to an anonymous connection', () => {
       () => ({ token: sign(plantedClaims(watch), 'another-secret-of-at-least-32-bytes-long') }),
     ],
     ['a token without sub', () => ({ token: sign({ exp: nowSeconds() + 60 }) })],
-    ['an empty ?token=', () => `${stack.websocketUrl}?token=`],
+    ['an empty ?token=', () => `${suite.stack.websocketUrl}?token=`],
     ['an empty token- subprotocol', () => ({ protocols: ['token-'] })],
     ['a Basic Authorization header', () => ({ headers: { Authorization: 'Basic dXNlcjpwYXNzd29yZA==' } })],
     [
@@ -73,8 +67,8 @@ describe('a bad token is never downgraded to an anonymous connection', () => {
     const target = make();
     const outcome =
       typeof target === 'string'
-        ? await attemptHandshake(probe, target)
-        : await attemptHandshake(probe, stack.websocketUrl, target);
+        ? await attemptHandshake(suite.probe, target)
+        : await attemptHandshake(suite.probe, suite.stack.websocketUrl, target);
     expect(outcome).toEqual({ status: 401, stored: [] });
     await expectStillServing(anonymous);
   });
@@ -93,7 +87,7 @@ describe('an anonymous connection', () => {
       channel,
     });
     await expectStillServing(anonymous);
-    expect(await probe.subscriptionsOf(anonymousId)).toEqual({ items: [], channels: [] });
+    expect(await suite.probe.subscriptionsOf(anonymousId)).toEqual({ items: [], channels: [] });
   });
 
   it('asking for stats gets unauthorized', async () => {
@@ -127,7 +121,7 @@ describe('an anonymous connection', () => {
 describe('afterwards', () => {
   it('the stack still serves, and its logs hold no token and no planted claim', async () => {
     await expectStillServing(anonymous);
-    const logs = stack.logs();
+    const logs = suite.stack.logs();
     expect(logs).toMatch(/handshake refused/);
     expectCleanLogs(logs, watch);
   });

@@ -8,19 +8,14 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelPartition } from '../../adapters/dynamo-store.js';
 import { forgeJwt, LeakWatch, nowSeconds, plantedClaims } from '../support/hostile-jwt.js';
-import {
-  expectCleanLogs,
-  expectStillServing,
-  startHostileStack,
-  TableProbe,
-} from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { expectCleanLogs, expectStillServing, useHostileStack } from '../support/hostile-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { eventBridge, publish } from '../support/publisher.js';
 import { type Message, TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
-let stack: RunningStack;
-let probe: TableProbe;
+// No sweep during the file: the two-second token below must stay connected to be tested.
+const suite = useHostileStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: '3600' });
 let bus: EventBridgeClient;
 const clients: TestClient[] = [];
 let brief: Connected;
@@ -37,7 +32,7 @@ const sign = (claims: Record<string, unknown>) =>
 
 async function connect(extra: Record<string, unknown> = {}): Promise<Connected> {
   const claims = plantedClaims(watch, { roles: [], ...extra });
-  const client = await TestClient.connect(stack.websocketUrl, { token: sign(claims) });
+  const client = await TestClient.connect(suite.stack.websocketUrl, { token: sign(claims) });
   clients.push(client);
   const { connectionId } = await client.request({ action: 'whoami' });
   return { client, sub: String(claims.sub), connectionId: String(connectionId) };
@@ -52,7 +47,7 @@ async function expectRefusal(
   const reply = await who.client.request(message);
   expect(reply).toMatchObject(expected);
   await expectStillServing(who.client);
-  expect(await probe.subscriptionsOf(who.connectionId)).toEqual({ items: [], channels: [] });
+  expect(await suite.probe.subscriptionsOf(who.connectionId)).toEqual({ items: [], channels: [] });
   return reply;
 }
 
@@ -60,10 +55,7 @@ const eventOn = (channel: string, id?: string) => (m: Message) =>
   m.type === 'event' && m.channel === channel && (id === undefined || m.id === id);
 
 beforeAll(async () => {
-  // No sweep during the file: the two-second token below must stay connected to be tested.
-  stack = await startHostileStack({ SWITCHBOARD_SWEEP_INTERVAL_SECONDS: '3600' });
-  probe = new TableProbe(stack.tableName);
-  bus = eventBridge(stack.baseUrl);
+  bus = eventBridge(suite.stack.baseUrl);
   // A token that lives two seconds, connected first so that they pass while the other cases run.
   brief = await connect({ exp: nowSeconds() + 2 });
   expiresAtMs = Date.parse(String((await brief.client.request({ action: 'whoami' })).expiresAt));
@@ -72,8 +64,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   bus?.destroy();
-  await stack?.stop();
-  probe?.destroy();
 });
 
 describe("another user's channels and system channels", () => {
@@ -106,7 +96,7 @@ describe("another user's channels and system channels", () => {
         id: 'deny',
       },
     );
-    expect(await probe.channelPartitions()).not.toContain(channelPartition(undefined, channel));
+    expect(await suite.probe.channelPartitions()).not.toContain(channelPartition(undefined, channel));
   });
 
   it('stats gets unauthorized', async () => {
@@ -122,7 +112,7 @@ describe("another user's channels and system channels", () => {
     const reply = await eve.client.request({ action: 'unsubscribe', channel });
     // Assess
     expect(reply).toMatchObject({ type: 'unsubscribed', channel });
-    expect(await probe.subscriptionsOf(bob.connectionId)).toEqual({
+    expect(await suite.probe.subscriptionsOf(bob.connectionId)).toEqual({
       items: [channelPartition(undefined, channel)],
       channels: [channel],
     });
@@ -198,7 +188,7 @@ describe('tenants', () => {
     ['globex#'],
   ])('acme subscribing to %s (another tenant embedded in the name) gets invalid_request', async (channel) => {
     await expectRefusal(acme, { action: 'subscribe', channel }, { type: 'error', code: 'invalid_request' });
-    expect([...(await probe.channelPartitions())].filter((p) => p.includes('globex'))).toEqual([]);
+    expect([...(await suite.probe.channelPartitions())].filter((p) => p.includes('globex'))).toEqual([]);
   });
 
   it("acme's subscription is stored in acme's space only", async () => {
@@ -211,7 +201,7 @@ describe('tenants', () => {
     expect(await none.client.request({ action: 'subscribe', channel: 'orders' })).toMatchObject({
       type: 'subscribed',
     });
-    expect(await probe.subscriptionsOf(acme.connectionId)).toEqual({
+    expect(await suite.probe.subscriptionsOf(acme.connectionId)).toEqual({
       items: [channelPartition('acme', 'orders')],
       channels: ['orders'],
     });
@@ -358,6 +348,6 @@ describe('afterwards', () => {
   it('the stack still serves, and its logs hold no token and no planted claim', async () => {
     const fresh = await connect();
     await expectStillServing(fresh.client);
-    expectCleanLogs(stack.logs(), watch);
+    expectCleanLogs(suite.stack.logs(), watch);
   });
 });

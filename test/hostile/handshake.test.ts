@@ -12,16 +12,14 @@ import {
   expectCleanLogs,
   expectStillServing,
   type HandshakeOptions,
-  startHostileStack,
-  TableProbe,
+  useHostileStack,
 } from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 
 const ALLOWED = ['https://app.example.com', 'http://localhost:3000'];
 const watch = new LeakWatch();
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack({ SWITCHBOARD_ALLOWED_ORIGINS: ALLOWED.join(',') });
 let sentinel: TestClient;
 
 /** A fresh valid token with planted claims. */
@@ -29,21 +27,17 @@ const valid = () =>
   watch.sent(forgeJwt({ alg: 'HS256', typ: 'JWT' }, plantedClaims(watch), { hmac: TEST_SECRET }));
 
 async function expectRefused(status: 400 | 401 | 403, options: HandshakeOptions): Promise<void> {
-  const outcome = await attemptHandshake(probe, stack.websocketUrl, options);
+  const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, options);
   expect(outcome).toEqual({ status, stored: [] });
   await expectStillServing(sentinel);
 }
 
 beforeAll(async () => {
-  stack = await startHostileStack({ SWITCHBOARD_ALLOWED_ORIGINS: ALLOWED.join(',') });
-  probe = new TableProbe(stack.tableName);
-  sentinel = await TestClient.connect(stack.websocketUrl, { token: valid() });
+  sentinel = await TestClient.connect(suite.stack.websocketUrl, { token: valid() });
 });
 
 afterAll(async () => {
   await sentinel?.close();
-  await stack?.stop();
-  probe?.destroy();
 });
 
 describe('the Origin allow-list', () => {
@@ -51,7 +45,7 @@ describe('the Origin allow-list', () => {
     ['the first allowed origin', ALLOWED[0] as string],
     ['the second allowed origin', ALLOWED[1] as string],
   ])('admits %s exactly (control)', async (_name, origin) => {
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, {
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
       token: valid(),
       headers: { Origin: origin },
     });
@@ -60,7 +54,9 @@ describe('the Origin allow-list', () => {
   });
 
   it('admits a client that sends no Origin at all (not a browser; control)', async () => {
-    expect((await attemptHandshake(probe, stack.websocketUrl, { token: valid() })).status).toBe(101);
+    expect((await attemptHandshake(suite.probe, suite.stack.websocketUrl, { token: valid() })).status).toBe(
+      101,
+    );
   });
 
   it.each([
@@ -97,7 +93,7 @@ describe('the Origin allow-list', () => {
 
 describe('subprotocol offers without a usable token', () => {
   it('answers a token- offer with the non-token offer beside it (control)', async () => {
-    const client = await TestClient.connect(stack.websocketUrl, {
+    const client = await TestClient.connect(suite.stack.websocketUrl, {
       protocols: ['switchboard.v1', `token-${valid()}`],
     });
     expect(client.socket.protocol).toBe('switchboard.v1');
@@ -157,7 +153,7 @@ describe('repeated headers: every value counts, not just the first or the last',
   // `multiValueHeaders` all of them). A handshake must not be admitted on whichever value one of
   // them happens to read: two different tokens are two tokens, and a forbidden Origin is forbidden.
   const raw = (...lines: Array<readonly [string, string]>) =>
-    attemptRawHandshake(probe, stack.websocketUrl, lines);
+    attemptRawHandshake(suite.probe, suite.stack.websocketUrl, lines);
 
   it('admits one valid Bearer token sent this way (control)', async () => {
     expect((await raw(['Authorization', `Bearer ${valid()}`])).status).toBe(101);
@@ -231,7 +227,7 @@ describe('repeated headers: every value counts, not just the first or the last',
 describe('afterwards', () => {
   it('the stack still serves, and its logs hold no token, no planted claim and no jose error', async () => {
     await expectStillServing(sentinel);
-    const logs = stack.logs();
+    const logs = suite.stack.logs();
     expect(logs).toMatch(/handshake refused/);
     expectCleanLogs(logs, watch);
   });

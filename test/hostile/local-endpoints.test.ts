@@ -14,12 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_REFUSED, ORIGIN_REFUSED } from '../../local/request-guard.js';
 import { localCredentials } from '../support/dynamodb.js';
 import { forgeJwt, LeakWatch, plantedClaims } from '../support/hostile-jwt.js';
-import {
-  expectCleanLogs,
-  expectStillServing,
-  startHostileStack,
-  TableProbe,
-} from '../support/hostile-stack.js';
+import { expectCleanLogs, expectStillServing, useHostileStack } from '../support/hostile-stack.js';
 import { isLoopbackAddress, listenersOf } from '../support/listeners.js';
 import { type RunningStack, startStack, TEST_SECRET } from '../support/local-stack.js';
 import { eventBridge } from '../support/publisher.js';
@@ -27,8 +22,7 @@ import { TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
 const EVIL = 'https://evil.example';
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack();
 /** A connection that stays open throughout; forged frames would land on it. */
 let sentinel: TestClient;
 let sentinelId: string;
@@ -49,7 +43,7 @@ function raw(
   path: string,
   headers: Record<string, string> = {},
   body = '',
-  baseUrl = stack.baseUrl,
+  baseUrl = suite.stack.baseUrl,
 ): Promise<RawResponse> {
   const { hostname, port, host } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
@@ -93,16 +87,12 @@ function token(extra: Record<string, unknown> = {}): string {
 }
 
 beforeAll(async () => {
-  stack = await startHostileStack();
-  probe = new TableProbe(stack.tableName);
-  sentinel = await TestClient.connect(stack.websocketUrl, { token: token() });
+  sentinel = await TestClient.connect(suite.stack.websocketUrl, { token: token() });
   sentinelId = String((await sentinel.request({ action: 'whoami' })).connectionId);
 });
 
 afterAll(async () => {
   await Promise.all([...clients, sentinel].map((c) => c?.close()));
-  await stack?.stop();
-  probe?.destroy();
 });
 
 describe('the token exchange opens CORS to no origin by default', () => {
@@ -130,7 +120,7 @@ describe('the token exchange opens CORS to no origin by default', () => {
 });
 
 describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 everywhere', () => {
-  const rebound = () => ({ Host: `rebound.evil.example:${new URL(stack.baseUrl).port}` });
+  const rebound = () => ({ Host: `rebound.evil.example:${new URL(suite.stack.baseUrl).port}` });
   const cases: Array<[name: string, method: string, path: () => string, headers?: Record<string, string>]> = [
     ['the test page', 'GET', () => '/'],
     ['the dashboard API', 'GET', () => '/admin/api/state'],
@@ -157,7 +147,7 @@ describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 
     'refuses a WebSocket upgrade with a valid token and %s as Host, and stores nothing',
     async (_name, host) => {
       // Prepare
-      const before = await probe.connectionKeys();
+      const before = await suite.probe.connectionKeys();
       // Act
       const response = await raw('GET', `/ws?token=${encodeURIComponent(token())}`, {
         Host: host,
@@ -168,7 +158,7 @@ describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 
       });
       // Assess
       expect(response.status).toBe(403);
-      expect([...(await probe.connectionKeys())].filter((key) => !before.has(key))).toEqual([]);
+      expect([...(await suite.probe.connectionKeys())].filter((key) => !before.has(key))).toEqual([]);
     },
   );
 
@@ -176,7 +166,7 @@ describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 
     'answers a loopback Host, %s, with any port',
     async (name) => {
       const response = await raw('GET', `/ws/@connections/${encodeURIComponent(sentinelId)}`, {
-        Host: `${name}:${new URL(stack.baseUrl).port}`,
+        Host: `${name}:${new URL(suite.stack.baseUrl).port}`,
       });
       expect(response.status).toBe(200);
     },
@@ -184,7 +174,7 @@ describe('a page behind DNS rebinding (a non-loopback Host) is refused with 403 
 });
 
 describe('browser cross-origin requests to @connections and PutEvents are refused with 403', () => {
-  const port = () => Number(new URL(stack.baseUrl).port);
+  const port = () => Number(new URL(suite.stack.baseUrl).port);
   const post = (origin: string | undefined, frame: string) =>
     raw(
       'POST',
@@ -252,7 +242,7 @@ describe('browser cross-origin requests to @connections and PutEvents are refuse
   it('the SDK (no Origin) still posts to @connections', async () => {
     // Prepare
     const management = new ApiGatewayManagementApiClient({
-      endpoint: `${stack.baseUrl}/ws`,
+      endpoint: `${suite.stack.baseUrl}/ws`,
       region: 'local',
       credentials: localCredentials,
     });
@@ -266,7 +256,7 @@ describe('browser cross-origin requests to @connections and PutEvents are refuse
   });
 
   it('leaves a cross-origin WebSocket to $connect, as on AWS: admitted when no allow-list is set', async () => {
-    const client = await TestClient.connect(stack.websocketUrl, {
+    const client = await TestClient.connect(suite.stack.websocketUrl, {
       token: token(),
       headers: { Origin: EVIL },
     });
@@ -278,7 +268,7 @@ describe('browser cross-origin requests to @connections and PutEvents are refuse
 describe('a client that sends a flood and leaves stops costing work at once', () => {
   it('has its $disconnect run within seconds of leaving, not after its 2,000 queued 30 KB messages', async () => {
     // Prepare
-    const client = await TestClient.connect(stack.websocketUrl, { token: token() });
+    const client = await TestClient.connect(suite.stack.websocketUrl, { token: token() });
     const id = String((await client.request({ action: 'whoami' })).connectionId);
     const frame = JSON.stringify({ action: 'ping', pad: 'p'.repeat(30_000) });
     // Act
@@ -287,7 +277,7 @@ describe('a client that sends a flood and leaves stops costing work at once', ()
     client.socket.terminate();
     const left = Date.now();
     // Assess
-    while ((await probe.connectionKeys()).has(`conn#${id}`)) {
+    while ((await suite.probe.connectionKeys()).has(`conn#${id}`)) {
       expect(Date.now() - left, 'the connection item outlived its client by 8 s').toBeLessThan(8_000);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -303,12 +293,12 @@ describe('PutEvents takes or refuses each entry on its own', () => {
 
   it('delivers the good entries of a batch that holds a 20,000-deep Detail, and refuses that one', async () => {
     // Prepare
-    const reader = await TestClient.connect(stack.websocketUrl, { token: token() });
+    const reader = await TestClient.connect(suite.stack.websocketUrl, { token: token() });
     clients.push(reader);
     expect(await reader.request({ action: 'subscribe', channel: 'hostile-news' })).toMatchObject({
       type: 'subscribed',
     });
-    const bus = eventBridge(stack.baseUrl);
+    const bus = eventBridge(suite.stack.baseUrl);
     // Act
     const result = await bus.send(
       new PutEventsCommand({
@@ -406,6 +396,6 @@ describe('a stack as npm start runs it: its own DynamoDB Local, the default rate
 describe('afterwards', () => {
   it('the stack still serves, and its logs hold no token, no planted claim and no handler failure', async () => {
     await expectStillServing(sentinel);
-    expectCleanLogs(stack.logs(), watch);
+    expectCleanLogs(suite.stack.logs(), watch);
   });
 });

@@ -6,18 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeJwt, LeakWatch, plantedClaims } from '../support/hostile-jwt.js';
-import {
-  expectCleanLogs,
-  expectStillServing,
-  startHostileStack,
-  TableProbe,
-} from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { expectCleanLogs, expectStillServing, useHostileStack } from '../support/hostile-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { type Message, TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack();
 /** One connection takes every hostile message in turn; each case proves it is still usable. */
 let mallory: TestClient;
 let malloryId: string;
@@ -30,7 +24,7 @@ const json = (value: unknown) => JSON.stringify(value);
 async function connect(): Promise<{ client: TestClient; sub: string }> {
   const claims = plantedClaims(watch, { roles: [] });
   const token = watch.sent(forgeJwt({ alg: 'HS256', typ: 'JWT' }, claims, { hmac: TEST_SECRET }));
-  const client = await TestClient.connect(stack.websocketUrl, { token });
+  const client = await TestClient.connect(suite.stack.websocketUrl, { token });
   others.push(client);
   return { client, sub: String(claims.sub) };
 }
@@ -45,7 +39,7 @@ async function expectReply(raw: string, expected: Record<string, unknown>): Prom
   expect(reply).toMatchObject(expected);
   if (reply.type === 'error') expect(reply.message).toEqual(expect.any(String));
   await expectStillServing(mallory);
-  expect(await probe.subscriptionsOf(malloryId)).toEqual({ items: [], channels: [] });
+  expect(await suite.probe.subscriptionsOf(malloryId)).toEqual({ items: [], channels: [] });
   return reply;
 }
 
@@ -56,8 +50,6 @@ function pingOfBytes(bytes: number): string {
 }
 
 beforeAll(async () => {
-  stack = await startHostileStack();
-  probe = new TableProbe(stack.tableName);
   const connected = await connect();
   mallory = connected.client;
   mallorySub = connected.sub;
@@ -66,8 +58,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(others.map((c) => c.close()));
-  await stack?.stop();
-  probe?.destroy();
 });
 
 type Case = [name: string, raw: string, expected: Record<string, unknown>];
@@ -457,7 +447,7 @@ describe('frames API Gateway itself refuses, and bursts', () => {
       frames.map((_, i) => ['error', 'invalid_request', `b${i}`]),
     );
     await expectStillServing(mallory);
-    expect(await probe.subscriptionsOf(malloryId)).toEqual({ items: [], channels: [] });
+    expect(await suite.probe.subscriptionsOf(malloryId)).toEqual({ items: [], channels: [] });
   });
 });
 
@@ -469,6 +459,6 @@ describe('afterwards', () => {
       user: { userId: sub, roles: [] },
     });
     await expectStillServing(mallory);
-    expectCleanLogs(stack.logs(), watch);
+    expectCleanLogs(suite.stack.logs(), watch);
   });
 });

@@ -13,20 +13,22 @@ import {
   type JwksServer,
   type RecordingServer,
   rsaKey,
-  startHostileStack,
   startJwksServer,
   startRecordingServer,
-  TableProbe,
+  useHostileStack,
 } from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 
 const watch = new LeakWatch();
 const attacker = rsaKey('attacker-key');
 let jwks: JwksServer;
 let trap: RecordingServer;
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack(async () => {
+  [jwks, trap] = await Promise.all([startJwksServer(), startRecordingServer()]);
+  // An empty secret means "none": this stack knows only the JWKS URL.
+  return { SWITCHBOARD_AUTH_JWKS_URL: jwks.jwksUrl, SWITCHBOARD_AUTH_SECRET: '' };
+});
 let sentinel: TestClient;
 
 const claims = () => plantedClaims(watch);
@@ -35,23 +37,19 @@ const rs = (payload: unknown, header: Record<string, unknown> = {}) =>
 const pem = () => jwks.key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 beforeAll(async () => {
-  [jwks, trap] = await Promise.all([startJwksServer(), startRecordingServer()]);
-  // An empty secret means "none": this stack knows only the JWKS URL.
-  stack = await startHostileStack({ SWITCHBOARD_AUTH_JWKS_URL: jwks.jwksUrl, SWITCHBOARD_AUTH_SECRET: '' });
-  probe = new TableProbe(stack.tableName);
-  sentinel = await TestClient.connect(stack.websocketUrl, { token: watch.sent(rs(claims())) });
+  sentinel = await TestClient.connect(suite.stack.websocketUrl, { token: watch.sent(rs(claims())) });
 });
 
 afterAll(async () => {
   await sentinel?.close();
-  await stack?.stop();
-  probe?.destroy();
   await Promise.all([jwks?.close(), trap?.close()]);
 });
 
 describe('a stack configured with a JWKS URL only', () => {
   it('admits an RS256 token signed with the key its JWKS publishes (control)', async () => {
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(rs(claims())) });
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
+      token: watch.sent(rs(claims())),
+    });
     expect(outcome.status).toBe(101);
     expect(outcome.stored).toHaveLength(1);
   });
@@ -86,7 +84,9 @@ describe('a stack configured with a JWKS URL only', () => {
   ];
 
   it.each(cases)('refuses %s with 401', async (_name, make) => {
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(make()) });
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
+      token: watch.sent(make()),
+    });
     expect(outcome).toEqual({ status: 401, stored: [] });
     await expectStillServing(sentinel);
     expect(trap.requests).toEqual([]);
@@ -99,7 +99,7 @@ describe('a stack configured with a JWKS URL only', () => {
 
   it('still serves, and its logs hold no token, no planted claim and no jose error', async () => {
     await expectStillServing(sentinel);
-    const logs = stack.logs();
+    const logs = suite.stack.logs();
     expect(logs).toMatch(/handshake refused/);
     expectCleanLogs(logs, watch);
   });

@@ -24,12 +24,11 @@ import {
   type JwksServer,
   type RecordingServer,
   rsaKey,
-  startHostileStack,
   startJwksServer,
   startRecordingServer,
-  TableProbe,
+  useHostileStack,
 } from '../support/hostile-stack.js';
-import { type RunningStack, TEST_SECRET } from '../support/local-stack.js';
+import { TEST_SECRET } from '../support/local-stack.js';
 import { TestClient } from '../support/ws-client.js';
 
 const ISSUER = 'https://issuer.switchboard.test/';
@@ -41,8 +40,14 @@ const watch = new LeakWatch();
 const attacker = rsaKey('attacker-key');
 let jwks: JwksServer;
 let trap: RecordingServer;
-let stack: RunningStack;
-let probe: TableProbe;
+const suite = useHostileStack(async () => {
+  [jwks, trap] = await Promise.all([startJwksServer(), startRecordingServer()]);
+  return {
+    SWITCHBOARD_AUTH_JWKS_URL: jwks.jwksUrl,
+    SWITCHBOARD_AUTH_ISSUER: ISSUER,
+    SWITCHBOARD_AUTH_AUDIENCE: AUDIENCE,
+  };
+});
 let sentinel: TestClient;
 const clients: TestClient[] = [];
 
@@ -80,63 +85,60 @@ function tokenOfLength(bytes: number): string {
 }
 
 function query(params: string): string {
-  return `${stack.websocketUrl}?${params}`;
+  return `${suite.stack.websocketUrl}?${params}`;
 }
 
 /** The documented refusal: 401, no WebSocket, no `conn#` item, and the stack still serves. */
-async function expectRefused(options: HandshakeOptions, url = stack.websocketUrl): Promise<void> {
-  const outcome = await attemptHandshake(probe, url, options);
+async function expectRefused(options: HandshakeOptions, url = suite.stack.websocketUrl): Promise<void> {
+  const outcome = await attemptHandshake(suite.probe, url, options);
   expect(outcome).toEqual({ status: 401, stored: [] });
   await expectStillServing(sentinel);
 }
 
 async function admitted(token: string): Promise<TestClient> {
-  const client = await TestClient.connect(stack.websocketUrl, { token: watch.sent(token) });
+  const client = await TestClient.connect(suite.stack.websocketUrl, { token: watch.sent(token) });
   clients.push(client);
   return client;
 }
 
 beforeAll(async () => {
-  [jwks, trap] = await Promise.all([startJwksServer(), startRecordingServer()]);
-  stack = await startHostileStack({
-    SWITCHBOARD_AUTH_JWKS_URL: jwks.jwksUrl,
-    SWITCHBOARD_AUTH_ISSUER: ISSUER,
-    SWITCHBOARD_AUTH_AUDIENCE: AUDIENCE,
-  });
-  probe = new TableProbe(stack.tableName);
-  sentinel = await TestClient.connect(stack.websocketUrl, { token: watch.sent(hs(claims())) });
+  sentinel = await TestClient.connect(suite.stack.websocketUrl, { token: watch.sent(hs(claims())) });
 });
 
 afterAll(async () => {
   await Promise.all([...clients, sentinel].map((c) => c?.close()));
-  await stack?.stop();
-  probe?.destroy();
   await Promise.all([jwks?.close(), trap?.close()]);
 });
 
 describe('controls: what the main stack admits', () => {
   it('admits an HS256 token with the configured iss and aud, and stores its connection', async () => {
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(hs(claims())) });
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
+      token: watch.sent(hs(claims())),
+    });
     expect(outcome.status).toBe(101);
     expect(outcome.stored).toHaveLength(1);
   });
 
   it('admits an RS256 token signed with the key the JWKS URL publishes', async () => {
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(rs(claims())) });
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
+      token: watch.sent(rs(claims())),
+    });
     expect(outcome.status).toBe(101);
     expect(outcome.stored).toHaveLength(1);
   });
 
   it('admits a token of exactly 4,096 bytes, the largest allowed', async () => {
     const token = tokenOfLength(4096);
-    expect(await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(token) })).toMatchObject({
+    expect(
+      await attemptHandshake(suite.probe, suite.stack.websocketUrl, { token: watch.sent(token) }),
+    ).toMatchObject({
       status: 101,
     });
   });
 
   it('admits the same token given in all three places at once', async () => {
     const token = watch.sent(hs(claims()));
-    const outcome = await attemptHandshake(probe, stack.websocketUrl, {
+    const outcome = await attemptHandshake(suite.probe, suite.stack.websocketUrl, {
       token,
       headers: { Authorization: `Bearer ${token}` },
       protocols: [`token-${token}`],
@@ -313,7 +315,9 @@ describe('jku, x5u, jwk and x5c headers are refused with 401, and nothing is fet
 
   it('ignores jku and x5u on a token signed with the real secret: admitted, and nothing fetched', async () => {
     const token = hs(claims(), { jku: trapUrl('/jwks.json'), x5u: trapUrl('/cert.pem') });
-    expect(await attemptHandshake(probe, stack.websocketUrl, { token: watch.sent(token) })).toMatchObject({
+    expect(
+      await attemptHandshake(suite.probe, suite.stack.websocketUrl, { token: watch.sent(token) }),
+    ).toMatchObject({
       status: 101,
     });
     expect(trap.requests).toEqual([]);
@@ -598,7 +602,10 @@ describe('tokens signed with another secret, or of the wrong structure, are refu
 
 describe('the token exchange refuses the same hostile tokens with 401 and the documented body', () => {
   const exchange = (token: string) =>
-    fetch(`${stack.baseUrl}/api/v1/auth`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    fetch(`${suite.stack.baseUrl}/api/v1/auth`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
   const cases: TokenCase[] = [
     ['alg "none"', () => forgeJwt({ alg: 'none' }, claims(), { signature: '' })],
     [
@@ -637,13 +644,18 @@ describe('the token exchange refuses the same hostile tokens with 401 and the do
     const body = (await response.json()) as { data: { token: string } };
     watch.sent(body.data.token);
     expect(response.status).toBe(200);
-    expect((await attemptHandshake(probe, stack.websocketUrl, { token: body.data.token })).status).toBe(101);
+    expect(
+      (await attemptHandshake(suite.probe, suite.stack.websocketUrl, { token: body.data.token })).status,
+    ).toBe(101);
   });
 });
 
 describe('the token exchange cannot extend a session (PROTOCOL §2)', () => {
   const exchange = (token: string) =>
-    fetch(`${stack.baseUrl}/api/v1/auth`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    fetch(`${suite.stack.baseUrl}/api/v1/auth`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
   /** Exchanges `token` and expects a short token back. */
   async function shortTokenFor(token: string): Promise<{ token: string; expiresIn: number }> {
     const response = await exchange(watch.sent(token));
@@ -668,7 +680,9 @@ describe('the token exchange cannot extend a session (PROTOCOL §2)', () => {
     const again = await exchange(short.token);
     // Assess
     await expectUnauthorized(again);
-    expect((await attemptHandshake(probe, stack.websocketUrl, { token: short.token })).status).toBe(101);
+    expect(
+      (await attemptHandshake(suite.probe, suite.stack.websocketUrl, { token: short.token })).status,
+    ).toBe(101);
   });
 
   it('refuses a main token that carries the exchange mark itself, whatever its value', async () => {
@@ -711,7 +725,7 @@ describe('afterwards', () => {
 
   it('the stack still serves, and its logs hold no token, no planted claim and no jose error', async () => {
     await expectStillServing(sentinel);
-    const logs = stack.logs();
+    const logs = suite.stack.logs();
     expect(logs).toMatch(/handshake refused/);
     expectCleanLogs(logs, watch);
   });

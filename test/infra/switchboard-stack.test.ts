@@ -231,7 +231,7 @@ describe('handlers', () => {
     const result = await build({ ...esbuildOptionsFor(entry, '/bundle/index.mjs'), write: false });
     const code = result.outputFiles.find((f) => f.path.endsWith('index.mjs'));
     expect(code?.contents.length).toBeGreaterThan(0);
-    expect(code?.contents.length).toBeLessThanOrEqual(BUNDLE_BUDGET.minifiedKB * 1024);
+    expect(code?.contents.length).toBeLessThanOrEqual(BUNDLE_BUDGET.minifiedBytes);
   });
 
   it.each(ENTRIES)('%s is granted what the adapters in its bundle use', async (entry) => {

@@ -4,12 +4,14 @@
  * subscribers plus outsiders who must never see an event (another tenant, no tenant, not
  * subscribed) — with the checks every fault test makes on them.
  */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { channelPartition, connectionKey } from '../../adapters/dynamo-store.js';
 import type { FaultPlanInput, FaultState } from '../../local/faults/fault-plan.js';
-import type { testDocumentClient } from './dynamodb.js';
+import { testDocumentClient } from './dynamodb.js';
 import { type RunningStack, startStack, type TokenClaims, tokenFor } from './local-stack.js';
+import { eventBridge } from './publisher.js';
 import { type Message, TestClient } from './ws-client.js';
 
 /** The local stack as `npm start` runs it, plus `SWITCHBOARD_LOCAL_FAULTS=1`. */
@@ -48,6 +50,89 @@ export class FaultControl {
   state(): Promise<FaultState> {
     return this.call('GET');
   }
+}
+
+interface Closable {
+  close(): Promise<unknown>;
+}
+
+/** What a fault test file shares across its tests; read it inside a test or hook (set by `beforeAll`). */
+export interface FaultSuite {
+  readonly stack: RunningStack;
+  /** The fault plan's API (`faults: false`: the stack has none, and this is not to be used). */
+  readonly faults: FaultControl;
+  /** An EventBridge client of the stack's local bus, as services publish. */
+  readonly bus: EventBridgeClient;
+  /** A DynamoDB client of DynamoDB Local, to look at the table. */
+  readonly db: ReturnType<typeof testDocumentClient>;
+  /** Closed after the test that opened it (once the fault plan is cleared). */
+  closeAfterTest<T extends Closable>(closable: T): T;
+  /** Closed once the file's tests are done: an audience that several tests share. */
+  closeAtEnd<T extends Closable>(closable: T): T;
+  /** `gatherAudience` on this stack, closed after the test. */
+  audience(channel: string, healthy?: number): Promise<Audience>;
+}
+
+/**
+ * The set-up and tear-down every file of the fault suite repeats, registered once: a stack
+ * (`startFaultStack`, or with `faults: false` the stack as `npm start` runs it), the clients a
+ * test drives it with, the plan cleared after each test, and everything opened closed.
+ */
+export function useFaultSuite(
+  options: { readonly env?: Record<string, string>; readonly faults?: boolean } = {},
+): FaultSuite {
+  const injecting = options.faults !== false;
+  let running: { stack: RunningStack; faults: FaultControl; bus: EventBridgeClient } | undefined;
+  let db: ReturnType<typeof testDocumentClient> | undefined;
+  const afterTest: Closable[] = [];
+  const atEnd: Closable[] = [];
+  const ready = () => {
+    if (!running || !db) throw new Error('the fault suite is read before its beforeAll ran');
+    return { ...running, db };
+  };
+
+  beforeAll(async () => {
+    const stack = injecting ? await startFaultStack(options.env) : await startStack(options.env);
+    running = { stack, faults: new FaultControl(stack.baseUrl), bus: eventBridge(stack.baseUrl) };
+    db = testDocumentClient();
+  });
+  afterEach(async () => {
+    if (injecting) await running?.faults.clear();
+    await Promise.all(afterTest.splice(0).map((closable) => closable.close()));
+  });
+  afterAll(async () => {
+    await Promise.all(atEnd.splice(0).map((closable) => closable.close()));
+    running?.bus.destroy();
+    db?.destroy();
+    await running?.stack.stop();
+  });
+
+  const suite: FaultSuite = {
+    get stack() {
+      return ready().stack;
+    },
+    get faults() {
+      return ready().faults;
+    },
+    get bus() {
+      return ready().bus;
+    },
+    get db() {
+      return ready().db;
+    },
+    closeAfterTest(closable) {
+      afterTest.push(closable);
+      return closable;
+    },
+    closeAtEnd(closable) {
+      atEnd.push(closable);
+      return closable;
+    },
+    async audience(channel, healthy = 3) {
+      return suite.closeAfterTest(await gatherAudience(suite.stack, { channel, healthy }));
+    },
+  };
+  return suite;
 }
 
 export type EventMessage = Message & { type: 'event'; id: string; channel: string; seq: number };

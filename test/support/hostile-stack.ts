@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, request, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { connectionKey } from '../../adapters/dynamo-store.js';
 import { testDocumentClient } from './dynamodb.js';
 import { JOSE_ERROR_NAMES, type LeakWatch, leakableParts } from './hostile-jwt.js';
@@ -26,6 +26,59 @@ export function startHostileStack(env: Record<string, string> = {}): Promise<Run
     SWITCHBOARD_RATE_LIMIT_PER_SECOND: '10000',
     ...env,
   });
+}
+
+interface Closable {
+  close(): Promise<unknown> | unknown;
+}
+
+/** What a hostile test file shares across its tests; read it inside a test or hook (set by `beforeAll`). */
+export interface HostileSuite {
+  readonly stack: RunningStack;
+  /** A read-only look into the stack's table. */
+  readonly probe: TableProbe;
+  /** Closed once the file's tests are done, before the stack stops. */
+  closeAtEnd<T extends Closable>(closable: T): T;
+}
+
+/**
+ * The set-up and tear-down every hostile file repeats, registered once: `startHostileStack` with
+ * `env` (a function when the environment names servers the file must start first), a
+ * `TableProbe` on its table, and at the end everything handed to `closeAtEnd`, the stack, the probe.
+ * A file's own `beforeAll` runs after this one (vitest runs them in order), so it can use the stack.
+ */
+export function useHostileStack(
+  env: Record<string, string> | (() => Promise<Record<string, string>>) = {},
+): HostileSuite {
+  let running: { stack: RunningStack; probe: TableProbe } | undefined;
+  const atEnd: Closable[] = [];
+  const ready = () => {
+    if (!running) throw new Error('the hostile suite is read before its beforeAll ran');
+    return running;
+  };
+
+  beforeAll(async () => {
+    const stack = await startHostileStack(typeof env === 'function' ? await env() : env);
+    running = { stack, probe: new TableProbe(stack.tableName) };
+  });
+  afterAll(async () => {
+    await Promise.all(atEnd.splice(0).map((closable) => closable.close()));
+    await running?.stack.stop();
+    running?.probe.destroy();
+  });
+
+  return {
+    get stack() {
+      return ready().stack;
+    },
+    get probe() {
+      return ready().probe;
+    },
+    closeAtEnd(closable) {
+      atEnd.push(closable);
+      return closable;
+    },
+  };
 }
 
 export interface RecordingServer {

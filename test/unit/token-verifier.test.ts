@@ -258,4 +258,20 @@ describe('a verifier built on first use (the message routes, for refresh)', () =
     expect(retried.identity.userId).toBe('bob');
     expect(builds).toBe(2);
   });
+
+  it('checks every time against the injected clock, not the machine one', async () => {
+    const anHourAgo = now() - 3600;
+    const clocked = createTokenVerifier({
+      secret: SECRET,
+      maxTokenLifetimeSeconds: 3600,
+      now: () => anHourAgo * 1000,
+    });
+    // Valid at the injected instant, though long expired by the machine's clock.
+    const thenValid = await hs256({ sub: 'alice', iat: anHourAgo, exp: anHourAgo + 60 });
+    expect((await clocked.verify(thenValid)).identity.userId).toBe('alice');
+    expect(await reason(verifier.verify(thenValid))).toBe('expired');
+    // Valid by the machine's clock, but issued in the future of the injected instant.
+    const issuedNow = await hs256({ sub: 'alice', iat: now(), exp: now() + 60 });
+    expect(await reason(clocked.verify(issuedNow))).toBe('claims');
+  });
 });
