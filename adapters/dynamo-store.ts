@@ -700,29 +700,51 @@ export class DynamoConnectionStore extends DynamoClientConnectionStore implement
     this.registeredTenants.set(name, expires);
   }
 
+  /**
+   * Every entry of the sweep index, in order of due time across its shards (each shard's Query is
+   * sorted by it; the shards are merged), so a run cut short leaves out the entries due last.
+   */
   async *sweepEntries(): AsyncIterable<SweepEntry> {
-    for (let shard = 0; shard < sweepIndex.shards; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: sweepIndex.name,
-            KeyConditionExpression: '#shard = :shard',
-            ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey },
-            ExpressionAttributeValues: { ':shard': `sweep#${shard}` },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        startKey = page.LastEvaluatedKey;
-        for (const item of page.Items ?? []) {
-          yield {
-            connectionId: String(item[PK]).slice('conn#'.length),
-            dueAt: Number(item[sweepIndex.sortKey]),
-          };
+    const shards = Array.from({ length: sweepIndex.shards }, (_, shard) =>
+      this.sweepShard(shard)[Symbol.asyncIterator](),
+    );
+    const heads = await Promise.all(shards.map((shard) => shard.next()));
+    for (;;) {
+      let first = -1;
+      heads.forEach((head, i) => {
+        const current = heads[first];
+        if (!head.done && (current === undefined || current.done || head.value.dueAt < current.value.dueAt)) {
+          first = i;
         }
-      } while (startKey);
+      });
+      const head = heads[first];
+      if (head === undefined || head.done) return;
+      yield head.value;
+      heads[first] = await (shards[first] as AsyncIterator<SweepEntry>).next();
     }
+  }
+
+  private async *sweepShard(shard: number): AsyncIterable<SweepEntry> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: sweepIndex.name,
+          KeyConditionExpression: '#shard = :shard',
+          ExpressionAttributeNames: { '#shard': sweepIndex.partitionKey },
+          ExpressionAttributeValues: { ':shard': `sweep#${shard}` },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      startKey = page.LastEvaluatedKey;
+      for (const item of page.Items ?? []) {
+        yield {
+          connectionId: String(item[PK]).slice('conn#'.length),
+          dueAt: Number(item[sweepIndex.sortKey]),
+        };
+      }
+    } while (startKey);
   }
 
   async audiencePage(

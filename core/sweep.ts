@@ -10,8 +10,14 @@
  * takes a right from the shared callback budget, and the sweep takes at most `SWEEP_SHARE` of it:
  * unpaced, a sweep of 18,742 connections at 16 calls in flight burst past a 1,000/s quota in the
  * middle of a big-channel fan-out and had 11,351 of its posts answered 429 (big-channel bench).
+ *
+ * A run examines the index in order of due time across its shards, and stops starting calls when
+ * its invocation runs low: with more connections than its share of the budget can examine in
+ * one invocation, what is left out is the connections due last (their turn comes when they are
+ * due), never a whole shard run after run.
  */
 import { CallbackPacer, CallSpacing } from './callback-pacer.js';
+import { POST_REQUEST_TIMEOUT_MS, ThrottledError } from './delivery.js';
 import {
   type CallbackBudget,
   type ConnectionGateway,
@@ -34,6 +40,8 @@ export interface SweepDeps {
   };
   readonly log: Log;
   readonly now?: () => number;
+  /** The invocation's time left (Lambda's `getRemainingTimeInMillis`); none: no limit. */
+  readonly remainingTimeMs?: () => number;
 }
 
 export interface SweepReport {
@@ -41,6 +49,10 @@ export interface SweepReport {
   readonly closedExpired: number;
   readonly removedSilent: number;
   readonly failed: number;
+  /** Calls API Gateway answered 429 to, after their retries (left for the next run). */
+  readonly throttled: number;
+  /** True when the run stopped for lack of time before the end of the index. */
+  readonly outOfTime: boolean;
 }
 
 /** `GET @connections` calls in flight at once. */
@@ -48,10 +60,19 @@ export const STATUS_CONCURRENCY = 16;
 
 /**
  * The part of the callback budget the sweep may take: the rest stays with the fan-out. At the
- * default budget (4,000/s) a run examines 1,000 connections a second, so 60,000 in a 1-minute
- * period; past that, lengthen `sweepPeriod` (docs/design/keep-alive.md).
+ * default budget (4,000/s) a run examines 1,000 connections a second, so about 110,000 in one
+ * invocation (docs/design/keep-alive.md).
  */
 export const SWEEP_SHARE = 0.25;
+
+/**
+ * No call starts later than this before the invocation ends: one started at the last moment may
+ * take its whole request timeout, and a removal follows it.
+ */
+const SWEEP_MARGIN_MS = POST_REQUEST_TIMEOUT_MS + 5_000;
+
+/** Tries of a call API Gateway answers 429 to, backing off in between. */
+const THROTTLED_TRIES = 3;
 
 /**
  * The sweep takes its rights a window's share at a time: one budget write per 100 calls at the
@@ -61,13 +82,16 @@ export function sweepChunk(callbacksPerSecond: number): number {
   return Math.max(1, Math.min(100, Math.floor(sweepShare(callbacksPerSecond) / 10)));
 }
 
-/** The sweep's calls a second at most. */
+/** The sweep's calls a second at most (a fraction below 4: one every few seconds). */
 export function sweepShare(callbacksPerSecond: number): number {
-  return Math.max(1, Math.floor(callbacksPerSecond * SWEEP_SHARE));
+  return callbacksPerSecond * SWEEP_SHARE;
 }
 
-/** Waits for one `@connections` call's right: the sweep's share, then the shared budget. */
-type Pace = () => Promise<void>;
+/**
+ * Makes one `@connections` call once it has its right (the sweep's share, then the shared
+ * budget), trying again after a 429; `undefined` when the run is out of time.
+ */
+type Call = <T>(call: () => Promise<T>) => Promise<T | undefined>;
 
 /**
  * `$connect` writes the entry before API Gateway opens the connection, and API Gateway answers 410
@@ -81,32 +105,60 @@ export const CONNECT_GRACE_SECONDS = 12;
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const clock = deps.now ?? Date.now;
   const now = epochSeconds(clock());
-  const report = { examined: 0, closedExpired: 0, removedSilent: 0, failed: 0 };
+  const until = clock() + (deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) - SWEEP_MARGIN_MS;
+  const report = {
+    examined: 0,
+    closedExpired: 0,
+    removedSilent: 0,
+    failed: 0,
+    throttled: 0,
+    outOfTime: false,
+  };
   const { callbacksPerSecond } = deps.settings.fanout;
   const spacing = new CallSpacing(sweepShare(callbacksPerSecond), clock);
   const pacer = new CallbackPacer(deps.budget, sweepChunk(callbacksPerSecond), clock);
-  const pace: Pace = async () => {
-    await spacing.wait();
-    await pacer.acquire();
+  const call: Call = async (request) => {
+    for (let attempt = 1; ; attempt++) {
+      await spacing.wait();
+      if (clock() >= until || !(await pacer.acquire(until))) {
+        report.outOfTime = true;
+        return undefined;
+      }
+      try {
+        return await request();
+      } catch (error) {
+        if (!(error instanceof ThrottledError) || attempt >= THROTTLED_TRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
   };
   const inFlight = new Set<Promise<void>>();
   for await (const entry of deps.store.sweepEntries()) {
+    if (report.outOfTime || clock() >= until) {
+      report.outOfTime = true;
+      break;
+    }
     report.examined += 1;
-    const task = examine(entry, now, deps, pace, report).finally(() => inFlight.delete(task));
+    const task = examine(entry, now, deps, call, report).finally(() => inFlight.delete(task));
     inFlight.add(task);
     if (inFlight.size >= STATUS_CONCURRENCY) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  if (report.throttled > 0) {
+    deps.log.warn('sweep calls answered 429 (the account quota); left for the next run', {
+      throttled: report.throttled,
+    });
+  }
   return report;
 }
 
-type Counts = { closedExpired: number; removedSilent: number; failed: number };
+type Counts = { closedExpired: number; removedSilent: number; failed: number; throttled: number };
 
 async function examine(
   entry: SweepEntry,
   now: number,
   deps: SweepDeps,
-  pace: Pace,
+  call: Call,
   report: Counts,
 ): Promise<void> {
   const { connectionId } = entry;
@@ -117,16 +169,15 @@ async function examine(
       const tokenExpired = connection !== undefined && connection.tokenExpiresAt <= now;
       const ended = connection === undefined || connection.endsAt <= now;
       if (tokenExpired || ended) {
-        await pace();
-        await deps.gateway.close(connectionId);
+        if ((await call(() => deps.gateway.close(connectionId))) === undefined) return;
         await deps.store.removeConnection(connectionId);
         if (tokenExpired) report.closedExpired += 1;
         else report.removedSilent += 1;
         return;
       }
     }
-    await pace();
-    const status = await deps.gateway.status(connectionId);
+    const status = await call(() => deps.gateway.status(connectionId));
+    if (status === undefined) return;
     if (status === 'gone') {
       const connection = await deps.store.getConnection(connectionId, now);
       if (connection && connection.connectedAt > now - CONNECT_GRACE_SECONDS) return;
@@ -137,12 +188,15 @@ async function examine(
     // API Gateway closes a connection idle for its timeout; one it still reports open but silent
     // for longer is not trusted to be alive.
     if (status.lastActiveAt < now - deps.settings.idleTimeoutSeconds - LIVENESS_GRACE_SECONDS) {
-      await pace();
-      await deps.gateway.close(connectionId);
+      if ((await call(() => deps.gateway.close(connectionId))) === undefined) return;
       await deps.store.removeConnection(connectionId);
       report.removedSilent += 1;
     }
   } catch (error) {
+    if (error instanceof ThrottledError) {
+      report.throttled += 1;
+      return;
+    }
     report.failed += 1;
     deps.log.error('sweep could not examine a connection', {
       connectionId,

@@ -135,6 +135,12 @@ export const HANDLERS = {
     access: { ...NONE, table: 'readWrite', manageConnections: true, publishQueue: true },
     timeoutSeconds: 120,
     memorySize: 256,
+    // One run at a time: a run may take longer than the period, and two at once would each take
+    // the sweep's share of the callback budget. The schedule's next event is then throttled, and
+    // Lambda keeps a throttled asynchronous event and tries it again ("How Lambda handles errors
+    // and retries with asynchronous invocation": for throttling errors (429) … for up to 6 hours),
+    // here at most `sweepPeriod` (the target's maxEventAge), then drops it: that tick is skipped.
+    reservedConcurrency: 1,
   },
   // Token exchange: verifies the main token, signs a short one. No table.
   auth: { entry: 'auth', trigger: 'HTTP API', access: { ...NONE, secret: true }, ...ROUTE_SIZING },

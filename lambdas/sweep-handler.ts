@@ -1,4 +1,5 @@
 /** Scheduled sweep: closes connections whose token expired and forgets silent ones (see `core/sweep.ts`). */
+import type { Context } from 'aws-lambda';
 import { createDocumentClient, createManagementClient } from '../adapters/aws-clients.js';
 import type { Config } from '../adapters/config.js';
 import { DynamoCallbackBudget } from '../adapters/dynamo-callback-budget.js';
@@ -22,8 +23,8 @@ export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
     log: logger,
   };
 
-  return async (): Promise<void> => {
-    const report = await sweep(deps);
+  return async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
+    const report = await sweep({ ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() });
     const swept = report.closedExpired + report.removedSilent;
     // Only when something was swept: a custom metric is billed for the hours it receives data, and
     // an idle stack's sweep (every minute) would otherwise keep it billed all month.
@@ -31,6 +32,13 @@ export function createHandler(config: Config, env?: NodeJS.ProcessEnv) {
       metrics.addMetric(METRIC.sweptConnections, 'Count', swept);
       metrics.publishStoredMetrics();
     }
-    if (report.examined > 0) logger.info('sweep done', { ...report });
+    if (report.outOfTime) {
+      logger.warn(
+        'sweep ran out of time before the end of the index: the connections due last wait for their turn',
+        {
+          ...report,
+        },
+      );
+    } else if (report.examined > 0) logger.info('sweep done', { ...report });
   };
 }

@@ -1,7 +1,9 @@
 /**
  * `SwitchboardSweep`: the schedule that runs the sweep handler (`lambdas/sweep.ts`), which closes
  * and removes stale connections. A missed sweep is made up by the next one: no retries that could
- * overlap it, neither from the rule's target nor from Lambda's asynchronous invocation.
+ * overlap it, neither from the rule's target nor from Lambda's asynchronous invocation. The
+ * function runs one at a time (reserved concurrency 1, `lambdas/handlers.ts`): an event that
+ * finds a run still going is throttled, kept by Lambda at most a period, then dropped.
  *
  * Built in the `SwitchboardApi`'s scope (see `SwitchboardPart`): its ids predate this construct.
  */
@@ -33,6 +35,6 @@ export class SwitchboardSweep extends SwitchboardPart {
     this.rule.addTarget(
       new LambdaFunction(props.sweepFunction, { retryAttempts: 0, maxEventAge: props.period }),
     );
-    props.sweepFunction.configureAsyncInvoke({ retryAttempts: 0 });
+    props.sweepFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: props.period });
   }
 }

@@ -17,6 +17,8 @@ import {
 
 /** The grammar as PROTOCOL §5 states it, written out here rather than imported. */
 const GRAMMAR = /^[A-Za-z0-9_.:@-]{1,128}$/;
+/** PROTOCOL §8: for `subscribe` and `unsubscribe`, also a pattern ending in `*` right after `:` or `.`. */
+const PATTERN = /^[A-Za-z0-9_.:@-]{0,126}[:.]\*$/;
 const GRAMMAR_CHARS = [...'ABCXYZabcxyz0189_.:@-'];
 const HOSTILE_CHARS = [
   '#',
@@ -56,6 +58,8 @@ function outcome(raw: string, maxBytes?: number): Outcome {
 /** Channel candidates: valid names, near misses with one hostile character, and anything at all. */
 const channelCandidate = fc.oneof(
   fc.string({ unit: fc.constantFrom(...GRAMMAR_CHARS), minLength: 0, maxLength: 140 }),
+  // Pattern-shaped: grammar characters and a `*` at the end (valid or not, by what precedes it).
+  fc.string({ unit: fc.constantFrom(...GRAMMAR_CHARS), minLength: 0, maxLength: 130 }).map((s) => `${s}*`),
   fc.string({ unit: fc.constantFrom(...GRAMMAR_CHARS, ...HOSTILE_CHARS), minLength: 0, maxLength: 130 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
 );
@@ -117,7 +121,11 @@ describe('parseClientMessage never throws anything but a ProtocolError', () => {
         // What it accepts is a valid message, and nothing else passes through.
         expect(CLIENT_ACTIONS).toContain(result.message.action);
         for (const key of Object.keys(result.message)) expect(KNOWN_FIELDS).toContain(key);
-        if ('channel' in result.message) expect(result.message.channel).toMatch(GRAMMAR);
+        if ('channel' in result.message) {
+          const { action, channel } = result.message as { action: string; channel: string };
+          const patternAllowed = action === 'subscribe' || action === 'unsubscribe';
+          expect(GRAMMAR.test(channel) || (patternAllowed && PATTERN.test(channel))).toBe(true);
+        }
       }),
       { numRuns: 3000 },
     );
@@ -144,13 +152,13 @@ describe('parseClientMessage never throws anything but a ProtocolError', () => {
 
 describe('channels', () => {
   it.each(['subscribe', 'unsubscribe'])(
-    '%s accepts a channel exactly when it matches the grammar',
+    '%s accepts a channel or a pattern exactly when it matches the grammar',
     (action) => {
       fc.assert(
         fc.property(channelCandidate, (channel) => {
           const result = outcome(JSON.stringify({ action, channel }));
           expectRefusal(result);
-          expect(result.ok).toBe(GRAMMAR.test(channel));
+          expect(result.ok).toBe(GRAMMAR.test(channel) || PATTERN.test(channel));
           if (result.ok) expect(result.message).toEqual({ action, channel });
         }),
         { numRuns: 3000 },

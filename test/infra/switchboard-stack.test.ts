@@ -409,6 +409,16 @@ describe('sweep', () => {
       ],
     });
   });
+
+  it('runs one sweep at a time, and drops an event that waited a period for the run before it', () => {
+    const sweepFunction = resourcesOfType(template, 'AWS::Lambda::Function')[fnId(TRIGGER_ENTRIES.sweep)];
+    expect(sweepFunction?.Properties?.ReservedConcurrentExecutions).toBe(1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId(TRIGGER_ENTRIES.sweep) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
 });
 
 describe('monitoring', () => {

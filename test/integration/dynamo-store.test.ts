@@ -161,6 +161,22 @@ describe('the DynamoDB connection store', () => {
     expect(after).toEqual(before);
   });
 
+  it('lists the sweep index in order of due time across its shards', async () => {
+    // Prepare: 40 connections (their ids spread them over the index's shards), due in shuffled order.
+    const due = Array.from({ length: 40 }, (_, k) => now + 1000 + ((k * 17) % 40) * 60);
+    for (const [k, at] of due.entries()) {
+      await store.putConnection(connection(`order-${k}`, { tokenExpiresAt: at }));
+    }
+    // Act
+    const entries = await collect(store.sweepEntries());
+    // Assess: all of them, and the whole index sorted by due time, whatever the shard.
+    const mine = entries.filter((e) => e.connectionId.startsWith('order-'));
+    expect(mine).toHaveLength(40);
+    expect(mine.map((e) => e.dueAt)).toEqual([...due].sort((a, b) => a - b));
+    const dueTimes = entries.map((e) => e.dueAt);
+    expect(dueTimes).toEqual([...dueTimes].sort((a, b) => a - b));
+  });
+
   it('updates the token expiry and roles on refresh', async () => {
     // Prepare
     const c = connection('r1', { tokenExpiresAt: now + 10 });

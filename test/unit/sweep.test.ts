@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { budgetWindow } from '../../core/callback-pacer.js';
+import { ThrottledError } from '../../core/delivery.js';
 import type {
   ConnectionGateway,
   ConnectionRecord,
@@ -34,8 +35,12 @@ const SETTINGS = { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 4000 }
 
 function world(
   connections: ConnectionRecord[],
-  statuses: Record<string, ConnectionStatus | Error>,
-  { settings = SETTINGS, now = () => NOW * 1000 } = {},
+  statuses: Record<string, ConnectionStatus | Error | (() => ConnectionStatus)>,
+  {
+    settings = SETTINGS,
+    now = () => NOW * 1000,
+    remainingTimeMs,
+  }: { settings?: typeof SETTINGS; now?: () => number; remainingTimeMs?: () => number } = {},
 ) {
   const removed: string[] = [];
   const closed: string[] = [];
@@ -65,13 +70,20 @@ function world(
       asked.push(id);
       const status = statuses[id] ?? { lastActiveAt: NOW - 30 };
       if (status instanceof Error) throw status;
-      return status;
+      return typeof status === 'function' ? status() : status;
     },
   };
-  const log = { info: () => {}, warn: () => {}, error: () => {} };
   const budget = memoryBudget(settings.fanout.callbacksPerSecond);
-  const run = () => sweep({ store, gateway, budget, settings, log, now });
-  return { run, removed, closed, asked, calls, budget };
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const log = {
+    info: () => {},
+    warn: (message: string) => void warnings.push(message),
+    error: (message: string) => void errors.push(message),
+  };
+  const run = () =>
+    sweep({ store, gateway, budget, settings, log, now, ...(remainingTimeMs ? { remainingTimeMs } : {}) });
+  return { run, removed, closed, asked, calls, budget, warnings, errors };
 }
 
 afterEach(() => {
@@ -104,7 +116,14 @@ describe('the sweep', () => {
     // Act
     const report = await w.run();
     // Assess
-    expect(report).toEqual({ examined: 6, closedExpired: 1, removedSilent: 2, failed: 1 });
+    expect(report).toEqual({
+      examined: 6,
+      closedExpired: 1,
+      removedSilent: 2,
+      failed: 1,
+      throttled: 0,
+      outOfTime: false,
+    });
     expect(w.closed.sort()).toEqual(['expired', 'stuck']);
     expect(w.removed.sort()).toEqual(['expired', 'lost', 'stuck']);
     // An expired token is closed on the index's word; every other connection is asked.
@@ -136,7 +155,14 @@ describe('the sweep', () => {
       now: () => NOW * 1000,
     });
     // Assess
-    expect(report).toEqual({ examined: 1, closedExpired: 0, removedSilent: 0, failed: 0 });
+    expect(report).toEqual({
+      examined: 1,
+      closedExpired: 0,
+      removedSilent: 0,
+      failed: 0,
+      throttled: 0,
+      outOfTime: false,
+    });
     expect(w.removed).toEqual([]);
   });
 
@@ -170,5 +196,76 @@ describe('the sweep', () => {
     expect(Math.max(...byWindow.values())).toBeLessThanOrEqual(Math.ceil(40 / 10));
     // So the run took about 102 / 10 s.
     expect(Math.max(...w.calls) - Math.min(...w.calls)).toBeGreaterThanOrEqual(9_000);
+  });
+
+  it('stops starting calls when its invocation runs low, leaving out the entries due last', async () => {
+    // Prepare: 100 connections in the index's order, 10 calls a second for the sweep, and an
+    // invocation with 15 s left: calls may start for 5 s (10 s are kept back).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(NOW * 1000);
+    const started = Date.now();
+    const connections = Array.from({ length: 100 }, (_, i) => record(`c${i}`));
+    const w = world(
+      connections,
+      {},
+      {
+        settings: { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 40 } },
+        now: Date.now,
+        remainingTimeMs: () => 15_000 - (Date.now() - started),
+      },
+    );
+    // Act
+    const running = w.run();
+    await vi.advanceTimersByTimeAsync(20_000);
+    const report = await running;
+    // Assess: out of time, no call past the margin, and those asked are the first in due order.
+    expect(report.outOfTime).toBe(true);
+    expect(w.asked.length).toBeGreaterThan(0);
+    expect(w.asked.length).toBeLessThan(100);
+    expect(Math.max(...w.calls)).toBeLessThan(started + 5_000);
+    expect(w.asked).toEqual(connections.slice(0, w.asked.length).map((c) => c.connectionId));
+  });
+
+  it('tries a call again after a 429, and leaves one still refused for the next run without an error', async () => {
+    // Prepare: one connection throttled once, one throttled every time.
+    let flakyTries = 0;
+    const w = world([record('flaky'), record('busy'), record('calm')], {
+      flaky: () => {
+        flakyTries += 1;
+        if (flakyTries === 1) throw new ThrottledError('callback rate limit');
+        return { lastActiveAt: NOW - 30 };
+      },
+      busy: new ThrottledError('callback rate limit'),
+    });
+    // Act
+    const report = await w.run();
+    // Assess
+    expect(flakyTries).toBe(2);
+    expect(w.asked.filter((id) => id === 'busy')).toHaveLength(3);
+    expect(report).toMatchObject({ examined: 3, failed: 0, throttled: 1, removedSilent: 0 });
+    expect(w.errors).toEqual([]);
+    expect(w.warnings).toHaveLength(1);
+  });
+
+  it('takes a fraction of a small budget: one call in four seconds of a budget of one a second', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(NOW * 1000);
+    const w = world(
+      Array.from({ length: 3 }, (_, i) => record(`c${i}`)),
+      {},
+      { settings: { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 1 } }, now: Date.now },
+    );
+    // Act
+    const running = w.run();
+    await vi.advanceTimersByTimeAsync(20_000);
+    await running;
+    // Assess: 4 s apart (a quarter of a call a second), less up to a second of waiting for the
+    // one window of each second that grants the budget's one call.
+    const [first = 0, second = 0, third = 0] = w.calls;
+    expect(w.calls).toHaveLength(3);
+    expect(second - first).toBeGreaterThanOrEqual(3_000);
+    expect(third - second).toBeGreaterThanOrEqual(3_000);
+    expect(third - first).toBeGreaterThanOrEqual(7_000);
   });
 });
