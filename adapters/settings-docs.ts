@@ -122,7 +122,7 @@ export const SETTING_DOCS: Readonly<Record<SettingName, SettingDoc>> = {
     doc: 'subscribers past which a channel is fanned out in shards by the fan-out workers',
   },
   callbacksPerSecond: {
-    doc: "`@connections` calls per second the fan-out workers share (keep it under the account's API Gateway quota)",
+    doc: "`@connections` calls per second the fan-out workers and the sweep share, the sweep a quarter at most (keep it under the account's API Gateway quota)",
   },
   publishReservedConcurrency: {
     doc: "the publish function's reserved concurrency, also the publish queue mapping's maximum concurrency",
