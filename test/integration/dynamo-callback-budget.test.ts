@@ -33,7 +33,8 @@ describe('the callback budget', () => {
     expect(granted.every((n) => n >= 0 && n <= 7)).toBe(true);
     expect(later).toBe(0);
     expect(next).toBe(7);
-    // One write per take, refused or not: the item every worker writes sees nothing else.
+    // One write per take, refused or not (only a window that grants nothing makes none): the item
+    // every worker writes sees nothing else.
     expect(requests).toBe(42);
   });
 
