@@ -9,9 +9,10 @@
  * workers take at once; the count may pass it (a take after the window is spent adds to it and
  * gets 0).
  *
- * One write per take, whatever the outcome (a window whose share is 0 makes none): a conditional `ADD` refused near the limit cost a
- * read and another write per worker every window, on the one item every worker writes. A worker
- * takes in chunks, so the items see about `limit / chunk` writes a second, far under a key's 1,000.
+ * One write per take, whatever the outcome (a window whose share is 0 makes none): a conditional
+ * `ADD` refused near the limit cost a read and another write per worker every window, on the one
+ * item every worker writes. A worker takes in chunks, so the items see about `limit / chunk`
+ * writes a second, far under a key's 1,000.
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { budgetWindow, windowRights } from '../core/callback-pacer.js';
