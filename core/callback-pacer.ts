@@ -110,10 +110,16 @@ export class CallSpacing {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async wait(): Promise<void> {
+  /**
+   * Waits for the next call's turn; false, reserving nothing, when that turn would come at or
+   * after `until` (epoch ms): a caller about to run out of time does not wait past it.
+   */
+  async wait(until = Number.POSITIVE_INFINITY): Promise<boolean> {
     const now = this.now();
     const at = Math.max(now, this.next);
+    if (at >= until) return false;
     this.next = at + 1000 / this.perSecond;
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+    return true;
   }
 }

@@ -3,8 +3,9 @@
  * expire while connections stay open, so the sweep closes connections whose token expired (or
  * that reached API Gateway's 2-hour end) and forgets those API Gateway no longer has. Liveness is
  * not written by client messages: it is API Gateway's, and the sweep asks it
- * (`GET @connections/{id}`) for every registered connection each run, which finds a lost
- * `$disconnect` within one period of the close (docs/design/keep-alive.md).
+ * (`GET @connections/{id}`) about every registered connection each run (as many as its share of
+ * the budget reaches in one invocation, below), which finds a lost `$disconnect` within one period
+ * of the close (docs/design/keep-alive.md).
  *
  * Those calls count against the account's API Gateway quota as the fan-out's posts do, so each
  * takes a right from the shared callback budget, and the sweep takes at most `SWEEP_SHARE` of it:
@@ -45,6 +46,7 @@ export interface SweepDeps {
 }
 
 export interface SweepReport {
+  /** Entries examined: read, asked about or closed (not those the run had no time left for). */
   readonly examined: number;
   readonly closedExpired: number;
   readonly removedSilent: number;
@@ -119,8 +121,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const pacer = new CallbackPacer(deps.budget, sweepChunk(callbacksPerSecond), clock);
   const call: Call = async (request) => {
     for (let attempt = 1; ; attempt++) {
-      await spacing.wait();
-      if (clock() >= until || !(await pacer.acquire(until))) {
+      if (!(await spacing.wait(until)) || clock() >= until || !(await pacer.acquire(until))) {
         report.outOfTime = true;
         return undefined;
       }
@@ -133,17 +134,24 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     }
   };
   const inFlight = new Set<Promise<void>>();
-  for await (const entry of deps.store.sweepEntries()) {
-    if (report.outOfTime || clock() >= until) {
-      report.outOfTime = true;
-      break;
+  try {
+    for await (const entry of deps.store.sweepEntries()) {
+      if (report.outOfTime || clock() >= until) {
+        report.outOfTime = true;
+        break;
+      }
+      const task = examine(entry, now, deps, call, report)
+        .then((examined) => {
+          if (examined) report.examined += 1;
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= STATUS_CONCURRENCY) await Promise.race(inFlight);
     }
-    report.examined += 1;
-    const task = examine(entry, now, deps, call, report).finally(() => inFlight.delete(task));
-    inFlight.add(task);
-    if (inFlight.size >= STATUS_CONCURRENCY) await Promise.race(inFlight);
+  } finally {
+    // Also when reading the index fails: no call is left running past the invocation.
+    await Promise.allSettled(inFlight);
   }
-  await Promise.all(inFlight);
   if (report.throttled > 0) {
     deps.log.warn('sweep calls answered 429 (the account quota); left for the next run', {
       throttled: report.throttled,
@@ -160,7 +168,7 @@ async function examine(
   deps: SweepDeps,
   call: Call,
   report: Counts,
-): Promise<void> {
+): Promise<boolean> {
   const { connectionId } = entry;
   try {
     if (entry.dueAt <= now) {
@@ -169,38 +177,41 @@ async function examine(
       const tokenExpired = connection !== undefined && connection.tokenExpiresAt <= now;
       const ended = connection === undefined || connection.endsAt <= now;
       if (tokenExpired || ended) {
-        if ((await call(() => deps.gateway.close(connectionId))) === undefined) return;
+        if ((await call(() => deps.gateway.close(connectionId))) === undefined) return false;
         await deps.store.removeConnection(connectionId);
         if (tokenExpired) report.closedExpired += 1;
         else report.removedSilent += 1;
-        return;
+        return true;
       }
     }
     const status = await call(() => deps.gateway.status(connectionId));
-    if (status === undefined) return;
+    if (status === undefined) return false;
     if (status === 'gone') {
       const connection = await deps.store.getConnection(connectionId, now);
-      if (connection && connection.connectedAt > now - CONNECT_GRACE_SECONDS) return;
+      if (connection && connection.connectedAt > now - CONNECT_GRACE_SECONDS) return true;
       await deps.store.removeConnection(connectionId);
       report.removedSilent += 1;
-      return;
+      return true;
     }
     // API Gateway closes a connection idle for its timeout; one it still reports open but silent
     // for longer is not trusted to be alive.
     if (status.lastActiveAt < now - deps.settings.idleTimeoutSeconds - LIVENESS_GRACE_SECONDS) {
-      if ((await call(() => deps.gateway.close(connectionId))) === undefined) return;
+      // Asked already: examined, even when the close must wait for the next run.
+      if ((await call(() => deps.gateway.close(connectionId))) === undefined) return true;
       await deps.store.removeConnection(connectionId);
       report.removedSilent += 1;
     }
+    return true;
   } catch (error) {
     if (error instanceof ThrottledError) {
       report.throttled += 1;
-      return;
+      return true;
     }
     report.failed += 1;
     deps.log.error('sweep could not examine a connection', {
       connectionId,
       error: errorName(error),
     });
+    return true;
   }
 }

@@ -27,6 +27,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE } from '../adapters/observability.js';
+import { TRIGGER_ENTRIES } from '../lambdas/handlers.js';
 
 export interface SwitchboardMonitoringProps {
   /** The `service` dimension of the application metrics (`POWERTOOLS_SERVICE_NAME`). */
@@ -112,8 +113,12 @@ export class SwitchboardMonitoring extends Construct {
         label,
         period: PERIOD,
       });
-    const perFunction = (metric: (fn: IFunction) => IMetric) =>
-      Object.fromEntries(entries.map((entry, i) => [`f${i}`, metric(functions[entry] as IFunction)]));
+    const perFunction = (metric: (fn: IFunction) => IMetric, except: readonly string[] = []) =>
+      Object.fromEntries(
+        entries
+          .filter((entry) => !except.includes(entry))
+          .map((entry, i) => [`f${i}`, metric(functions[entry] as IFunction)]),
+      );
     const webSocketMetric = (metricName: string, statistic: string = Stats.SUM) =>
       webSocketStage.metric(metricName, { statistic, period: PERIOD });
     // API Gateway's WebSocket metrics (developer guide, "Monitor WebSocket API execution with
@@ -171,8 +176,10 @@ export class SwitchboardMonitoring extends Construct {
       'Throttles',
       'Lambda throttled a Switchboard handler (account or function concurrency reached).',
       sumOf(
-        'Throttles, all handlers',
-        perFunction((fn) => fn.metricThrottles({ period: PERIOD })),
+        'Throttles, all handlers but the sweep',
+        // The sweep runs one at a time by design (reserved concurrency 1): the schedule's event
+        // that finds a run still going is throttled, and that is no fault.
+        perFunction((fn) => fn.metricThrottles({ period: PERIOD }), [TRIGGER_ENTRIES.sweep]),
       ),
     );
     this.webSocketErrorsAlarm = alarm(

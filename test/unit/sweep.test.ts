@@ -268,4 +268,66 @@ describe('the sweep', () => {
     expect(third - second).toBeGreaterThanOrEqual(3_000);
     expect(third - first).toBeGreaterThanOrEqual(7_000);
   });
+
+  it('ends before its invocation does, also at a budget of one call a second', async () => {
+    // Prepare: 2,000 connections, a quarter of a call a second, 120 s left.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(NOW * 1000);
+    const started = Date.now();
+    const w = world(
+      Array.from({ length: 2000 }, (_, i) => record(`c${i}`)),
+      {},
+      {
+        settings: { idleTimeoutSeconds: 600, fanout: { callbacksPerSecond: 1 } },
+        now: Date.now,
+        remainingTimeMs: () => 120_000 - (Date.now() - started),
+      },
+    );
+    // Act
+    let endedAt = Number.POSITIVE_INFINITY;
+    const running = w.run().then((report) => {
+      endedAt = Date.now();
+      return report;
+    });
+    await vi.advanceTimersByTimeAsync(300_000);
+    const report = await running;
+    // Assess: done before the end, and what it counts as examined is what it asked about.
+    expect(endedAt).toBeLessThan(started + 120_000);
+    expect(report.outOfTime).toBe(true);
+    expect(report.examined).toBe(w.asked.length);
+  });
+
+  it('lets no call run on when reading the index fails', async () => {
+    // Prepare: the index fails after 40 entries, while calls are in flight.
+    let inFlight = 0;
+    const store = {
+      async *sweepEntries(): AsyncIterable<SweepEntry> {
+        for (let i = 0; i < 40; i++) yield { connectionId: `c${i}`, dueAt: NOW + 3600 };
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    } as unknown as ConnectionStore;
+    const gateway: ConnectionGateway & ConnectionStatusSource = {
+      post: async () => 'delivered',
+      close: async () => 'delivered',
+      status: async () => {
+        inFlight += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight -= 1;
+        return { lastActiveAt: NOW - 30 };
+      },
+    };
+    // Act
+    const outcome = sweep({
+      store,
+      gateway,
+      budget: memoryBudget(4000),
+      settings: SETTINGS,
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    }).then(
+      () => 'resolved',
+      () => inFlight,
+    );
+    // Assess: it fails, and only once no call is running any more.
+    expect(await outcome).toBe(0);
+  });
 });
