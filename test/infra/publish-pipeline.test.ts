@@ -232,7 +232,7 @@ describe('publish handler', () => {
     });
   });
 
-  it('reserves concurrency for publish and the fan-out workers only', () => {
+  it('reserves concurrency for publish, the fan-out workers and the sweep (one run at a time) only', () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
 
@@ -243,10 +243,12 @@ describe('publish handler', () => {
 
     // Assess
     const fanoutId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.fanout]?.function as never);
-    expect(reserved.sort()).toEqual([publishFunctionId(), fanoutId].sort());
+    const sweepId = logicalId(stack, api().handlers[TRIGGER_ENTRIES.sweep]?.function as never);
+    expect(reserved.sort()).toEqual([publishFunctionId(), fanoutId, sweepId].sort());
     expect(functions[fanoutId]?.Properties?.ReservedConcurrentExecutions).toBe(
       FANOUT_PIPELINE.reservedConcurrency,
     );
+    expect(functions[sweepId]?.Properties?.ReservedConcurrentExecutions).toBe(1);
   });
 
   it('has no asynchronous invoke configuration: failures are the queue redrive', () => {

@@ -123,9 +123,9 @@ describe('a month', () => {
     const withDashboard = stackLines({ ...DEPLOYED_STACK, dashboards: 1 }).find((l) =>
       l.item.startsWith('dashboard'),
     );
-    // Assess: 37 × $0.10; no dashboard by default ($3 with the `dashboard` prop); $0.40;
+    // Assess: 36 × $0.10; no dashboard by default ($3 with the `dashboard` prop); $0.40;
     // 2 × 5 pollers × 3 polls a minute × 43,200 min = 1.296 M × $0.40/M.
-    expect(byItem.alarms).toBeCloseTo(3.7, 10);
+    expect(byItem.alarms).toBeCloseTo(3.6, 10);
     expect(byItem.dashboard).toBe(0);
     expect(withDashboard?.usd).toBeCloseTo(3, 10);
     expect(byItem.SQS).toBeCloseTo(0.5184, 10);
