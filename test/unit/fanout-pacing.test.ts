@@ -1,22 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { budgetWindow, CallbackPacer } from '../../core/callback-pacer.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import { runFanoutTask } from '../../core/fanout.js';
 import type { ConnectionStore, FanoutTask, SubscriberRecord } from '../../core/ports.js';
 import type { Settings } from '../../core/settings.js';
+import { coreSettings } from '../support/core-settings.js';
 import { memoryBudget } from '../support/memory-budget.js';
 
-const settings = (callbacksPerSecond: number): Settings => ({
-  channelPolicy: DEFAULT_CHANNEL_POLICY,
-  publishPolicy: [],
-  maxSubscriptions: 100,
-  maxMessageBytes: 32 * 1024,
-  idleTimeoutSeconds: 600,
-  maxConnectionSeconds: 7200,
-  publishConcurrency: 32,
-  rateLimit: { burst: 100, perSecond: 10, closeAfter: 50 },
-  fanout: { threshold: 1000, callbacksPerSecond },
-});
+const settings = (callbacksPerSecond: number): Settings =>
+  coreSettings({
+    publishConcurrency: 32,
+    rateLimit: { burst: 100, perSecond: 10, closeAfter: 50 },
+    fanout: { threshold: 1000, callbacksPerSecond },
+  });
 
 afterEach(() => {
   vi.useRealTimers();

@@ -24,6 +24,20 @@ const entry = (fields: Record<string, unknown> = {}) => ({
   ...fields,
 });
 
+/** An EventBridge envelope as the rule hands it on, around `detail`. */
+const envelope = (id: string, detail: Record<string, unknown>) =>
+  ({
+    version: '0',
+    id,
+    'detail-type': 't',
+    source: 's',
+    account: '000000000000',
+    time: '2026-11-21T12:00:00Z',
+    region: 'local',
+    resources: [],
+    detail,
+  }) as const;
+
 describe('PutEvents request validation', () => {
   it.each([
     ['no Entries', {}],
@@ -179,38 +193,14 @@ describe('deeply nested details', () => {
     // Prepare
     const activity = new LocalActivity();
     const detail = JSON.parse(nested(20_000)) as Record<string, unknown>;
-    const envelope = {
-      version: '0',
-      id: 'deep',
-      'detail-type': 't',
-      source: 's',
-      account: '000000000000',
-      time: '2026-11-21T12:00:00Z',
-      region: 'local',
-      resources: [],
-      detail,
-    } as const;
     // Act
-    activity.accepted(envelope, 'publishing');
+    activity.accepted(envelope('deep', detail), 'publishing');
     // Assess
     expect(activity.recent()[0]).toMatchObject({ id: 'deep', channels: ['news'], status: 'publishing' });
   });
 });
 
 describe('the dashboard activity', () => {
-  const envelope = (id: string, detail: Record<string, unknown>) =>
-    ({
-      version: '0',
-      id,
-      'detail-type': 't',
-      source: 's',
-      account: '000000000000',
-      time: '2026-11-21T12:00:00Z',
-      region: 'local',
-      resources: [],
-      detail,
-    }) as const;
-
   it('names where an event goes, and marks one the publish function will drop as ignored', () => {
     // Prepare
     const activity = new LocalActivity();

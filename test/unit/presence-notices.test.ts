@@ -6,7 +6,7 @@
  * reply stays under API Gateway's frame limit. Core only, against in-memory ports.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHANNEL_POLICY, DEFAULT_PRESENCE_POLICY } from '../../core/channel-policy.js';
+import { DEFAULT_PRESENCE_POLICY } from '../../core/channel-policy.js';
 import { runFanoutTask } from '../../core/fanout.js';
 import { fanoutTaskSchema } from '../../core/fanout-task.js';
 import type { ConnectionRecord, FanoutTask, PresenceStore, SubscriberRecord } from '../../core/ports.js';
@@ -15,19 +15,12 @@ import { announcePresence, PRESENCE_EVENT_SOURCE } from '../../core/presence-not
 import { MAX_PRESENCE_MEMBERS } from '../../core/protocol.js';
 import { type PublishDeps, type PublishRecord, publishBatch } from '../../core/publish.js';
 import type { Settings } from '../../core/settings.js';
+import { coreSettings } from '../support/core-settings.js';
 
-const settings: Settings = {
-  channelPolicy: DEFAULT_CHANNEL_POLICY,
+const settings: Settings = coreSettings({
   presencePolicy: DEFAULT_PRESENCE_POLICY,
-  maxSubscriptions: 100,
-  maxMessageBytes: 32 * 1024,
-  idleTimeoutSeconds: 600,
-  maxConnectionSeconds: 7200,
-  publishPolicy: [],
-  publishConcurrency: 10,
-  rateLimit: { burst: 20, perSecond: 10, closeAfter: 50 },
   fanout: { threshold: 2, callbacksPerSecond: 4000 },
-};
+});
 
 const subscriber = (connectionId: string, tenant: string | undefined): SubscriberRecord => ({
   connectionId,

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../adapters/config.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import type { ConnectionStore, StoredEvent } from '../../core/ports.js';
 import { type PublishDeps, publishBatch } from '../../core/publish.js';
 import { type PublisherPolicy, publisherRefusal } from '../../core/publishers.js';
+import { coreSettings } from '../support/core-settings.js';
 
 const policy: PublisherPolicy = {
   sources: ['billing', 'orders'],
@@ -69,18 +69,7 @@ describe('publishBatch', () => {
         close: async () => 'delivered',
       },
       fanout: { send: async () => {} },
-      settings: {
-        channelPolicy: DEFAULT_CHANNEL_POLICY,
-        maxSubscriptions: 100,
-        maxMessageBytes: 32 * 1024,
-        idleTimeoutSeconds: 600,
-        maxConnectionSeconds: 7200,
-        publishPolicy: [],
-        publishConcurrency: 10,
-        rateLimit: { burst: 20, perSecond: 10, closeAfter: 50 },
-        fanout: { threshold: 1000, callbacksPerSecond: 4000 },
-        publishers,
-      },
+      settings: coreSettings({ publishers }),
       log: { info: () => {}, warn: (_message, extra) => warnings.push(extra), error: () => {} },
     };
     return { publishDeps, posted, warnings };

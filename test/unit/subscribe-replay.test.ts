@@ -5,7 +5,6 @@
  * Core only, against in-memory ports.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHANNEL_POLICY } from '../../core/channel-policy.js';
 import type { TokenVerifier } from '../../core/identity.js';
 import { handleClientMessage, type MessageDeps, REPLAY_MAX_EVENTS } from '../../core/messages.js';
 import type {
@@ -15,6 +14,7 @@ import type {
   ConnectionStore,
   ReplayResult,
 } from '../../core/ports.js';
+import { coreSettings } from '../support/core-settings.js';
 
 const NOW_MS = Date.UTC(2026, 10, 21, 12);
 const now = Math.floor(NOW_MS / 1000);
@@ -96,17 +96,7 @@ function depsFor(history: ChannelHistory, gateway: FakeGateway) {
     history,
     gateway,
     verifier: {} as TokenVerifier,
-    settings: {
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      maxSubscriptions: 100,
-      maxMessageBytes: 32 * 1024,
-      idleTimeoutSeconds: 600,
-      maxConnectionSeconds: 7200,
-      publishConcurrency: 10,
-      rateLimit: { burst: 1000, perSecond: 1000, closeAfter: 1000 },
-      fanout: { threshold: 1000, callbacksPerSecond: 4000 },
-      publishPolicy: [],
-    },
+    settings: coreSettings({ rateLimit: { burst: 1000, perSecond: 1000, closeAfter: 1000 } }),
     log: { info: () => {}, warn: () => {}, error: () => {} },
     now: () => NOW_MS,
     remainingTimeMs: () => gateway.remainingMs,
