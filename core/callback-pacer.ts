@@ -37,7 +37,7 @@ export class CallbackPacer {
   private left = 0;
   private window = -1;
   /**
-   * The one take in flight (and, when the budget is spent, the wait for the next second): the
+   * The one take in flight (and, when the budget is spent, the wait for the next window): the
    * worker's concurrent posts share it. Were each of them to ask the budget, a page's posts would
    * send hundreds of writes at once to the budget's item, and each grant would overwrite the last
    * one's rights unused.

@@ -121,7 +121,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const pacer = new CallbackPacer(deps.budget, sweepChunk(callbacksPerSecond), clock);
   const call: Call = async (request) => {
     for (let attempt = 1; ; attempt++) {
-      if (!(await spacing.wait(until)) || clock() >= until || !(await pacer.acquire(until))) {
+      if (!(await spacing.wait(until)) || !(await pacer.acquire(until))) {
         report.outOfTime = true;
         return undefined;
       }
